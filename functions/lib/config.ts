@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/**
+ * Configuration shared by every function, set in serverless.yml (provider.environment) and validated once
+ * at load time: a function with missing or malformed configuration fails at cold start, not mid-drill.
+ */
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-west-2');
+
+const ConfigSchema = z.object({
+  STATE_TABLE: z.string().min(3),
+  ALERT_TOPIC_ARN: z.string().startsWith('arn:aws'),
+  EVIDENCE_BUCKET: z.string().min(3),
+  EVIDENCE_RETENTION_DAYS: z.coerce.number().int().min(1),
+  DR_ACCOUNT_ID: accountId,
+  DR_REGION: region,
+  DR_VAULT_NAME: z.string().min(2),
+  DR_ROLE_NAME: z.string().min(1),
+  SOURCE_ROLE_NAME: z.string().min(1),
+  EXTERNAL_ID: z.string().min(8),
+  COPY_ROLE_NAME: z.string().min(1),
+  RESTORE_ROLE_NAME: z.string().min(1),
+  RESTORE_DB_SUBNET_GROUP: z.string().min(1),
+  RESTORE_SECURITY_GROUP_IDS: z
+    .string()
+    .transform((value) => value.split(',').map((id) => id.trim()))
+    .pipe(z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id')).min(1)),
+  RESTORE_AVAILABILITY_ZONE: z.string().min(4),
+  RTO_TARGET_SECONDS: z.coerce.number().int().positive(),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Pilotlight configuration is invalid: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+export const config: Config = parseConfig(process.env);
+
+export const drVaultArn = `arn:aws:backup:${config.DR_REGION}:${config.DR_ACCOUNT_ID}:backup-vault:${config.DR_VAULT_NAME}`;

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+/**
+ * The shapes that travel through the drill state machine. Every handler parses its input with these
+ * schemas (manual StartExecution input is user input); inside a handler the types are trusted.
+ */
+export const DrillMode = z.enum(['drill', 'failover']);
+export type DrillMode = z.infer<typeof DrillMode>;
+
+const isoTime = z.iso.datetime({ offset: true });
+const accountId = z.string().regex(/^\d{12}$/);
+
+export const Trigger = z.object({
+  kind: z.enum(['backup-job', 'copy-job', 'manual', 'schedule']),
+  eventId: z.string().optional(),
+  jobId: z.string().optional(),
+  /** When the trigger happened (backup job completion, or the manual start): the start of the RTO clock. */
+  at: isoTime,
+});
+export type Trigger = z.infer<typeof Trigger>;
+
+/** What intake (or an operator) asks for: restore this recovery point in the DR account. */
+export const DrillRequest = z.object({
+  mode: DrillMode.default('drill'),
+  trigger: Trigger.optional(),
+  source: z.object({
+    account: accountId,
+    region: z.string().min(4),
+    resourceType: z.string().min(1),
+    resourceArn: z.string().startsWith('arn:').optional(),
+    recoveryPointArn: z.string().startsWith('arn:'),
+    backupVaultName: z.string().min(1).default('Default'),
+  }),
+  /** Set when the recovery point already sits in the DR vault (a copy-job trigger): the copy is skipped. */
+  drRecoveryPointArn: z.string().startsWith('arn:').optional(),
+});
+export type DrillRequest = z.infer<typeof DrillRequest>;
+
+/** The prepared drill: the request resolved against configuration and the recovery point itself. */
+export const Drill = z.object({
+  drillId: z.string().min(1),
+  mode: DrillMode,
+  trigger: Trigger,
+  source: z.object({
+    account: accountId,
+    region: z.string(),
+    resourceType: z.string(),
+    resourceArn: z.string().optional(),
+    recoveryPointArn: z.string(),
+    backupVaultName: z.string(),
+    recoveryPointCreatedAt: isoTime,
+  }),
+  target: z.object({
+    account: accountId,
+    region: z.string(),
+    vault: z.string(),
+    vaultArn: z.string(),
+  }),
+  needsCopy: z.boolean(),
+  drRecoveryPointArn: z.string().optional(),
+  preparedAt: isoTime,
+});
+export type Drill = z.infer<typeof Drill>;
+
+export const CopyResult = z.object({
+  copyJobId: z.string().optional(),
+  drRecoveryPointArn: z.string(),
+  skipped: z.boolean().default(false),
+  startedAt: isoTime.optional(),
+  completedAt: isoTime.optional(),
+});
+export type CopyResult = z.infer<typeof CopyResult>;
+
+export const RestoreResult = z.object({
+  restoreJobId: z.string(),
+  createdResourceArn: z.string(),
+  startedAt: isoTime,
+  completedAt: isoTime,
+});
+export type RestoreResult = z.infer<typeof RestoreResult>;
+
+export const Check = z.object({ name: z.string(), passed: z.boolean(), detail: z.string() });
+export type Check = z.infer<typeof Check>;
+
+export const HealthResult = z.object({ checks: z.array(Check), validatedAt: isoTime });
+export type HealthResult = z.infer<typeof HealthResult>;
+
+export const TeardownResult = z.object({
+  deleted: z.array(z.string()),
+  alreadyGone: z.array(z.string()),
+  completedAt: isoTime,
+});
+export type TeardownResult = z.infer<typeof TeardownResult>;
+
+export const StateError = z.object({ Error: z.string(), Cause: z.string().optional() });
+export type StateError = z.infer<typeof StateError>;
+
+export const EvidenceRef = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  versionId: z.string().optional(),
+});
+export type EvidenceRef = z.infer<typeof EvidenceRef>;
+
+/** The whole execution state as the closing tasks (teardown, evidence, result) see it. */
+export const DrillState = z.object({
+  executionName: z.string(),
+  state: z.object({
+    drill: Drill.optional(),
+    copy: CopyResult.optional(),
+    restore: RestoreResult.optional(),
+    health: HealthResult.optional(),
+    teardown: TeardownResult.optional(),
+    evidence: EvidenceRef.optional(),
+    error: StateError.optional(),
+    teardownError: StateError.optional(),
+    evidenceError: StateError.optional(),
+  }).passthrough(),
+});
+export type DrillState = z.infer<typeof DrillState>;
+
+/** The tag that marks everything a drill creates; teardown deletes nothing without it. */
+export const DRILL_TAG = 'pilotlight:drill-id';
+export const MANAGED_TAG = 'pilotlight:managed';
+
+export function drillTags(drillId: string, mode: DrillMode): Record<string, string> {
+  return { [DRILL_TAG]: drillId, [MANAGED_TAG]: 'true', 'pilotlight:mode': mode };
+}
+
+/** RTO: trigger → validated restore. RPO: age of the recovery point when the trigger happened. */
+export function measure(state: DrillState['state']): { rtoSeconds: number | null; rpoSeconds: number | null } {
+  const drill = state.drill;
+  if (!drill) return { rtoSeconds: null, rpoSeconds: null };
+  const triggeredAt = Date.parse(drill.trigger.at);
+  const rpoSeconds = Math.max(0, Math.round((triggeredAt - Date.parse(drill.source.recoveryPointCreatedAt)) / 1000));
+  const rtoSeconds =
+    state.health && !state.error
+      ? Math.max(0, Math.round((Date.parse(state.health.validatedAt) - triggeredAt) / 1000))
+      : null;
+  return { rtoSeconds, rpoSeconds };
+}
+
+export function secondsBetween(start: string | undefined, end: string | undefined): number | null {
+  if (!start || !end) return null;
+  return Math.max(0, Math.round((Date.parse(end) - Date.parse(start)) / 1000));
+}

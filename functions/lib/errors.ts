@@ -1,0 +1,71 @@
+/**
+ * Errors that the drill state machine routes on. Each class's `name` is exactly the string used in an
+ * `ErrorEquals` of statemachines/drill.asl.yaml: Lambda reports `error.name` as the errorType, and Step
+ * Functions matches Retry/Catch on it.
+ */
+abstract class DrillError extends Error {
+  abstract override readonly name: string;
+}
+
+/** The drill input (event or manual start) cannot be turned into a drill. Not retried. */
+export class InvalidDrillInput extends DrillError {
+  override readonly name = 'InvalidDrillInput';
+}
+
+/** The resource type has no module in functions/resources. Not retried. */
+export class UnsupportedResourceType extends DrillError {
+  override readonly name = 'UnsupportedResourceType';
+}
+
+/** The restored resource exists but is still in a transitional state; the state machine retries. */
+export class ResourceNotReady extends DrillError {
+  override readonly name = 'ResourceNotReady';
+}
+
+/** The restored resource, or its data, failed a check. Not retried: the drill fails. */
+export class HealthCheckFailed extends DrillError {
+  override readonly name = 'HealthCheckFailed';
+}
+
+/** A copy job ended FAILED, ABORTED, or EXPIRED (reported through SendTaskFailure). */
+export class CopyJobFailed extends DrillError {
+  override readonly name = 'CopyJobFailed';
+}
+
+/** A restore job ended FAILED or ABORTED (reported through SendTaskFailure). */
+export class RestoreJobFailed extends DrillError {
+  override readonly name = 'RestoreJobFailed';
+}
+
+/** Teardown could not delete everything this drill created; the state machine retries, then alerts. */
+export class TeardownIncomplete extends DrillError {
+  override readonly name = 'TeardownIncomplete';
+}
+
+/** Teardown found a resource that does not carry this drill's tag and refused to touch it. */
+export class TeardownRefused extends DrillError {
+  override readonly name = 'TeardownRefused';
+}
+
+/** Name and message of anything thrown, for logs and evidence. */
+export function describeError(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}
+
+/**
+ * Step Functions reports a Lambda failure's Cause as the JSON the Lambda runtime produced
+ * (`{"errorType","errorMessage","trace"}`); callback failures carry the plain cause string.
+ */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed) {
+      return String((parsed as { errorMessage: unknown }).errorMessage);
+    }
+  } catch {
+    // not JSON: a plain cause string
+  }
+  return cause;
+}

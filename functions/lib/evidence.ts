@@ -1,0 +1,73 @@
+import { type Check, type DrillState, measure, secondsBetween } from './drill.js';
+import { causeMessage } from './errors.js';
+
+/**
+ * The evidence document an auditor reads: what was restored from which backup, where, when each step ran,
+ * every check with its result, RTO and RPO against target, the error if any, and what teardown removed.
+ */
+export interface Evidence {
+  schemaVersion: 1;
+  drillId: string;
+  executionName: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  mode: string;
+  trigger: unknown;
+  source: unknown;
+  target: unknown;
+  timeline: { step: string; startedAt?: string; endedAt?: string; seconds: number | null }[];
+  checks: Check[];
+  rtoSeconds: number | null;
+  rpoSeconds: number | null;
+  rtoTargetSeconds: number;
+  rtoTargetMet: boolean | null;
+  restoredResourceArn: string | null;
+  teardown: unknown;
+  error: { name: string; message: string } | null;
+  teardownError: { name: string; message: string } | null;
+  recordedAt: string;
+}
+
+export function drillStatus(state: DrillState['state']): 'SUCCEEDED' | 'FAILED' {
+  return state.error || state.teardownError ? 'FAILED' : 'SUCCEEDED';
+}
+
+export function buildEvidence(input: DrillState, extra: { checks: Check[]; rtoTargetSeconds: number; restoredResourceArn?: string }): Evidence {
+  const { state, executionName } = input;
+  const { rtoSeconds, rpoSeconds } = measure(state);
+  const drill = state.drill;
+  const step = (name: string, startedAt?: string, endedAt?: string) => ({
+    step: name,
+    startedAt,
+    endedAt,
+    seconds: secondsBetween(startedAt, endedAt),
+  });
+  return {
+    schemaVersion: 1,
+    drillId: drill?.drillId ?? executionName,
+    executionName,
+    status: drillStatus(state),
+    mode: drill?.mode ?? 'unknown',
+    trigger: drill?.trigger ?? null,
+    source: drill?.source ?? null,
+    target: drill?.target ?? null,
+    timeline: [
+      step('prepare', drill?.trigger.at, drill?.preparedAt),
+      step('copy', state.copy?.startedAt, state.copy?.completedAt),
+      step('restore', state.restore?.startedAt, state.restore?.completedAt),
+      step('validate', state.restore?.completedAt, state.health?.validatedAt),
+      step('teardown', state.health?.validatedAt ?? state.restore?.completedAt, state.teardown?.completedAt),
+    ],
+    checks: extra.checks,
+    rtoSeconds,
+    rpoSeconds,
+    rtoTargetSeconds: extra.rtoTargetSeconds,
+    rtoTargetMet: rtoSeconds === null ? null : rtoSeconds <= extra.rtoTargetSeconds,
+    restoredResourceArn: state.restore?.createdResourceArn ?? extra.restoredResourceArn ?? null,
+    teardown: state.teardown ?? null,
+    error: state.error ? { name: state.error.Error, message: causeMessage(state.error.Cause) } : null,
+    teardownError: state.teardownError
+      ? { name: state.teardownError.Error, message: causeMessage(state.teardownError.Cause) }
+      : null,
+    recordedAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,138 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from './clients.js';
+import { config } from './config.js';
+import type { Check, DrillMode } from './drill.js';
+
+/**
+ * The orchestrator's state table. Two kinds of items:
+ * - `JOB#<jobId>`: an AWS Backup copy/restore job a drill waits on, with the task token to resume it.
+ *   Resolved exactly once (conditional update), whether by the job event or by the reconciler.
+ * - `DRILL#<drillId>`: what a drill has created so far, so teardown can find it even when a step failed.
+ */
+export type JobKind = 'copy' | 'restore';
+
+export interface PendingJob {
+  jobId: string;
+  kind: JobKind;
+  drillId: string;
+  mode: DrillMode;
+  resourceType: string;
+  taskToken: string;
+  account: string;
+  region: string;
+  status: 'PENDING' | 'RESOLVED';
+  startedAt: string;
+}
+
+export interface DrillRecord {
+  drillId: string;
+  copyJobId?: string;
+  restoreJobId?: string;
+  createdResourceArn?: string;
+  resourceType?: string;
+  checks?: Check[];
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  updatedAt: string;
+}
+
+const TTL_DAYS = 90;
+const ttl = () => Math.floor(Date.now() / 1000) + TTL_DAYS * 86400;
+
+export async function rememberJob(job: Omit<PendingJob, 'status'>): Promise<void> {
+  await dynamo.send(
+    new PutCommand({
+      TableName: config.STATE_TABLE,
+      Item: { pk: `JOB#${job.jobId}`, ...job, status: 'PENDING', expiresAt: ttl() },
+    }),
+  );
+}
+
+export async function findJob(jobId: string): Promise<PendingJob | undefined> {
+  const result = await dynamo.send(
+    new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: `JOB#${jobId}` }, ConsistentRead: true }),
+  );
+  return result.Item as PendingJob | undefined;
+}
+
+/** Marks a job resolved; returns false when someone else (event or reconciler) already resolved it. */
+export async function claimJob(jobId: string): Promise<boolean> {
+  try {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: config.STATE_TABLE,
+        Key: { pk: `JOB#${jobId}` },
+        UpdateExpression: 'SET #status = :resolved, resolvedAt = :now',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':resolved': 'RESOLVED', ':pending': 'PENDING', ':now': new Date().toISOString() },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/** Returns a claimed job to PENDING so the reconciler retries it (used when resuming the drill failed). */
+export async function releaseJob(jobId: string): Promise<void> {
+  await dynamo.send(
+    new UpdateCommand({
+      TableName: config.STATE_TABLE,
+      Key: { pk: `JOB#${jobId}` },
+      UpdateExpression: 'SET #status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':pending': 'PENDING' },
+    }),
+  );
+}
+
+/**
+ * Every job still waiting. A Scan is deliberate: the table holds one item per open job and per recent drill
+ * (TTL removes old ones), and the reconciler runs every few minutes.
+ */
+export async function pendingJobs(): Promise<PendingJob[]> {
+  const jobs: PendingJob[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new ScanCommand({
+        TableName: config.STATE_TABLE,
+        FilterExpression: '#status = :pending AND begins_with(pk, :job)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': 'PENDING', ':job': 'JOB#' },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    jobs.push(...((page.Items ?? []) as PendingJob[]));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return jobs;
+}
+
+export async function updateDrill(drillId: string, fields: Partial<Omit<DrillRecord, 'drillId'>>): Promise<void> {
+  const entries = Object.entries({ ...fields, updatedAt: new Date().toISOString() }).filter(
+    ([, value]) => value !== undefined,
+  );
+  await dynamo.send(
+    new UpdateCommand({
+      TableName: config.STATE_TABLE,
+      Key: { pk: `DRILL#${drillId}` },
+      UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}, drillId = :id, expiresAt = :ttl`,
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+        ':id': drillId,
+        ':ttl': ttl(),
+      },
+    }),
+  );
+}
+
+export async function readDrill(drillId: string): Promise<DrillRecord | undefined> {
+  const result = await dynamo.send(
+    new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: `DRILL#${drillId}` }, ConsistentRead: true }),
+  );
+  return result.Item as DrillRecord | undefined;
+}

@@ -1,0 +1,47 @@
+import { StartCopyJobCommand } from '@aws-sdk/client-backup';
+import { z } from 'zod';
+import { sourceClients } from './lib/clients.js';
+import { config } from './lib/config.js';
+import { Drill } from './lib/drill.js';
+import { lambdaHandler } from './lib/handler.js';
+import { logger } from './lib/observability.js';
+import { rememberJob, updateDrill } from './lib/state-store.js';
+
+const Input = z.object({ drill: Drill, taskToken: z.string().min(1) });
+
+/**
+ * Starts the cross-account, cross-region copy into the DR vault, from the source account (which owns the
+ * recovery point). The drill waits on the task token until the copy job finishes (event or reconciler).
+ */
+export async function startCopy({ drill, taskToken }: z.infer<typeof Input>): Promise<{ copyJobId: string }> {
+  logger.appendKeys({ drillId: drill.drillId });
+  const clients = sourceClients(drill.source.account, drill.source.region);
+  const started = await clients.backup.send(
+    new StartCopyJobCommand({
+      RecoveryPointArn: drill.source.recoveryPointArn,
+      SourceBackupVaultName: drill.source.backupVaultName,
+      DestinationBackupVaultArn: drill.target.vaultArn,
+      IamRoleArn: `arn:aws:iam::${drill.source.account}:role/${config.COPY_ROLE_NAME}`,
+      // A retried task must not start a second copy.
+      IdempotencyToken: `${drill.drillId}-copy`,
+    }),
+  );
+  const copyJobId = started.CopyJobId;
+  if (!copyJobId) throw new Error('StartCopyJob returned no CopyJobId');
+  await rememberJob({
+    jobId: copyJobId,
+    kind: 'copy',
+    drillId: drill.drillId,
+    mode: drill.mode,
+    resourceType: drill.source.resourceType,
+    taskToken,
+    account: drill.source.account,
+    region: drill.source.region,
+    startedAt: new Date().toISOString(),
+  });
+  await updateDrill(drill.drillId, { copyJobId });
+  logger.info('copy job started', { copyJobId });
+  return { copyJobId };
+}
+
+export const handler = lambdaHandler(async (event: unknown) => startCopy(Input.parse(event)));
