@@ -75,4 +75,6 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
   return { status, alerts };
 }
 
-export const handler = lambdaHandler(async (event: unknown) => publishResult(DrillState.parse(event)));
+export const handler = lambdaHandler(async (event: unknown) => publishResult(DrillState.parse(event)), {
+  publishesMetrics: true,
+});

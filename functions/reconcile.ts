@@ -65,4 +65,4 @@ export async function reconcile(): Promise<ReconcileResult> {
   return result;
 }
 
-export const handler = lambdaHandler(async () => reconcile());
+export const handler = lambdaHandler(async () => reconcile(), { publishesMetrics: true });

@@ -1,0 +1,449 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SimulatedAwsError } from './aws-errors.js';
+import { StackNames } from './cloudformation.js';
+import { VirtualClock } from './clock.js';
+import { dynamoEndpoint, recreateTable } from './dynamodb.js';
+import { type EventBridgeEvent, matchesPattern } from './events.js';
+import { type Faults, parseFaults } from './faults.js';
+import { registerPrincipal } from './identity.js';
+import { type ApiCall, installInterceptor } from './interceptor.js';
+import { LambdaInvocationError, LambdaRuntime } from './lambda-runtime.js';
+import { Random } from './random.js';
+import { loadServerlessConfig, projectRoot, type Json, type ServerlessConfig } from './serverless-config.js';
+import { dispatch, serviceOperations } from './services.js';
+import { StepFunctionsSimulator } from './step-functions.js';
+import { World } from './world.js';
+
+export { FaultSpecError } from './faults.js';
+export type { EventBridgeEvent } from './events.js';
+
+/** The simulated accounts. The DR account and region come from serverless.yml's params. */
+export const PROD_ACCOUNT = '111111111111';
+export const CENTRAL_ACCOUNT = '222222222222';
+/** 2026-01-05T02:00:00Z, a Monday night: every run starts here in simulated time. */
+const EPOCH = Date.UTC(2026, 0, 5, 2, 0, 0);
+const STAGE = 'sandbox';
+/** A simulation that has not finished after this much simulated time is stuck, not slow. */
+const HORIZON_MS = 10 * 86_400_000;
+
+export interface SandboxOptions {
+  seed?: number;
+  faults?: readonly string[];
+  root?: string;
+}
+
+export interface MetricDatum {
+  namespace: string;
+  name: string;
+  unit: string;
+  value: number;
+  dimensions: Record<string, string>;
+  timestamp: string;
+}
+
+export interface Delivery {
+  event: EventBridgeEvent;
+  /** True for events from outside (a backup completing, or --event): their fate is reported. */
+  external: boolean;
+  outcomes: { target: string; result?: Json; error?: string }[];
+  matched: boolean;
+  dropped: boolean;
+}
+
+let running = false;
+
+/**
+ * The local AWS: the real state machine (from serverless.yml and statemachines/) and the real handlers,
+ * with AWS simulated at the SDK boundary on a virtual clock. Create, drive (scenario or event), run until
+ * every drill has finished, read the report, dispose.
+ */
+export class Sandbox {
+  readonly clock = new VirtualClock(EPOCH);
+  readonly random: Random;
+  readonly faults: Faults;
+  readonly config: ServerlessConfig;
+  readonly names: StackNames;
+  readonly world: World;
+  readonly lambda: LambdaRuntime;
+  readonly stepFunctions: StepFunctionsSimulator;
+  readonly deliveries: Delivery[] = [];
+  readonly metrics: MetricDatum[] = [];
+  readonly logs: string[] = [];
+  apiCalls = 0;
+  private readonly wallStart = performance.now();
+  private readonly cleanups: (() => void)[] = [];
+  private started = false;
+
+  private constructor(options: SandboxOptions) {
+    this.random = new Random(options.seed ?? 1);
+    this.config = loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE });
+    this.faults = parseFaults(options.faults ?? [], this.config.functions.map((f) => f.key));
+    this.names = new StackNames(this.config, CENTRAL_ACCOUNT);
+    const p = this.config.params;
+    const resources = this.config.resources;
+    const ofType = (type: string) => Object.keys(resources).filter((id) => resources[id]?.Type === type);
+    this.world = new World(
+      {
+        centralAccount: CENTRAL_ACCOUNT,
+        sourceAccounts: [PROD_ACCOUNT],
+        sourceRegion: this.config.region,
+        drAccount: this.param(p, 'drAccountId'),
+        drRegion: this.param(p, 'drRegion'),
+        drVaultName: this.param(p, 'drVaultName'),
+        drRoleName: this.param(p, 'drRoleName'),
+        sourceRoleName: this.param(p, 'sourceRoleName'),
+        externalId: this.param(p, 'externalId'),
+        topics: ofType('AWS::SNS::Topic').map((id) => this.names.ref(id)),
+        buckets: ofType('AWS::S3::Bucket').map((id) => {
+          const lock = resources[id]?.Properties?.ObjectLockConfiguration as { Rule?: { DefaultRetention?: { Days?: Json } } } | undefined;
+          const days = lock?.Rule?.DefaultRetention?.Days;
+          return { name: this.names.ref(id), objectLockDays: days === undefined ? undefined : Number(days) };
+        }),
+        maxConcurrentRestores: 10,
+      },
+      this.clock,
+      this.random,
+      this.faults,
+      (event) => this.publishEvent(event, false),
+    );
+    this.lambda = new LambdaRuntime(this.config, this.random, this.faults);
+    const machine = this.config.stateMachines[0];
+    if (!machine) throw new Error('serverless.yml declares no state machine');
+    const functionKeys = new Map(this.config.functions.map((f) => [this.names.functionArn(f.key), f.key]));
+    this.stepFunctions = new StepFunctionsSimulator(
+      this.names.stateMachineArn(machine.name),
+      this.names.resolve(machine.definition) as Record<string, Json>,
+      functionKeys,
+      this.lambda,
+      this.clock,
+      this.random,
+    );
+  }
+
+  private param(params: Record<string, string>, name: string): string {
+    const value = params[name];
+    if (!value) throw new Error(`serverless.yml: params.default.${name} is needed by the sandbox`);
+    return value;
+  }
+
+  /** Builds a sandbox; throws FaultSpecError for a bad fault (before anything runs). */
+  static async create(options: SandboxOptions = {}): Promise<Sandbox> {
+    if (running) throw new Error('only one sandbox can run at a time in a process');
+    const sandbox = new Sandbox(options);
+    running = true;
+    try {
+      await sandbox.start();
+    } catch (error) {
+      sandbox.dispose();
+      throw error;
+    }
+    return sandbox;
+  }
+
+  private async start(): Promise<void> {
+    // The Lambda execution role's credentials, in the central account.
+    const accessKeyId = 'ASIASBXLAMBDAROLE0001';
+    registerPrincipal(accessKeyId, { account: CENTRAL_ACCOUNT, roleArn: `arn:aws:iam::${CENTRAL_ACCOUNT}:role/pilotlight-${STAGE}-lambda`, expiresAt: Number.POSITIVE_INFINITY });
+    const environment: Record<string, string> = {
+      AWS_REGION: this.config.region,
+      AWS_DEFAULT_REGION: this.config.region,
+      AWS_ACCESS_KEY_ID: accessKeyId,
+      AWS_SECRET_ACCESS_KEY: 'sandbox-not-a-secret',
+      AWS_SESSION_TOKEN: 'sandbox-session',
+      AWS_ENDPOINT_URL_DYNAMODB: await dynamoEndpoint(),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      POWERTOOLS_DEV: 'false',
+    };
+    for (const source of [this.config.providerEnvironment, ...this.config.functions.map((f) => f.environment)]) {
+      for (const [name, value] of Object.entries(source)) {
+        if (name === 'NODE_OPTIONS') continue;
+        const resolved = String(this.names.resolve(value));
+        if (name in environment && environment[name] !== resolved && !(name in this.config.providerEnvironment)) {
+          throw new Error(`the sandbox runs every function in one process: ${name} differs between functions`);
+        }
+        environment[name] = resolved;
+      }
+    }
+    const previous = Object.fromEntries(Object.keys(environment).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, environment);
+    this.cleanups.push(() => {
+      for (const [name, value] of Object.entries(previous)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+
+    const operations = serviceOperations(this.world, this.stepFunctions, this.random);
+    this.cleanups.push(
+      installInterceptor({
+        passThrough: new Set(['DynamoDB']),
+        onCall: (call) => this.countCall(call),
+        handler: (call) => dispatch(operations, call),
+      }),
+    );
+    this.captureOutput();
+    this.clock.install();
+    this.cleanups.push(() => this.clock.uninstall());
+
+    const table = Object.values(this.config.resources).find((r) => r.Type === 'AWS::DynamoDB::Table');
+    if (table?.Properties) {
+      const client = new DynamoDBClient({ region: this.config.region, endpoint: environment.AWS_ENDPOINT_URL_DYNAMODB });
+      await recreateTable(client, this.names.resolve(table.Properties) as Record<string, Json>);
+      client.destroy();
+    }
+    for (const fn of this.config.functions) {
+      for (const schedule of fn.schedules) this.scheduleEvery(fn.key, schedule.everyMs);
+    }
+  }
+
+  private countCall(call: ApiCall): void {
+    this.apiCalls += 1;
+    const fault = this.faults.api.get(`${call.service}.${call.operation}`);
+    if (fault && fault.remaining > 0) {
+      fault.remaining -= 1;
+      throw new SimulatedAwsError(fault.error, `sandbox fault api:${call.service}.${call.operation}=${fault.error}`);
+    }
+  }
+
+  /** Powertools writes logs and EMF metrics to stdout; the sandbox reads them as CloudWatch would. */
+  private captureOutput(): void {
+    for (const stream of [process.stdout, process.stderr]) {
+      const original = stream.write.bind(stream);
+      stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+        // Only the handlers' structured output (JSON lines) is CloudWatch's; anything else passes through.
+        if (stream === process.stderr && !text.trimStart().startsWith('{')) return original(chunk, ...(rest as []));
+        for (const line of text.split('\n')) if (line.trim()) this.readOutputLine(line);
+        const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+        callback?.();
+        return true;
+      }) as typeof stream.write;
+      this.cleanups.push(() => {
+        stream.write = original;
+      });
+    }
+  }
+
+  private readOutputLine(line: string): void {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      this.logs.push(line);
+      return;
+    }
+    const emf = parsed._aws as { Timestamp?: number; CloudWatchMetrics?: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit?: string }[] }[] } | undefined;
+    if (!emf?.CloudWatchMetrics) {
+      this.logs.push(line);
+      return;
+    }
+    for (const directive of emf.CloudWatchMetrics) {
+      const dimensions = Object.fromEntries((directive.Dimensions[0] ?? []).map((name) => [name, String(parsed[name])]));
+      for (const metric of directive.Metrics) {
+        const raw = parsed[metric.Name];
+        for (const value of Array.isArray(raw) ? raw : [raw]) {
+          this.metrics.push({
+            namespace: directive.Namespace,
+            name: metric.Name,
+            unit: metric.Unit ?? 'None',
+            value: Number(value),
+            dimensions,
+            timestamp: new Date(emf.Timestamp ?? this.clock.now).toISOString(),
+          });
+        }
+      }
+    }
+  }
+
+  private scheduleEvery(key: string, everyMs: number): void {
+    this.clock.schedule(
+      everyMs,
+      () => {
+        void this.invokeAsync(key, { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date(this.clock.now).toISOString(), detail: {} }, []);
+        this.scheduleEvery(key, everyMs);
+      },
+      { background: true },
+    );
+  }
+
+  /**
+   * EventBridge delivers AWS Backup events best-effort and in batches (about every 5 minutes): each event
+   * arrives after a lag, and faults can drop, delay or duplicate it.
+   */
+  publishEvent(event: EventBridgeEvent, external: boolean): void {
+    const dropped = !external && this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop;
+    const delivery: Delivery = { event, external, outcomes: [], matched: false, dropped };
+    this.deliveries.push(delivery);
+    if (dropped) return;
+    for (let copy = 0; copy < this.faults.eventCopies; copy++) {
+      const lag = external && copy === 0 ? 0 : this.random.seconds(5, 300) + this.faults.eventDelaySeconds * 1000;
+      this.clock.schedule(lag, () => this.deliver(delivery));
+    }
+  }
+
+  private deliver(delivery: Delivery): void {
+    for (const fn of this.config.functions) {
+      if (fn.eventBridge.some((rule) => matchesPattern(rule.pattern, delivery.event as unknown as Record<string, unknown>))) {
+        delivery.matched = true;
+        void this.invokeAsync(fn.key, delivery.event as unknown as Json, delivery.outcomes);
+      }
+    }
+  }
+
+  /** Asynchronous invocation (EventBridge, schedules): Lambda retries a failure twice, then dead-letters it. */
+  private async invokeAsync(key: string, event: Json, outcomes: Delivery['outcomes'], attempt = 0): Promise<void> {
+    try {
+      outcomes.push({ target: key, result: await this.lambda.invoke(key, event) });
+    } catch (error) {
+      const message = error instanceof LambdaInvocationError ? `${error.name}: ${error.message}` : String(error);
+      if (attempt < 2) {
+        this.clock.schedule((attempt + 1) * 60_000, () => void this.invokeAsync(key, event, outcomes, attempt + 1));
+      } else {
+        outcomes.push({ target: key, error: message });
+        this.deadLetters.push({ function: key, error: message });
+      }
+    }
+  }
+
+  readonly deadLetters: { function: string; error: string }[] = [];
+
+  // ---- driving the simulation ---------------------------------------------------------------------------
+
+  /** A resource of this type in the production account has just been backed up. Returns the event sent. */
+  backupCompleted(resourceType: string, index = 1, options: { announce?: boolean } = {}): EventBridgeEvent {
+    const region = this.config.region;
+    const name = resourceType === 'RDS' ? `orders-db-${index}` : `vol-0${this.random.hex(16)}`;
+    const resourceArn =
+      resourceType === 'RDS' ? `arn:aws:rds:${region}:${PROD_ACCOUNT}:db:${name}` : `arn:aws:ec2:${region}:${PROD_ACCOUNT}:volume/${name}`;
+    const startedAt = this.clock.now - this.random.seconds(10 * 60, 40 * 60);
+    const point = this.world.addRecoveryPoint({
+      account: PROD_ACCOUNT,
+      region,
+      vaultName: 'Default',
+      resourceType,
+      resourceArn,
+      createdAt: startedAt,
+      completedAt: this.clock.now,
+    });
+    const event = this.backupJobEvent(point.arn, resourceType, resourceArn, startedAt);
+    if (options.announce ?? true) this.publishEvent(event, true);
+    return event;
+  }
+
+  private backupJobEvent(recoveryPointArn: string, resourceType: string, resourceArn: string, startedAt: number): EventBridgeEvent {
+    const region = this.config.region;
+    const jobId = this.random.uuid().toUpperCase();
+    return {
+      version: '0',
+      id: this.random.uuid(),
+      'detail-type': 'Backup Job State Change',
+      source: 'aws.backup',
+      account: PROD_ACCOUNT,
+      time: new Date(this.clock.now).toISOString(),
+      region,
+      resources: [recoveryPointArn],
+      detail: {
+        backupJobId: jobId,
+        backupSizeInBytes: '0',
+        backupVaultArn: `arn:aws:backup:${region}:${PROD_ACCOUNT}:backup-vault:Default`,
+        backupVaultName: 'Default',
+        bytesTransferred: '0',
+        creationDate: new Date(startedAt).toISOString(),
+        completionDate: new Date(this.clock.now).toISOString(),
+        iamRoleArn: `arn:aws:iam::${PROD_ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole`,
+        resourceArn,
+        resourceType,
+        state: 'COMPLETED',
+        percentDone: '100.0',
+      },
+    };
+  }
+
+  /**
+   * Delivers an EventBridge event from outside, first provisioning what it refers to (the recovery point of a
+   * completed backup job, or the copy in the DR vault), so the drill it triggers can run.
+   */
+  deliverEvent(event: EventBridgeEvent): void {
+    const detail = event.detail as Record<string, Json>;
+    const text = (value: Json | undefined) => (typeof value === 'string' ? value : undefined);
+    const completed = detail.state === 'COMPLETED';
+    const when = Date.parse(text(detail.creationDate) ?? '') || this.clock.now - 30 * 60_000;
+    if (completed && event['detail-type'] === 'Backup Job State Change' && event.resources[0] && !this.world.recoveryPoints.has(event.resources[0])) {
+      this.world.addRecoveryPoint({
+        account: event.account,
+        region: event.region,
+        vaultName: text(detail.backupVaultName) ?? 'Default',
+        resourceType: text(detail.resourceType) ?? 'RDS',
+        resourceArn: text(detail.resourceArn) ?? `arn:aws:rds:${event.region}:${event.account}:db:unknown`,
+        recoveryPointArn: event.resources[0],
+        createdAt: Math.min(when, this.clock.now),
+        completedAt: this.clock.now,
+      });
+    }
+    const destination = text(detail.destinationRecoveryPointArn);
+    const destinationVault = text(detail.destinationBackupVaultArn);
+    const vault = destinationVault ? this.world.vaults.get(destinationVault) : undefined;
+    if (completed && event['detail-type'] === 'Copy Job State Change' && destination && vault && !this.world.recoveryPoints.has(destination)) {
+      this.world.addRecoveryPoint({
+        account: vault.account,
+        region: vault.region,
+        vaultName: vault.name,
+        resourceType: text(detail.resourceType) ?? 'RDS',
+        resourceArn: text(detail.resourceArn) ?? `arn:aws:rds:${event.region}:${event.account}:db:unknown`,
+        recoveryPointArn: destination,
+        createdAt: Math.min(when, this.clock.now),
+        completedAt: this.clock.now,
+      });
+    }
+    this.publishEvent(event, true);
+  }
+
+  /** An operator starts a drill (or a failover) by hand: StartExecution with the manual input shape. */
+  startManual(input: Json, name: string): string {
+    return this.stepFunctions.startExecution({ stateMachineArn: this.stepFunctions.arn, name, input: JSON.stringify(input) }).executionArn;
+  }
+
+  /** Runs the simulation until every drill has finished and nothing but schedules is left. */
+  async run(): Promise<void> {
+    this.started = true;
+    for (;;) {
+      await this.settle();
+      const pendingDeliveries = this.deliveries.some((d) => d.external && !d.dropped && d.outcomes.length === 0 && !d.matched);
+      if (this.stepFunctions.open() === 0 && !this.clock.hasForegroundTimers() && !pendingDeliveries) return;
+      if (this.clock.now - EPOCH > HORIZON_MS) throw new Error('the simulation ran 10 simulated days without finishing');
+      if (!this.clock.fireNext()) throw new Error('the simulation is stuck: drills are open but nothing is scheduled');
+    }
+  }
+
+  /** Lets every handler and the engine run to their next wait on the virtual clock. */
+  private async settle(): Promise<void> {
+    let quiet = 0;
+    while (quiet < 3) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.lambda.inFlight > 0) {
+        quiet = 0;
+        await this.lambda.idle();
+      } else {
+        quiet += 1;
+      }
+    }
+  }
+
+  get simulatedSeconds(): number {
+    return Math.round((this.clock.now - EPOCH) / 1000);
+  }
+
+  get wallMs(): number {
+    return Math.round(performance.now() - this.wallStart);
+  }
+
+  get hasRun(): boolean {
+    return this.started;
+  }
+
+  dispose(): void {
+    for (const cleanup of this.cleanups.splice(0).reverse()) cleanup();
+    running = false;
+  }
+}

@@ -1,0 +1,86 @@
+import { Client } from '@smithy/smithy-client';
+import type { AwsCredentialIdentity, DeserializeHandler, DeserializeHandlerArguments, HandlerExecutionContext, MetadataBearer } from '@smithy/types';
+import { awsError, SimulatedAwsError } from './aws-errors.js';
+import { principalFor } from './identity.js';
+
+/**
+ * Interception at the AWS SDK boundary. Every SDK v3 client extends smithy's Client; on its first request
+ * the sandbox adds one middleware to the client's stack, in the deserialize step — after the SDK's own
+ * retry, signing and serialization — so handlers keep their real clients, retries and error classes and
+ * only the network round trip is simulated. DynamoDB requests go on to dynalite over loopback.
+ */
+export interface ApiCall {
+  service: string;
+  operation: string;
+  input: Record<string, unknown>;
+  caller: { account: string; region: string; roleArn: string };
+}
+
+export type ApiHandler = (call: ApiCall) => Promise<unknown> | unknown;
+
+interface Interceptor {
+  handler: ApiHandler;
+  passThrough: Set<string>;
+  onCall: (call: ApiCall) => void;
+}
+
+let active: Interceptor | undefined;
+const instrumented = new WeakSet<object>();
+const originalSend = Client.prototype.send;
+
+interface AnyClient {
+  middlewareStack: { add: (middleware: never, options: object) => void };
+  config: { region: () => Promise<string>; credentials: () => Promise<AwsCredentialIdentity> };
+}
+
+function serviceOf(context: HandlerExecutionContext): string {
+  return (context.clientName ?? 'Unknown').replace(/Client$/, '');
+}
+
+function middlewareFor(client: AnyClient) {
+  return (next: DeserializeHandler<object, MetadataBearer>, context: HandlerExecutionContext) =>
+    async (args: DeserializeHandlerArguments<object>) => {
+      const interceptor = active;
+      if (!interceptor) throw new Error('an AWS SDK call was made outside the sandbox (no network here)');
+      const service = serviceOf(context);
+      const operation = (context.commandName ?? '').replace(/Command$/, '');
+      const credentials = await client.config.credentials();
+      const principal = principalFor(credentials.accessKeyId);
+      if (!principal) throw awsError(service, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+      if (principal.expiresAt < Date.now()) throw awsError(service, 'ExpiredTokenException', 'The security token included in the request is expired');
+      const call: ApiCall = {
+        service,
+        operation,
+        input: args.input as Record<string, unknown>,
+        caller: { account: principal.account, region: await client.config.region(), roleArn: principal.roleArn },
+      };
+      try {
+        interceptor.onCall(call);
+        if (interceptor.passThrough.has(service)) return await next(args);
+        const output = (await interceptor.handler(call)) as Record<string, unknown>;
+        return {
+          response: { statusCode: 200, headers: {} },
+          output: { ...output, $metadata: { httpStatusCode: 200, requestId: `sandbox-${operation}`, attempts: 1, totalRetryDelay: 0 } },
+        };
+      } catch (error) {
+        if (error instanceof SimulatedAwsError) throw awsError(service, error.errorName, error.message);
+        throw error;
+      }
+    };
+}
+
+export function installInterceptor(interceptor: Interceptor): () => void {
+  if (active) throw new Error('a sandbox is already running in this process');
+  active = interceptor;
+  Client.prototype.send = function send(this: Client<never, never, never, never>, ...args: Parameters<typeof originalSend>) {
+    const client = this as unknown as AnyClient;
+    if (!instrumented.has(client)) {
+      client.middlewareStack.add(middlewareFor(client) as never, { step: 'deserialize', priority: 'high', name: 'pilotlightSandbox' });
+      instrumented.add(client);
+    }
+    return originalSend.apply(this, args);
+  } as typeof originalSend;
+  return () => {
+    active = undefined;
+  };
+}

@@ -1,0 +1,141 @@
+import type { Json } from './serverless-config.js';
+import type { Sandbox } from './index.js';
+
+/** The `--json` contract of `pilotlight drill` (DESIGN.md). Extend only additively. */
+export interface DrillReport {
+  drillId: string;
+  executionName: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'RUNNING';
+  mode: string;
+  trigger: Json;
+  source: { account: string; region: string; resourceType: string; resourceArn: string | null; recoveryPointArn: string };
+  target: { account: string; region: string; vault: string };
+  steps: { name: string; startedAt: string; endedAt: string | null; status: string; attempts: number }[];
+  rtoSeconds: number | null;
+  rpoSeconds: number | null;
+  checks: { name: string; passed: boolean; detail: string }[];
+  evidence: { bucket: string; key: string; sha256: string; versionId: string; retainUntil: string | null } | null;
+  error: { name: string; message: string } | null;
+}
+
+export interface RunReport {
+  drills: DrillReport[];
+  skipped: { eventId: string; reason: string }[];
+  sandbox: {
+    resourcesLeft: number;
+    leftBehind: string[];
+    alerts: { subject: string; message: string; at: string }[];
+    metrics: { name: string; value: number; unit: string; dimensions: Record<string, string>; timestamp: string }[];
+    deadLetters: { function: string; error: string }[];
+    transitions: number;
+    lambdaInvocations: number;
+    apiCalls: number;
+    peakConcurrentRestores: number;
+    simulatedSeconds: number;
+    wallMs: number;
+    seed: number;
+    startedAt: string;
+  };
+}
+
+type Evidence = {
+  mode?: string;
+  trigger?: Json;
+  source?: { account?: string; region?: string; resourceType?: string; resourceArn?: string; recoveryPointArn?: string };
+  target?: { account?: string; region?: string; vault?: string };
+  checks?: DrillReport['checks'];
+  rtoSeconds?: number | null;
+  rpoSeconds?: number | null;
+  error?: { name: string; message: string } | null;
+  teardownError?: { name: string; message: string } | null;
+};
+
+function reasonsOf(outcomes: { target: string; result?: Json; error?: string }[]): string[] {
+  return outcomes.flatMap((outcome) => {
+    if (outcome.error) return [`${outcome.target} failed: ${outcome.error}`];
+    const result = outcome.result as { skipped?: { reason: string }[]; resumed?: boolean; reason?: string; started?: unknown[] } | null;
+    if (result?.skipped?.length) return result.skipped.map((s) => s.reason);
+    if (result?.resumed === false && result.reason) return [result.reason];
+    return [];
+  });
+}
+
+function acted(outcomes: { result?: Json }[]): boolean {
+  return outcomes.some((outcome) => {
+    const result = outcome.result as { started?: unknown[]; resumed?: boolean } | null;
+    return (result?.started?.length ?? 0) > 0 || result?.resumed === true;
+  });
+}
+
+export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): RunReport {
+  const drills: DrillReport[] = [...sandbox.stepFunctions.executions.values()].map((execution) => {
+    const stored = sandbox.world.objects.filter((o) => o.metadata['drill-id'] === execution.name).at(-1);
+    const evidence = stored ? (JSON.parse(stored.body) as Evidence) : undefined;
+    const request = JSON.parse(execution.input) as { mode?: string; trigger?: Json; source?: Evidence['source'] };
+    const source = evidence?.source ?? request.source ?? {};
+    const target = evidence?.target ?? {};
+    const error =
+      evidence?.error ?? evidence?.teardownError ?? (execution.status === 'FAILED' ? { name: execution.error ?? 'Unknown', message: execution.cause ?? '' } : null);
+    return {
+      drillId: execution.name,
+      executionName: execution.name,
+      status: execution.status,
+      mode: evidence?.mode ?? request.mode ?? 'drill',
+      trigger: evidence?.trigger ?? request.trigger ?? { kind: 'manual' },
+      source: {
+        account: source.account ?? '',
+        region: source.region ?? '',
+        resourceType: source.resourceType ?? '',
+        resourceArn: source.resourceArn ?? null,
+        recoveryPointArn: source.recoveryPointArn ?? '',
+      },
+      target: { account: target.account ?? '', region: target.region ?? '', vault: target.vault ?? '' },
+      steps: execution.steps.map((step) => ({ ...step, endedAt: step.endedAt ?? null })),
+      rtoSeconds: evidence?.rtoSeconds ?? null,
+      rpoSeconds: evidence?.rpoSeconds ?? null,
+      checks: evidence?.checks ?? [],
+      evidence: stored
+        ? {
+            bucket: stored.bucket,
+            key: stored.key,
+            sha256: stored.sha256,
+            versionId: stored.versionId,
+            retainUntil: stored.retainUntil ? new Date(stored.retainUntil).toISOString() : null,
+          }
+        : null,
+      error,
+    };
+  });
+
+  const skipped = sandbox.deliveries
+    .filter((d) => d.external && !acted(d.outcomes))
+    .map((d) => {
+      const detail = d.event.detail as { state?: Json; status?: Json };
+      const state = detail.state ?? detail.status;
+      const reasons = d.matched
+        ? reasonsOf(d.outcomes)
+        : [`no Pilotlight rule matches "${d.event['detail-type']}"${state === undefined ? '' : ` in state ${String(state)}`}: not a drill trigger`];
+      return { eventId: d.event.id, reason: [...new Set(reasons)].join('; ') || 'the event started nothing' };
+    });
+
+  const left = sandbox.world.resourcesLeft();
+  return {
+    drills,
+    skipped,
+    sandbox: {
+      resourcesLeft: left.length,
+      leftBehind: left.map((r) => r.arn),
+      alerts: sandbox.world.alerts.map(({ subject, message, at }) => ({ subject, message, at })),
+      metrics: sandbox.metrics.map(({ name, value, unit, dimensions, timestamp }) => ({ name, value, unit, dimensions, timestamp })),
+      deadLetters: sandbox.deadLetters,
+      transitions: sandbox.stepFunctions.transitions,
+      lambdaInvocations: sandbox.lambda.invocations,
+      apiCalls: sandbox.apiCalls,
+      peakConcurrentRestores: sandbox.world.peakConcurrentRestores,
+      simulatedSeconds: sandbox.simulatedSeconds,
+      wallMs: sandbox.wallMs,
+      seed,
+      startedAt,
+    },
+  };
+}

@@ -1,0 +1,310 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import { SimulatedAwsError } from './aws-errors.js';
+import type { VirtualClock } from './clock.js';
+import type { LambdaRuntime } from './lambda-runtime.js';
+import type { Random } from './random.js';
+import type { Json } from './serverless-config.js';
+
+/**
+ * Step Functions for the sandbox: the real ASL run by aws-local-stepfunctions, with every Task's Lambda
+ * call going to the real handler (LambdaRuntime). What the engine does in wall-clock time is moved onto the
+ * virtual clock here: Lambda latency, Retry intervals and callback TimeoutSeconds. Callback tasks
+ * (`.waitForTaskToken`) wait for SendTaskSuccess / SendTaskFailure, which the SFN API calls resolve.
+ */
+type StateDefinition = {
+  Type: string;
+  Resource?: string;
+  TimeoutSeconds?: number;
+  Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[];
+};
+
+export interface Step {
+  name: string;
+  startedAt: string;
+  endedAt?: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+  attempts: number;
+}
+
+export interface Execution {
+  arn: string;
+  name: string;
+  input: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  startedAt: number;
+  stoppedAt?: number;
+  output?: Json;
+  error?: string;
+  cause?: string;
+  steps: Step[];
+  latestToken?: string;
+  retries: Map<string, { lastError?: string; counts: number[] }>;
+}
+
+interface Waiter {
+  resolve: (output: Json) => void;
+  reject: (error: Error) => void;
+}
+
+const CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+const INVOKE = 'arn:aws:states:::lambda:invoke';
+
+function namedError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+export class StepFunctionsSimulator {
+  readonly executions = new Map<string, Execution>();
+  transitions = 0;
+  private readonly machine: StateMachine;
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly issuedTokens = new Set<string>();
+  private readonly states: Record<string, StateDefinition>;
+
+  constructor(
+    readonly arn: string,
+    private readonly definition: Record<string, Json>,
+    private readonly functionKeys: Map<string, string>,
+    private readonly lambda: LambdaRuntime,
+    private readonly clock: VirtualClock,
+    private readonly random: Random,
+  ) {
+    this.states = definition.States as unknown as Record<string, StateDefinition>;
+    for (const [name, state] of Object.entries(this.states)) {
+      if (state.Type === 'Wait') throw new Error(`state ${name}: Wait states would sleep in wall time; the drill waits by callback`);
+      if (state.Type === 'Task' && state.Resource !== CALLBACK && state.Resource !== INVOKE && !this.functionKeys.has(state.Resource ?? '')) {
+        throw new Error(`state ${name}: the sandbox cannot run resource ${state.Resource}`);
+      }
+    }
+    this.machine = new StateMachine(definition as never);
+  }
+
+  open(): number {
+    return [...this.executions.values()].filter((e) => e.status === 'RUNNING').length;
+  }
+
+  startExecution(input: { stateMachineArn?: string; name?: string; input?: string }) {
+    if (input.stateMachineArn !== this.arn) throw new SimulatedAwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${input.stateMachineArn}'`);
+    const name = input.name ?? this.random.uuid();
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new SimulatedAwsError('InvalidName', `Invalid Name: '${name}'`);
+    const body = input.input ?? '{}';
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(body) as Json;
+    } catch {
+      throw new SimulatedAwsError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
+    }
+    const existing = this.executions.get(name);
+    if (existing) {
+      // Standard workflows: the same name and input while running is idempotent; anything else is refused.
+      if (existing.status === 'RUNNING' && existing.input === body) return { executionArn: existing.arn, startDate: new Date(existing.startedAt) };
+      throw new SimulatedAwsError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.arn}'`);
+    }
+    const execution: Execution = {
+      arn: `${this.arn.replace(':stateMachine:', ':execution:')}:${name}`,
+      name,
+      input: body,
+      status: 'RUNNING',
+      startedAt: this.clock.now,
+      steps: [],
+      retries: new Map(),
+    };
+    this.executions.set(name, execution);
+    this.run(execution, parsed);
+    return { executionArn: execution.arn, startDate: new Date(execution.startedAt) };
+  }
+
+  describeExecution(input: { executionArn?: string }) {
+    const execution = [...this.executions.values()].find((e) => e.arn === input.executionArn);
+    if (!execution) throw new SimulatedAwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${input.executionArn}'`);
+    return {
+      executionArn: execution.arn,
+      stateMachineArn: this.arn,
+      name: execution.name,
+      status: execution.status,
+      startDate: new Date(execution.startedAt),
+      stopDate: execution.stoppedAt ? new Date(execution.stoppedAt) : undefined,
+      input: execution.input,
+      output: execution.output === undefined ? undefined : JSON.stringify(execution.output),
+      error: execution.error,
+      cause: execution.cause,
+    };
+  }
+
+  sendTaskSuccess(input: { taskToken?: string; output?: string }) {
+    const waiter = this.claimToken(input.taskToken);
+    let output: Json;
+    try {
+      output = JSON.parse(input.output ?? 'null') as Json;
+    } catch {
+      throw new SimulatedAwsError('InvalidOutput', 'Invalid output: not JSON');
+    }
+    waiter.resolve(output);
+    return {};
+  }
+
+  sendTaskFailure(input: { taskToken?: string; error?: string; cause?: string }) {
+    this.claimToken(input.taskToken).reject(namedError(input.error ?? 'States.TaskFailed', input.cause ?? ''));
+    return {};
+  }
+
+  private claimToken(token: string | undefined): Waiter {
+    const waiter = this.waiters.get(token ?? '');
+    if (!waiter) {
+      if (this.issuedTokens.has(token ?? '')) throw new SimulatedAwsError('TaskTimedOut', 'Task Timed Out');
+      throw new SimulatedAwsError('InvalidToken', 'Invalid Token');
+    }
+    this.waiters.delete(token ?? '');
+    return waiter;
+  }
+
+  private run(execution: Execution, input: Json): void {
+    const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+    const zeroIntervals: Record<string, number> = {};
+    for (const [name, state] of Object.entries(this.states)) {
+      if (state.Type !== 'Task') continue;
+      handlers[name] = (taskInput) => this.runTask(execution, name, state, taskInput);
+      zeroIntervals[name] = 0; // the interval is slept on the virtual clock in runTask
+    }
+    const issue = () => {
+      const token = `${execution.name}:${this.random.hex(24)}`;
+      this.issuedTokens.add(token);
+      execution.latestToken = token;
+      return token;
+    };
+    const context = {
+      Execution: { Id: execution.arn, Name: execution.name },
+      StateMachine: { Id: this.arn, Name: this.arn.split(':').pop() },
+      // A fresh token each time a task reads $$.Task.Token, as Step Functions gives each task attempt its own.
+      Task: {
+        get Token() {
+          return issue();
+        },
+      },
+    };
+    const run = this.machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: zeroIntervals },
+      context: context as never,
+    });
+    void (async () => {
+      for await (const event of run.eventLogs) if (event.type === 'StateEntered') this.transitions += 1;
+    })();
+    run.result.then(
+      (output) => {
+        execution.status = 'SUCCEEDED';
+        execution.output = output as Json;
+        execution.stoppedAt = this.clock.now;
+      },
+      (error: unknown) => {
+        const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+        execution.status = 'FAILED';
+        execution.error = cause instanceof Error ? cause.name : 'States.Runtime';
+        execution.cause = cause instanceof Error ? cause.message : String(cause);
+        execution.stoppedAt = this.clock.now;
+      },
+    );
+  }
+
+  private async runTask(execution: Execution, name: string, state: StateDefinition, input: Json): Promise<Json> {
+    let step = execution.steps.at(-1);
+    if (step?.name !== name || step.status === 'SUCCEEDED') {
+      step = { name, startedAt: new Date(this.clock.now).toISOString(), status: 'RUNNING', attempts: 0 };
+      execution.steps.push(step);
+    }
+    step.attempts += 1;
+    await this.retryInterval(execution, name, state);
+    step.status = 'RUNNING';
+    // A Lambda invocation is not instantaneous: scheduling, (cold) start and the handler's own AWS calls.
+    await this.clock.sleep(this.random.int(150, step.attempts === 1 ? 2500 : 900));
+    try {
+      const output = await this.invoke(execution, state, input);
+      step.status = 'SUCCEEDED';
+      execution.retries.delete(name);
+      return output;
+    } catch (error) {
+      const errorName = error instanceof Error ? error.name : 'Error';
+      step.status = errorName === 'States.Timeout' ? 'TIMED_OUT' : 'FAILED';
+      const retry = execution.retries.get(name) ?? { counts: [] };
+      retry.lastError = errorName;
+      execution.retries.set(name, retry);
+      throw error;
+    } finally {
+      step.endedAt = new Date(this.clock.now).toISOString();
+    }
+  }
+
+  /** The Retry interval the engine would wait before this attempt (it waits 0 ms of wall time instead). */
+  private async retryInterval(execution: Execution, name: string, state: StateDefinition): Promise<void> {
+    const retry = execution.retries.get(name);
+    if (!retry?.lastError) return;
+    const error = retry.lastError;
+    retry.lastError = undefined;
+    const index = (state.Retry ?? []).findIndex(
+      (r) => r.ErrorEquals.includes(error) || r.ErrorEquals.includes('States.ALL') || (r.ErrorEquals.includes('States.TaskFailed') && error !== 'States.Timeout'),
+    );
+    const retrier = state.Retry?.[index];
+    if (!retrier) return;
+    const attempt = retry.counts[index] ?? 0;
+    retry.counts[index] = attempt + 1;
+    let seconds = (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** attempt;
+    if (retrier.MaxDelaySeconds !== undefined) seconds = Math.min(seconds, retrier.MaxDelaySeconds);
+    if (retrier.JitterStrategy === 'FULL') seconds *= this.random.float();
+    await this.clock.sleep(seconds * 1000);
+  }
+
+  private async invoke(execution: Execution, state: StateDefinition, input: Json): Promise<Json> {
+    if (state.Resource !== CALLBACK && state.Resource !== INVOKE) {
+      return this.lambda.invoke(this.keyOf(state.Resource), input);
+    }
+    const parameters = input as { FunctionName?: string; Payload?: Json };
+    const key = this.keyOf(parameters.FunctionName);
+    if (state.Resource === INVOKE) {
+      const payload = await this.lambda.invoke(key, parameters.Payload ?? null);
+      return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+    }
+    const token = execution.latestToken;
+    if (!token) throw new Error('a callback task ran without reading $$.Task.Token');
+    const callback = this.awaitCallback(token, state.TimeoutSeconds ?? 31_536_000);
+    try {
+      await this.lambda.invoke(key, parameters.Payload ?? null);
+    } catch (error) {
+      callback.catch(() => undefined);
+      this.abandon(token);
+      throw error;
+    }
+    return callback;
+  }
+
+  private keyOf(arn: string | undefined): string {
+    const key = this.functionKeys.get(arn ?? '');
+    if (!key) throw new Error(`no function in serverless.yml has the ARN ${arn}`);
+    return key;
+  }
+
+  private awaitCallback(token: string, timeoutSeconds: number): Promise<Json> {
+    return new Promise<Json>((resolve, reject) => {
+      const cancel = this.clock.schedule(timeoutSeconds * 1000, () => {
+        this.waiters.delete(token);
+        reject(namedError('States.Timeout', `The task did not report back within ${timeoutSeconds} seconds`));
+      });
+      this.waiters.set(token, {
+        resolve: (output) => {
+          cancel();
+          resolve(output);
+        },
+        reject: (error) => {
+          cancel();
+          reject(error);
+        },
+      });
+    });
+  }
+
+  private abandon(token: string): void {
+    const waiter = this.waiters.get(token);
+    this.waiters.delete(token);
+    waiter?.reject(namedError('States.TaskFailed', 'the task failed before waiting'));
+  }
+}

@@ -1,0 +1,605 @@
+import { createHash } from 'node:crypto';
+import { SimulatedAwsError } from './aws-errors.js';
+import type { VirtualClock } from './clock.js';
+import type { EventBridgeEvent } from './events.js';
+import type { Faults } from './faults.js';
+import type { Random } from './random.js';
+import type { Json } from './serverless-config.js';
+
+/**
+ * The simulated AWS estate: accounts, vaults, recovery points, copy and restore jobs with realistic
+ * durations, the resources restores create, the evidence bucket with Object Lock, the alert topic. Only
+ * state and rules live here; the SDK boundary (interceptor.ts) translates API calls into these methods.
+ */
+export interface Caller {
+  account: string;
+  region: string;
+  roleArn: string;
+}
+
+export interface RecoveryPoint {
+  arn: string;
+  account: string;
+  region: string;
+  vaultName: string;
+  resourceType: string;
+  resourceArn: string;
+  status: 'COMPLETED';
+  createdAt: number;
+  completedAt: number;
+  sizeBytes: number;
+  metadata: Record<string, string>;
+}
+
+export interface Job {
+  id: string;
+  kind: 'copy' | 'restore';
+  account: string;
+  region: string;
+  state: 'CREATED' | 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'ABORTED';
+  recoveryPointArn: string;
+  resourceType: string;
+  iamRoleArn: string;
+  createdAt: number;
+  completedAt?: number;
+  statusMessage?: string;
+  destinationVaultArn?: string;
+  destinationRecoveryPointArn?: string;
+  createdResourceArn?: string;
+}
+
+export interface RestoredResource {
+  arn: string;
+  account: string;
+  region: string;
+  kind: 'db-instance' | 'volume';
+  id: string;
+  status: string;
+  tags: Record<string, string>;
+  createdAt: number;
+  /** RDS */
+  engine?: string;
+  allocatedStorage?: number;
+  publiclyAccessible?: boolean;
+  subnetGroup?: string;
+  securityGroups?: string[];
+  deletionProtection?: boolean;
+  /** EBS */
+  size?: number;
+  availabilityZone?: string;
+  encrypted?: boolean;
+  snapshotId?: string;
+}
+
+export interface StoredObject {
+  bucket: string;
+  key: string;
+  versionId: string;
+  body: string;
+  sha256: string;
+  lockMode?: string;
+  retainUntil?: number;
+  metadata: Record<string, string>;
+  storedAt: number;
+}
+
+export interface Alert {
+  topicArn: string;
+  subject: string;
+  message: string;
+  at: string;
+}
+
+export interface WorldSettings {
+  centralAccount: string;
+  sourceAccounts: string[];
+  sourceRegion: string;
+  drAccount: string;
+  drRegion: string;
+  drVaultName: string;
+  drRoleName: string;
+  sourceRoleName: string;
+  externalId: string;
+  topics: string[];
+  buckets: { name: string; objectLockDays?: number }[];
+  /** AWS Backup's concurrent restore jobs per account (a service quota). */
+  maxConcurrentRestores: number;
+}
+
+const RUNNING = new Set(['CREATED', 'PENDING', 'RUNNING']);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class World {
+  readonly recoveryPoints = new Map<string, RecoveryPoint>();
+  readonly jobs = new Map<string, Job>();
+  readonly resources = new Map<string, RestoredResource>();
+  readonly objects: StoredObject[] = [];
+  readonly alerts: Alert[] = [];
+  readonly vaults = new Map<string, { name: string; account: string; region: string }>();
+  peakConcurrentRestores = 0;
+  private idempotency = new Map<string, string>();
+
+  constructor(
+    readonly settings: WorldSettings,
+    private readonly clock: VirtualClock,
+    private readonly random: Random,
+    private readonly faults: Faults,
+    private readonly emit: (event: EventBridgeEvent) => void,
+  ) {
+    for (const account of settings.sourceAccounts) this.addVault('Default', account, settings.sourceRegion);
+    this.addVault(settings.drVaultName, settings.drAccount, settings.drRegion);
+  }
+
+  private addVault(name: string, account: string, region: string): string {
+    const arn = `arn:aws:backup:${region}:${account}:backup-vault:${name}`;
+    this.vaults.set(arn, { name, account, region });
+    return arn;
+  }
+
+  // ---- the production side: a resource is backed up -------------------------------------------------
+
+  /** A source resource and the recovery point of a backup job that has just completed. */
+  addRecoveryPoint(input: {
+    account: string;
+    region: string;
+    vaultName: string;
+    resourceType: string;
+    resourceArn: string;
+    recoveryPointArn?: string;
+    createdAt: number;
+    completedAt: number;
+  }): RecoveryPoint {
+    const vaultArn = `arn:aws:backup:${input.region}:${input.account}:backup-vault:${input.vaultName}`;
+    if (!this.vaults.has(vaultArn)) this.addVault(input.vaultName, input.account, input.region);
+    const sizeGiB = input.resourceType === 'RDS' ? 20 * this.random.int(1, 25) : 50 * this.random.int(1, 10);
+    const point: RecoveryPoint = {
+      arn: input.recoveryPointArn ?? this.recoveryPointArn(input.resourceType, input.account, input.region, 'job'),
+      account: input.account,
+      region: input.region,
+      vaultName: input.vaultName,
+      resourceType: input.resourceType,
+      resourceArn: input.resourceArn,
+      status: 'COMPLETED',
+      createdAt: input.createdAt,
+      completedAt: input.completedAt,
+      sizeBytes: sizeGiB * 2 ** 30,
+      metadata: this.sourceMetadata(input.resourceType, input.resourceArn, input.region, sizeGiB),
+    };
+    this.recoveryPoints.set(point.arn, point);
+    return point;
+  }
+
+  private recoveryPointArn(type: string, account: string, region: string, prefix: string): string {
+    if (type === 'EBS' || type === 'EC2') return `arn:aws:ec2:${region}::snapshot/snap-0${this.random.hex(16)}`;
+    if (type === 'RDS') return `arn:aws:rds:${region}:${account}:snapshot:awsbackup:${prefix}-${this.random.uuid()}`;
+    return `arn:aws:backup:${region}:${account}:recovery-point:${this.random.uuid()}`;
+  }
+
+  /** What GetRecoveryPointRestoreMetadata returns for a backup of this resource. */
+  private sourceMetadata(type: string, resourceArn: string, region: string, sizeGiB: number): Record<string, string> {
+    const name = resourceArn.split(/[:/]/).pop() ?? 'resource';
+    if (type === 'RDS') {
+      return {
+        DBInstanceIdentifier: name,
+        DBInstanceClass: 'db.t4g.medium',
+        Engine: 'postgres',
+        AllocatedStorage: String(sizeGiB),
+        StorageType: 'gp3',
+        Port: '5432',
+        AvailabilityZone: `${region}a`,
+        DBSubnetGroupName: 'prod-private',
+        VpcSecurityGroupIds: '["sg-0f00d0prod0000001"]',
+        PubliclyAccessible: 'false',
+        MultiAZ: 'true',
+        DeletionProtection: 'true',
+        CopyTagsToSnapshot: 'true',
+      };
+    }
+    if (type === 'EBS') {
+      return {
+        availabilityZone: `${region}b`,
+        volumeSize: String(sizeGiB),
+        volumeType: 'gp3',
+        encrypted: 'true',
+        kmsKeyId: `arn:aws:kms:${region}:${this.settings.sourceAccounts[0]}:key/${this.random.uuid()}`,
+      };
+    }
+    return {};
+  }
+
+  // ---- AWS Backup -------------------------------------------------------------------------------------
+
+  private pointIn(caller: Caller, arn: string, vaultName?: string): RecoveryPoint {
+    const point = this.recoveryPoints.get(arn);
+    if (!point || point.account !== caller.account || point.region !== caller.region || (vaultName && point.vaultName !== vaultName)) {
+      throw new SimulatedAwsError('ResourceNotFoundException', `Recovery point ${arn} not found in ${vaultName ?? 'any vault'} of ${caller.account} ${caller.region}`);
+    }
+    return point;
+  }
+
+  describeRecoveryPoint(caller: Caller, input: { BackupVaultName?: string; RecoveryPointArn?: string }) {
+    const point = this.pointIn(caller, input.RecoveryPointArn ?? '', input.BackupVaultName);
+    return {
+      RecoveryPointArn: point.arn,
+      BackupVaultName: point.vaultName,
+      BackupVaultArn: `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`,
+      ResourceArn: point.resourceArn,
+      ResourceType: point.resourceType,
+      Status: point.status,
+      CreationDate: new Date(point.createdAt),
+      CompletionDate: new Date(point.completedAt),
+      BackupSizeInBytes: point.sizeBytes,
+    };
+  }
+
+  getRecoveryPointRestoreMetadata(caller: Caller, input: { BackupVaultName?: string; RecoveryPointArn?: string }) {
+    const point = this.pointIn(caller, input.RecoveryPointArn ?? '', input.BackupVaultName);
+    return {
+      BackupVaultArn: `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`,
+      RecoveryPointArn: point.arn,
+      RestoreMetadata: { ...point.metadata },
+      ResourceType: point.resourceType,
+    };
+  }
+
+  private idempotent(caller: Caller, token: string | undefined, create: () => Job): Job {
+    const key = token ? `${caller.account}/${token}` : undefined;
+    const existing = key ? this.jobs.get(this.idempotency.get(key) ?? '') : undefined;
+    if (existing) return existing;
+    const job = create();
+    this.jobs.set(job.id, job);
+    if (key) this.idempotency.set(key, job.id);
+    return job;
+  }
+
+  startCopyJob(
+    caller: Caller,
+    input: { RecoveryPointArn?: string; SourceBackupVaultName?: string; DestinationBackupVaultArn?: string; IamRoleArn?: string; IdempotencyToken?: string },
+  ) {
+    const point = this.pointIn(caller, input.RecoveryPointArn ?? '', input.SourceBackupVaultName);
+    const destination = this.vaults.get(input.DestinationBackupVaultArn ?? '');
+    if (!destination) throw new SimulatedAwsError('InvalidParameterValueException', `Destination vault ${input.DestinationBackupVaultArn} does not exist`);
+    if (!input.IamRoleArn?.startsWith(`arn:aws:iam::${caller.account}:role/`)) {
+      throw new SimulatedAwsError('InvalidParameterValueException', `IamRoleArn must be a role in ${caller.account}`);
+    }
+    const job = this.idempotent(caller, input.IdempotencyToken, () => {
+      const created: Job = {
+        id: this.random.uuid().toUpperCase(),
+        kind: 'copy',
+        account: caller.account,
+        region: caller.region,
+        state: 'CREATED',
+        recoveryPointArn: point.arn,
+        resourceType: point.resourceType,
+        iamRoleArn: input.IamRoleArn ?? '',
+        createdAt: this.clock.now,
+        destinationVaultArn: input.DestinationBackupVaultArn,
+      };
+      // Cross-region copies take minutes: a base plus time proportional to size.
+      const duration = this.random.seconds(180, 420) + (point.sizeBytes / 2 ** 30) * this.random.int(1500, 4000);
+      this.clock.schedule(this.random.seconds(20, 60), () => {
+        created.state = 'RUNNING';
+      });
+      this.clock.schedule(duration, () => this.finishCopy(created, point, destination));
+      return created;
+    });
+    return { CopyJobId: job.id, CreationDate: new Date(job.createdAt), IsParent: false };
+  }
+
+  private finishCopy(job: Job, point: RecoveryPoint, destination: { name: string; account: string; region: string }): void {
+    job.completedAt = this.clock.now;
+    if (this.faults.copyJob === 'FAILED') {
+      job.state = 'FAILED';
+      job.statusMessage = 'Copy job failed: the destination vault could not decrypt the recovery point (KMS access denied).';
+    } else {
+      const copy = this.addRecoveryPoint({
+        account: destination.account,
+        region: destination.region,
+        vaultName: destination.name,
+        resourceType: point.resourceType,
+        resourceArn: point.resourceArn,
+        recoveryPointArn: this.recoveryPointArn(point.resourceType, destination.account, destination.region, 'copyjob'),
+        createdAt: point.createdAt,
+        completedAt: this.clock.now,
+      });
+      copy.metadata = { ...point.metadata };
+      copy.sizeBytes = point.sizeBytes;
+      job.state = 'COMPLETED';
+      job.destinationRecoveryPointArn = copy.arn;
+    }
+    this.emitJobEvent(job);
+  }
+
+  describeCopyJob(caller: Caller, input: { CopyJobId?: string }) {
+    const job = this.jobIn(caller, input.CopyJobId, 'copy');
+    return {
+      CopyJob: {
+        CopyJobId: job.id,
+        AccountId: job.account,
+        State: job.state,
+        StatusMessage: job.statusMessage,
+        SourceRecoveryPointArn: job.recoveryPointArn,
+        DestinationBackupVaultArn: job.destinationVaultArn,
+        DestinationRecoveryPointArn: job.destinationRecoveryPointArn,
+        ResourceType: job.resourceType,
+        IamRoleArn: job.iamRoleArn,
+        CreationDate: new Date(job.createdAt),
+        CompletionDate: job.completedAt ? new Date(job.completedAt) : undefined,
+      },
+    };
+  }
+
+  private jobIn(caller: Caller, id: string | undefined, kind: Job['kind']): Job {
+    const job = this.jobs.get(id ?? '');
+    if (!job || job.kind !== kind || job.account !== caller.account || job.region !== caller.region) {
+      throw new SimulatedAwsError('ResourceNotFoundException', `${kind} job ${id} not found in ${caller.account} ${caller.region}`);
+    }
+    return job;
+  }
+
+  runningRestores(account: string): number {
+    return [...this.jobs.values()].filter((job) => job.kind === 'restore' && job.account === account && RUNNING.has(job.state)).length;
+  }
+
+  startRestoreJob(
+    caller: Caller,
+    input: { RecoveryPointArn?: string; Metadata?: Record<string, string>; IamRoleArn?: string; ResourceType?: string; IdempotencyToken?: string },
+  ) {
+    const point = this.pointIn(caller, input.RecoveryPointArn ?? '');
+    if (!input.IamRoleArn?.startsWith(`arn:aws:iam::${caller.account}:role/`)) {
+      throw new SimulatedAwsError('InvalidParameterValueException', `IamRoleArn must be a role in ${caller.account}`);
+    }
+    const metadata = input.Metadata ?? {};
+    const existing = input.IdempotencyToken ? this.idempotency.get(`${caller.account}/${input.IdempotencyToken}`) : undefined;
+    if (!existing) {
+      if (this.runningRestores(caller.account) >= this.settings.maxConcurrentRestores) {
+        throw new SimulatedAwsError('LimitExceededException', `Too many concurrent restore jobs in ${caller.account} (quota ${this.settings.maxConcurrentRestores})`);
+      }
+      if (point.resourceType === 'RDS') {
+        const id = metadata.DBInstanceIdentifier;
+        if (!id) throw new SimulatedAwsError('InvalidParameterValueException', 'Restore metadata needs DBInstanceIdentifier');
+        if ([...this.resources.values()].some((r) => r.kind === 'db-instance' && r.id === id && r.account === caller.account && r.status !== 'deleted')) {
+          throw new SimulatedAwsError('InvalidParameterValueException', `DB instance ${id} already exists`);
+        }
+      }
+      if (point.resourceType === 'EBS' && !metadata.availabilityZone) {
+        throw new SimulatedAwsError('InvalidParameterValueException', 'Restore metadata needs availabilityZone');
+      }
+    }
+    const job = this.idempotent(caller, input.IdempotencyToken, () => {
+      const created: Job = {
+        id: this.random.uuid().toUpperCase(),
+        kind: 'restore',
+        account: caller.account,
+        region: caller.region,
+        state: 'PENDING',
+        recoveryPointArn: point.arn,
+        resourceType: point.resourceType,
+        iamRoleArn: input.IamRoleArn ?? '',
+        createdAt: this.clock.now,
+      };
+      this.clock.schedule(this.random.seconds(30, 90), () => {
+        if (created.state === 'PENDING') created.state = 'RUNNING';
+      });
+      // RDS restores take tens of minutes; EBS volumes a few.
+      const duration = point.resourceType === 'RDS' ? this.random.seconds(15 * 60, 55 * 60) : this.random.seconds(2 * 60, 9 * 60);
+      if (this.faults.restoreJob !== 'STUCK') this.clock.schedule(duration, () => this.finishRestore(created, point, metadata));
+      return created;
+    });
+    this.peakConcurrentRestores = Math.max(this.peakConcurrentRestores, this.runningRestores(caller.account));
+    return { RestoreJobId: job.id };
+  }
+
+  private finishRestore(job: Job, point: RecoveryPoint, metadata: Record<string, string>): void {
+    job.completedAt = this.clock.now;
+    if (this.faults.restoreJob === 'FAILED' || this.faults.restoreJob === 'ABORTED') {
+      job.state = this.faults.restoreJob;
+      job.statusMessage =
+        job.state === 'FAILED' ? 'Restore failed: the DB subnet group does not cover enough Availability Zones.' : 'Restore job was aborted.';
+    } else {
+      const resource = this.createRestoredResource(job, point, metadata);
+      job.state = 'COMPLETED';
+      job.createdResourceArn = resource.arn;
+    }
+    this.emitJobEvent(job);
+  }
+
+  private createRestoredResource(job: Job, point: RecoveryPoint, metadata: Record<string, string>): RestoredResource {
+    const base = { account: job.account, region: job.region, tags: {}, createdAt: this.clock.now };
+    if (point.resourceType === 'RDS') {
+      const id = metadata.DBInstanceIdentifier ?? `restored-${this.random.hex(8)}`;
+      const storage = Number(metadata.AllocatedStorage ?? 20);
+      const resource: RestoredResource = {
+        ...base,
+        arn: `arn:aws:rds:${job.region}:${job.account}:db:${id}`,
+        kind: 'db-instance',
+        id,
+        // Right after a restore RDS takes an automated backup before the instance is 'available'.
+        status: this.faults.unhealthy ? 'failed' : 'backing-up',
+        engine: metadata.Engine,
+        allocatedStorage: this.faults.corruptData ? Math.max(5, Math.floor(storage / 2)) : storage,
+        publiclyAccessible: metadata.PubliclyAccessible === 'true',
+        subnetGroup: metadata.DBSubnetGroupName,
+        securityGroups: JSON.parse(metadata.VpcSecurityGroupIds ?? '[]') as string[],
+        deletionProtection: metadata.DeletionProtection === 'true',
+      };
+      this.resources.set(resource.arn, resource);
+      if (!this.faults.unhealthy) {
+        this.clock.schedule(this.random.seconds(3 * 60, 9 * 60), () => {
+          if (resource.status === 'backing-up') resource.status = 'available';
+        });
+      }
+      return resource;
+    }
+    const id = `vol-0${this.random.hex(16)}`;
+    const size = Number(metadata.volumeSize ?? point.sizeBytes / 2 ** 30);
+    const resource: RestoredResource = {
+      ...base,
+      arn: `arn:aws:ec2:${job.region}:${job.account}:volume/${id}`,
+      kind: 'volume',
+      id,
+      status: this.faults.unhealthy ? 'error' : 'available',
+      size: this.faults.corruptData ? Math.max(1, size - 8) : size,
+      availabilityZone: metadata.availabilityZone,
+      encrypted: metadata.encrypted === 'true',
+      snapshotId: point.arn.split('/').pop(),
+    };
+    this.resources.set(resource.arn, resource);
+    return resource;
+  }
+
+  describeRestoreJob(caller: Caller, input: { RestoreJobId?: string }) {
+    const job = this.jobIn(caller, input.RestoreJobId, 'restore');
+    return {
+      RestoreJobId: job.id,
+      AccountId: job.account,
+      Status: job.state === 'CREATED' ? 'PENDING' : job.state,
+      StatusMessage: job.statusMessage,
+      RecoveryPointArn: job.recoveryPointArn,
+      CreatedResourceArn: job.createdResourceArn,
+      ResourceType: job.resourceType,
+      IamRoleArn: job.iamRoleArn,
+      CreationDate: new Date(job.createdAt),
+      CompletionDate: job.completedAt ? new Date(job.completedAt) : undefined,
+    };
+  }
+
+  private emitJobEvent(job: Job): void {
+    const common = {
+      version: '0',
+      id: this.random.uuid(),
+      source: 'aws.backup',
+      account: job.account,
+      time: iso(this.clock.now),
+      region: job.region,
+    };
+    if (job.kind === 'copy') {
+      this.emit({
+        ...common,
+        'detail-type': 'Copy Job State Change',
+        resources: [job.recoveryPointArn],
+        detail: this.definedOnly({
+          copyJobId: job.id,
+          state: job.state,
+          statusMessage: job.statusMessage,
+          resourceType: job.resourceType,
+          sourceRecoveryPointArn: job.recoveryPointArn,
+          destinationBackupVaultArn: job.destinationVaultArn,
+          destinationRecoveryPointArn: job.destinationRecoveryPointArn,
+          iamRoleArn: job.iamRoleArn,
+          creationDate: iso(job.createdAt),
+          completionDate: job.completedAt ? iso(job.completedAt) : undefined,
+        }),
+      });
+    } else {
+      this.emit({
+        ...common,
+        'detail-type': 'Restore Job State Change',
+        resources: [job.recoveryPointArn],
+        detail: this.definedOnly({
+          restoreJobId: job.id,
+          status: job.state,
+          statusMessage: job.statusMessage,
+          resourceType: job.resourceType,
+          createdResourceArn: job.createdResourceArn,
+          iamRoleArn: job.iamRoleArn,
+          percentDone: job.state === 'COMPLETED' ? '100.0' : '0.0',
+          creationDate: iso(job.createdAt),
+          completionDate: job.completedAt ? iso(job.completedAt) : undefined,
+        }),
+      });
+    }
+  }
+
+  private definedOnly(values: Record<string, Json | undefined>): Record<string, Json> {
+    return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<string, Json>;
+  }
+
+  // ---- RDS and EC2 in the DR account --------------------------------------------------------------------
+
+  findResource(caller: Caller, kind: RestoredResource['kind'], idOrArn: string): RestoredResource | undefined {
+    return [...this.resources.values()].find(
+      (r) => r.kind === kind && (r.arn === idOrArn || r.id === idOrArn) && r.account === caller.account && r.region === caller.region && r.status !== 'deleted',
+    );
+  }
+
+  /**
+   * The IAM policy of the DR-account role (accounts/dr-account.yaml) allows deletes only on resources
+   * tagged pilotlight:managed=true; source-account roles cannot delete at all.
+   */
+  authorizeDelete(caller: Caller, resource: RestoredResource): void {
+    const drRole = `arn:aws:iam::${this.settings.drAccount}:role/${this.settings.drRoleName}`;
+    if (caller.roleArn !== drRole || resource.tags['pilotlight:managed'] !== 'true') {
+      throw new SimulatedAwsError('AccessDenied', `${caller.roleArn} is not authorized to delete ${resource.arn} (explicit tag condition)`);
+    }
+  }
+
+  /** Deletion completes a few minutes later; the resource is gone for every API once it does. */
+  beginDelete(resource: RestoredResource, seconds: number): void {
+    resource.status = resource.kind === 'volume' ? 'deleting' : 'deleting';
+    this.clock.schedule(seconds * 1000, () => {
+      resource.status = 'deleted';
+    });
+  }
+
+  failTeardownOnce(): boolean {
+    if (this.faults.teardownFailures <= 0) return false;
+    this.faults.teardownFailures -= 1;
+    return true;
+  }
+
+  /** Restored resources still present (not deleted or being deleted), per account. */
+  resourcesLeft(): RestoredResource[] {
+    return [...this.resources.values()].filter((r) => r.status !== 'deleted' && r.status !== 'deleting');
+  }
+
+  // ---- S3 and SNS in the central account ------------------------------------------------------------------
+
+  putObject(
+    caller: Caller,
+    input: { Bucket?: string; Key?: string; Body?: unknown; ChecksumSHA256?: string; ObjectLockMode?: string; ObjectLockRetainUntilDate?: Date; Metadata?: Record<string, string> },
+  ) {
+    const bucket = this.settings.buckets.find((b) => b.name === input.Bucket);
+    if (!bucket || caller.account !== this.settings.centralAccount) throw new SimulatedAwsError('NoSuchBucket', `The specified bucket does not exist: ${input.Bucket}`);
+    const body = typeof input.Body === 'string' ? input.Body : input.Body instanceof Uint8Array ? Buffer.from(input.Body).toString('utf8') : '';
+    const digest = createHash('sha256').update(body);
+    if (input.ChecksumSHA256 && digest.copy().digest('base64') !== input.ChecksumSHA256) {
+      throw new SimulatedAwsError('BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
+    }
+    if (input.ObjectLockMode && bucket.objectLockDays === undefined) {
+      throw new SimulatedAwsError('InvalidRequest', 'Bucket is missing Object Lock Configuration');
+    }
+    const retainUntil = input.ObjectLockRetainUntilDate?.getTime() ?? (bucket.objectLockDays ? this.clock.now + bucket.objectLockDays * 86_400_000 : undefined);
+    const stored: StoredObject = {
+      bucket: bucket.name,
+      key: input.Key ?? '',
+      versionId: this.random.hex(32),
+      body,
+      sha256: digest.digest('hex'),
+      lockMode: input.ObjectLockMode ?? (bucket.objectLockDays ? 'COMPLIANCE' : undefined),
+      retainUntil,
+      metadata: input.Metadata ?? {},
+      storedAt: this.clock.now,
+    };
+    this.objects.push(stored);
+    return { VersionId: stored.versionId, ETag: `"${stored.sha256.slice(0, 32)}"`, ChecksumSHA256: input.ChecksumSHA256 };
+  }
+
+  deleteObject(_caller: Caller, input: { Bucket?: string; Key?: string; VersionId?: string }) {
+    const version = this.objects.find((o) => o.bucket === input.Bucket && o.key === input.Key && (!input.VersionId || o.versionId === input.VersionId));
+    if (!version) return {};
+    if (input.VersionId && version.lockMode === 'COMPLIANCE' && (version.retainUntil ?? 0) > this.clock.now) {
+      throw new SimulatedAwsError('AccessDenied', `Object ${input.Key} version ${input.VersionId} is under COMPLIANCE retention until ${iso(version.retainUntil ?? 0)}`);
+    }
+    if (input.VersionId) this.objects.splice(this.objects.indexOf(version), 1);
+    return { DeleteMarker: !input.VersionId, VersionId: input.VersionId };
+  }
+
+  publish(caller: Caller, input: { TopicArn?: string; Subject?: string; Message?: string }) {
+    if (!input.TopicArn || !this.settings.topics.includes(input.TopicArn) || caller.account !== this.settings.centralAccount) {
+      throw new SimulatedAwsError('NotFoundException', `Topic does not exist: ${input.TopicArn}`);
+    }
+    this.alerts.push({ topicArn: input.TopicArn, subject: input.Subject ?? '', message: input.Message ?? '', at: iso(this.clock.now) });
+    return { MessageId: this.random.uuid() };
+  }
+}
