@@ -48,6 +48,7 @@ export interface Delivery {
   outcomes: { target: string; result?: Json; error?: string }[];
   matched: boolean;
   dropped: boolean;
+  delivered: boolean;
 }
 
 let running = false;
@@ -272,7 +273,7 @@ export class Sandbox {
    */
   publishEvent(event: EventBridgeEvent, external: boolean): void {
     const dropped = !external && this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop;
-    const delivery: Delivery = { event, external, outcomes: [], matched: false, dropped };
+    const delivery: Delivery = { event, external, outcomes: [], matched: false, dropped, delivered: false };
     this.deliveries.push(delivery);
     if (dropped) return;
     for (let copy = 0; copy < this.faults.eventCopies; copy++) {
@@ -282,6 +283,7 @@ export class Sandbox {
   }
 
   private deliver(delivery: Delivery): void {
+    delivery.delivered = true;
     for (const fn of this.config.functions) {
       if (fn.eventBridge.some((rule) => matchesPattern(rule.pattern, delivery.event as unknown as Record<string, unknown>))) {
         delivery.matched = true;
@@ -408,7 +410,7 @@ export class Sandbox {
     this.started = true;
     for (;;) {
       await this.settle();
-      const pendingDeliveries = this.deliveries.some((d) => d.external && !d.dropped && d.outcomes.length === 0 && !d.matched);
+      const pendingDeliveries = this.deliveries.some((d) => !d.dropped && !d.delivered);
       if (this.stepFunctions.open() === 0 && !this.clock.hasForegroundTimers() && !pendingDeliveries) return;
       if (this.clock.now - EPOCH > HORIZON_MS) throw new Error('the simulation ran 10 simulated days without finishing');
       if (!this.clock.fireNext()) throw new Error('the simulation is stuck: drills are open but nothing is scheduled');
