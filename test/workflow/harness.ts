@@ -1,0 +1,24 @@
+import { Sandbox } from '../../sandbox/index.js';
+import { buildReport, type RunReport } from '../../sandbox/report.js';
+
+/** Runs one sandbox to completion and returns the `--json` report, the sandbox kept for deeper assertions. */
+export async function simulate(
+  drive: (sandbox: Sandbox) => void,
+  options: { seed?: number; faults?: string[] } = {},
+): Promise<{ report: RunReport; sandbox: Sandbox }> {
+  const sandbox = await Sandbox.create({ seed: options.seed ?? 7, faults: options.faults ?? [] });
+  try {
+    const startedAt = new Date(sandbox.clock.now).toISOString();
+    drive(sandbox);
+    await sandbox.run();
+    return { report: buildReport(sandbox, options.seed ?? 7, startedAt), sandbox };
+  } finally {
+    sandbox.dispose();
+  }
+}
+
+export function onlyDrill(report: RunReport) {
+  const [drill, ...others] = report.drills;
+  if (!drill || others.length > 0) throw new Error(`expected exactly one drill, got ${report.drills.length}`);
+  return drill;
+}
