@@ -6,8 +6,8 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const USAGE = `usage: pilotlight drill [--resource-type T] [--count N] [--event FILE] [--seed N]
-                       [--mode drill|failover] [--fault SPEC]... [--json]`;
+export const USAGE =
+  'usage: pilotlight drill [--resource-type T] [--count N] [--event FILE] [--seed N] [--mode drill|failover] [--fault SPEC]... [--json]';
 
 const DrillOptions = z.object({
   resourceType: z.string().regex(/^[A-Za-z0-9]+$/, 'must be an AWS Backup resource type such as RDS or EBS').default('RDS'),
@@ -22,7 +22,7 @@ export type DrillOptions = z.infer<typeof DrillOptions>;
 
 export function parseDrillArgs(argv: readonly string[]): DrillOptions {
   const [command, ...rest] = argv;
-  if (command !== 'drill') throw new UsageError(command ? `unknown command "${command}"; ${USAGE}` : USAGE);
+  if (command !== 'drill') throw new UsageError(command ? `unknown command "${command}" (${USAGE})` : USAGE);
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({

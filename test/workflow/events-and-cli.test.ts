@@ -1,0 +1,114 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main.js';
+
+/** The `pilotlight drill` contract: exit status, the --json shape, one-line errors for bad input. */
+let stdout: string;
+let stderr: string;
+
+beforeEach(() => {
+  stdout = '';
+  stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function file(name: string, content: string): string {
+  const path = join(tmpdir(), `pilotlight-${process.pid}-${name}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('pilotlight drill', () => {
+  it('exits 0 and prints the timeline, RTO, RPO, evidence and outcome', async () => {
+    const code = await main(['drill']);
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/RestoreInDrAccount\s+\d+m\d+s\s+SUCCEEDED/);
+    expect(stdout).toMatch(/RTO\s+\d+h?\d*m?/);
+    expect(stdout).toMatch(/evidence s3:\/\/\S+ sha256 [0-9a-f]{64}/);
+    expect(stdout).toMatch(/outcome\s+SUCCEEDED/);
+  });
+
+  it('prints the --json contract for an EBS drill', async () => {
+    const code = await main(['drill', '--resource-type', 'EBS', '--json']);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.drills[0]).toMatchObject({ status: 'SUCCEEDED', mode: 'drill', source: { resourceType: 'EBS' } });
+    expect(Object.keys(report.drills[0])).toEqual(
+      expect.arrayContaining(['drillId', 'executionName', 'status', 'mode', 'trigger', 'source', 'target', 'steps', 'rtoSeconds', 'rpoSeconds', 'checks', 'evidence', 'error']),
+    );
+    expect(report.drills[0].evidence.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(Object.keys(report.sandbox)).toEqual(
+      expect.arrayContaining(['resourcesLeft', 'alerts', 'metrics', 'transitions', 'lambdaInvocations', 'apiCalls', 'peakConcurrentRestores', 'simulatedSeconds', 'wallMs']),
+    );
+  });
+
+  it('exits 1 when the restore fails, with an alert, evidence and nothing left', async () => {
+    const code = await main(['drill', '--fault', 'job:restore=FAILED', '--json']);
+
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(report.drills[0].status).toBe('FAILED');
+    expect(report.sandbox.alerts).toHaveLength(1);
+    expect(report.drills[0].evidence.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+
+  it.each([
+    ['events/backup-job-failed.json', /not a drill trigger/],
+    ['events/restore-job-completed.json', /no drill waits for job/],
+    ['events/backup-job-completed-dynamodb.json', /resource type DynamoDB is not supported/],
+  ])('exits 0 and reports %s as skipped with the reason', async (event, reason) => {
+    const code = await main(['drill', '--event', event, '--json']);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.drills).toEqual([]);
+    expect(report.skipped).toEqual([{ eventId: expect.any(String), reason: expect.stringMatching(reason) }]);
+  });
+
+  it('runs the drill an event file asks for', async () => {
+    const code = await main(['drill', '--event', 'events/backup-job-completed-ebs.json', '--json']);
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).drills[0].source.recoveryPointArn).toBe('arn:aws:ec2:us-east-2::snapshot/snap-0a1b2c3d4e5f60718');
+  });
+
+  it.each([
+    [['drill', '--event', 'not-json'], 'not JSON', '{"version":'],
+    [['drill', '--event', 'not-an-event'], 'not an EventBridge event', '{"hello":"world"}'],
+    [['drill', '--event', '/nonexistent/file.json'], 'cannot read the file', undefined],
+    [['drill', '--fault', 'job:restore=EXPLODED'], 'unknown fault', undefined],
+    [['drill', '--fault', 'lambda:nope=crash'], 'no function "nope"', undefined],
+    [['drill', '--count', '0'], '--count must be at least 1', undefined],
+    [['drill', '--mode', 'chaos'], '--mode must be drill or failover', undefined],
+    [['drill', '--seed', 'x'], '--seed must be a number', undefined],
+    [['drill', '--bogus'], "Unknown option '--bogus'", undefined],
+    [['restore'], 'unknown command', undefined],
+  ])('exits 2 with one line on stderr for %j', async (argv, message, content) => {
+    const args = [...argv];
+    if (content !== undefined) args[2] = file(String(argv[2]), content);
+
+    const code = await main(args);
+
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stdout).toBe('');
+  });
+});
