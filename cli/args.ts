@@ -10,10 +10,22 @@ export const USAGE =
   'usage: pilotlight drill [--resource-type T] [--count N] [--event FILE] [--seed N] [--mode drill|failover] [--fault SPEC]... [--json]';
 
 const DrillOptions = z.object({
-  resourceType: z.string().regex(/^[A-Za-z0-9]+$/, 'must be an AWS Backup resource type such as RDS or EBS').default('RDS'),
-  count: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').default(1),
+  resourceType: z
+    .string()
+    .regex(/^[A-Za-z0-9]+$/, 'must be an AWS Backup resource type such as RDS or EBS')
+    .default('RDS'),
+  count: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(100, 'must be at most 100')
+    .default(1),
   event: z.string().min(1).optional(),
-  seed: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').default(1),
+  seed: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 or more')
+    .default(1),
   mode: z.enum(['drill', 'failover'], { error: 'must be drill or failover' }).default('drill'),
   faults: z.array(z.string()).default([]),
   json: z.boolean().default(false),
@@ -56,8 +68,13 @@ export function parseDrillArgs(argv: readonly string[]): DrillOptions {
     const flag = String(issue?.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     throw new UsageError(`--${flag === 'faults' ? 'fault' : flag} ${issue?.message ?? 'is invalid'}`);
   }
-  if (parsed.data.event && (values.mode !== undefined || values.count !== undefined || values['resource-type'] !== undefined)) {
-    throw new UsageError('--event delivers one event as it is; it cannot be combined with --mode, --count or --resource-type');
+  if (
+    parsed.data.event &&
+    (values.mode !== undefined || values.count !== undefined || values['resource-type'] !== undefined)
+  ) {
+    throw new UsageError(
+      '--event delivers one event as it is; it cannot be combined with --mode, --count or --resource-type',
+    );
   }
   return parsed.data;
 }

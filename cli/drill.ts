@@ -6,7 +6,9 @@ import { FaultSpecError, PROD_ACCOUNT, Sandbox } from '../sandbox/index.js';
 import { buildReport, type RunReport } from '../sandbox/report.js';
 import { type DrillOptions, UsageError } from './args.js';
 
-const EventFile = EventBridgeSchema.extend({ account: z.string().regex(/^\d{12}$/, 'account must be a 12-digit account id') });
+const EventFile = EventBridgeSchema.extend({
+  account: z.string().regex(/^\d{12}$/, 'account must be a 12-digit account id'),
+});
 
 async function readEvent(path: string): Promise<EventBridgeEvent> {
   let text: string;
@@ -24,7 +26,9 @@ async function readEvent(path: string): Promise<EventBridgeEvent> {
   const parsed = EventFile.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UsageError(`--event ${path}: not an EventBridge event (${issue?.path.join('.') || 'event'}: ${issue?.message})`);
+    throw new UsageError(
+      `--event ${path}: not an EventBridge event (${issue?.path.join('.') || 'event'}: ${issue?.message})`,
+    );
   }
   return parsed.data as unknown as EventBridgeEvent;
 }
@@ -45,7 +49,9 @@ export async function runDrill(options: DrillOptions): Promise<RunReport> {
       sandbox.deliverEvent(event);
     } else {
       for (let i = 1; i <= options.count; i++) {
-        const backup = sandbox.backupCompleted(options.resourceType, i, { announce: options.mode === 'drill' });
+        const backup = sandbox.backupCompleted(options.resourceType, i, {
+          announce: options.mode === 'drill',
+        });
         if (options.mode === 'failover') {
           // A failover is started by an operator, with the manual StartExecution input (events/manual-failover.json).
           sandbox.startManual(

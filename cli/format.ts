@@ -24,19 +24,34 @@ export function formatReport(report: RunReport): string {
   lines.push(`Pilotlight sandbox run (seed ${sandbox.seed}, simulated clock starts ${sandbox.startedAt})`);
   for (const drill of report.drills) {
     lines.push('');
-    lines.push(`${drill.drillId}  ${drill.mode.toUpperCase()}  ${drill.source.resourceType}  ${drill.source.resourceArn ?? drill.source.recoveryPointArn}`);
-    lines.push(`  ${drill.source.account} ${drill.source.region} → ${drill.target.account || '?'} ${drill.target.region || '?'} (vault ${drill.target.vault || '?'})`);
+    lines.push(
+      `${drill.drillId}  ${drill.mode.toUpperCase()}  ${drill.source.resourceType}  ${drill.source.resourceArn ?? drill.source.recoveryPointArn}`,
+    );
+    lines.push(
+      `  ${drill.source.account} ${drill.source.region} → ${drill.target.account || '?'} ${drill.target.region || '?'} (vault ${drill.target.vault || '?'})`,
+    );
     for (const step of drill.steps) {
-      const seconds = step.endedAt ? Math.round((Date.parse(step.endedAt) - Date.parse(step.startedAt)) / 1000) : null;
+      const seconds = step.endedAt
+        ? Math.round((Date.parse(step.endedAt) - Date.parse(step.startedAt)) / 1000)
+        : null;
       const attempts = step.attempts > 1 ? ` (${step.attempts} attempts)` : '';
-      lines.push(`  ${offset(sandbox.startedAt, step.startedAt)}  ${step.name.padEnd(20)} ${duration(seconds).padStart(9)}  ${step.status}${attempts}`);
+      lines.push(
+        `  ${offset(sandbox.startedAt, step.startedAt)}  ${step.name.padEnd(20)} ${duration(seconds).padStart(9)}  ${step.status}${attempts}`,
+      );
     }
     const passed = drill.checks.filter((c) => c.passed).length;
     if (drill.checks.length > 0) {
-      lines.push(`  checks   ${passed}/${drill.checks.length} passed${drill.checks.filter((c) => !c.passed).map((c) => `; FAILED ${c.name}: ${c.detail}`).join('')}`);
+      lines.push(
+        `  checks   ${passed}/${drill.checks.length} passed${drill.checks
+          .filter((c) => !c.passed)
+          .map((c) => `; FAILED ${c.name}: ${c.detail}`)
+          .join('')}`,
+      );
     }
     lines.push(`  RTO      ${duration(drill.rtoSeconds)}   RPO ${duration(drill.rpoSeconds)}`);
-    lines.push(`  evidence ${drill.evidence ? `s3://${drill.evidence.bucket}/${drill.evidence.key} sha256 ${drill.evidence.sha256}` : 'NOT RECORDED'}`);
+    lines.push(
+      `  evidence ${drill.evidence ? `s3://${drill.evidence.bucket}/${drill.evidence.key} sha256 ${drill.evidence.sha256}` : 'NOT RECORDED'}`,
+    );
     if (drill.error) lines.push(`  error    ${drill.error.name}: ${drill.error.message}`);
     lines.push(`  outcome  ${drill.status}`);
   }

@@ -19,7 +19,10 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
   logger.appendKeys({ drillId: drill.drillId });
   const clients = drClients();
   const metadata = await clients.backup.send(
-    new GetRecoveryPointRestoreMetadataCommand({ BackupVaultName: drill.target.vault, RecoveryPointArn: copy.drRecoveryPointArn }),
+    new GetRecoveryPointRestoreMetadataCommand({
+      BackupVaultName: drill.target.vault,
+      RecoveryPointArn: copy.drRecoveryPointArn,
+    }),
   );
   const checks = await resourceModule(drill.source.resourceType).checkHealth({
     clients,

@@ -27,14 +27,21 @@ export async function decide(event: BackupEvent): Promise<Decision> {
   const type = event['detail-type'];
   if (type === BACKUP_JOB) {
     const detail = BackupJobDetail.parse(event.detail);
-    if (detail.state !== 'COMPLETED') return { skip: `backup job ${detail.backupJobId} is ${detail.state}, not COMPLETED` };
+    if (detail.state !== 'COMPLETED')
+      return { skip: `backup job ${detail.backupJobId} is ${detail.state}, not COMPLETED` };
     if (!isSupported(detail.resourceType)) return { skip: unsupported(detail.resourceType) };
     const recoveryPointArn = event.resources[0];
-    if (!recoveryPointArn) return { skip: `backup job ${detail.backupJobId} event names no recovery point (resources[0])` };
+    if (!recoveryPointArn)
+      return { skip: `backup job ${detail.backupJobId} event names no recovery point (resources[0])` };
     return {
       request: {
         mode: 'drill',
-        trigger: { kind: 'backup-job', eventId: event.id, jobId: detail.backupJobId, at: atOf(detail.completionDate, event.time) },
+        trigger: {
+          kind: 'backup-job',
+          eventId: event.id,
+          jobId: detail.backupJobId,
+          at: atOf(detail.completionDate, event.time),
+        },
         source: {
           account: event.account,
           region: event.region,
@@ -48,9 +55,12 @@ export async function decide(event: BackupEvent): Promise<Decision> {
   }
   if (type === COPY_JOB) {
     const detail = CopyJobDetail.parse(event.detail);
-    if (detail.state !== 'COMPLETED') return { skip: `copy job ${detail.copyJobId} is ${detail.state}, not COMPLETED` };
+    if (detail.state !== 'COMPLETED')
+      return { skip: `copy job ${detail.copyJobId} is ${detail.state}, not COMPLETED` };
     if (detail.destinationBackupVaultArn !== drVaultArn) {
-      return { skip: `copy job ${detail.copyJobId} copied into ${detail.destinationBackupVaultArn}, not the DR vault` };
+      return {
+        skip: `copy job ${detail.copyJobId} copied into ${detail.destinationBackupVaultArn}, not the DR vault`,
+      };
     }
     const ours = await findJob(detail.copyJobId);
     if (ours) return { skip: `copy job ${detail.copyJobId} was started by drill ${ours.drillId}` };
@@ -62,7 +72,12 @@ export async function decide(event: BackupEvent): Promise<Decision> {
     return {
       request: {
         mode: 'drill',
-        trigger: { kind: 'copy-job', eventId: event.id, jobId: detail.copyJobId, at: atOf(detail.completionDate, event.time) },
+        trigger: {
+          kind: 'copy-job',
+          eventId: event.id,
+          jobId: detail.copyJobId,
+          at: atOf(detail.completionDate, event.time),
+        },
         source: {
           account: event.account,
           region: event.region,

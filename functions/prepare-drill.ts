@@ -15,7 +15,9 @@ const Input = z.object({ request: z.unknown(), executionName: z.string().min(1),
 export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill> {
   const parsed = DrillRequest.safeParse(input.request);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`,
+    );
     throw new InvalidDrillInput(`drill input is invalid: ${problems.join('; ')}`);
   }
   const request = parsed.data;
@@ -33,7 +35,9 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     }),
   );
   if (recoveryPoint.Status !== 'COMPLETED') {
-    throw new InvalidDrillInput(`recovery point ${request.source.recoveryPointArn} is ${recoveryPoint.Status}, not COMPLETED`);
+    throw new InvalidDrillInput(
+      `recovery point ${request.source.recoveryPointArn} is ${recoveryPoint.Status}, not COMPLETED`,
+    );
   }
   const createdAt = recoveryPoint.CreationDate ?? new Date(input.startedAt);
 
@@ -47,7 +51,12 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
       resourceArn: request.source.resourceArn ?? recoveryPoint.ResourceArn,
       recoveryPointCreatedAt: createdAt.toISOString(),
     },
-    target: { account: config.DR_ACCOUNT_ID, region: config.DR_REGION, vault: config.DR_VAULT_NAME, vaultArn: drVaultArn },
+    target: {
+      account: config.DR_ACCOUNT_ID,
+      region: config.DR_REGION,
+      vault: config.DR_VAULT_NAME,
+      vaultArn: drVaultArn,
+    },
     needsCopy: !inDrVault,
     drRecoveryPointArn: request.drRecoveryPointArn,
     preparedAt: new Date().toISOString(),

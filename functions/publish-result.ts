@@ -39,7 +39,9 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
 
   const alerts: string[] = [];
   const subject = (what: string) => `Pilotlight: ${what} — ${resourceType} ${drillId}`.slice(0, 100);
-  const evidence = state.evidence ? `s3://${state.evidence.bucket}/${state.evidence.key} (sha256 ${state.evidence.sha256})` : 'not recorded';
+  const evidence = state.evidence
+    ? `s3://${state.evidence.bucket}/${state.evidence.key} (sha256 ${state.evidence.sha256})`
+    : 'not recorded';
   const lines = [
     `Drill: ${drillId} (${state.drill?.mode ?? 'unknown mode'})`,
     `Source: ${state.drill?.source.recoveryPointArn ?? 'unknown'}`,
@@ -56,7 +58,8 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
     lines.push(`Teardown: ${state.teardownError.Error}: ${causeMessage(state.teardownError.Cause)}`);
   }
   if (rtoBreached) alerts.push(subject(`RTO ${rtoSeconds}s over target ${config.RTO_TARGET_SECONDS}s`));
-  if (state.drill?.mode === 'failover') alerts.push(subject(`FAILOVER ${status}: restored resources are kept`));
+  if (state.drill?.mode === 'failover')
+    alerts.push(subject(`FAILOVER ${status}: restored resources are kept`));
 
   for (const alert of alerts) {
     await sns.send(

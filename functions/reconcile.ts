@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
 import { drClients, sourceClients } from './lib/clients.js';
 import { TERMINAL_STATES } from './lib/events.js';
@@ -5,7 +6,6 @@ import { lambdaHandler } from './lib/handler.js';
 import { logger, metrics } from './lib/observability.js';
 import { type JobOutcome, resumeDrill } from './lib/resume.js';
 import { type PendingJob, pendingJobs } from './lib/state-store.js';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 
 /** Reads a job's current state from AWS Backup, in the account that owns the job. */
 async function describe(job: PendingJob): Promise<JobOutcome> {
@@ -52,7 +52,10 @@ export async function reconcile(): Promise<ReconcileResult> {
       if (!TERMINAL_STATES.has(outcome.state)) continue;
       if ((await resumeDrill(job, outcome)) === 'resumed') {
         result.resumed.push(job.jobId);
-        logger.warn('resumed a drill whose job event never arrived', { drillId: job.drillId, jobId: job.jobId });
+        logger.warn('resumed a drill whose job event never arrived', {
+          drillId: job.drillId,
+          jobId: job.jobId,
+        });
       }
     } catch (error) {
       result.failed.push(job.jobId);

@@ -1,10 +1,19 @@
-import { BackupEvent, COPY_JOB, CopyJobDetail, RESTORE_JOB, RestoreJobDetail, TERMINAL_STATES } from './lib/events.js';
+import {
+  BackupEvent,
+  COPY_JOB,
+  CopyJobDetail,
+  RESTORE_JOB,
+  RestoreJobDetail,
+  TERMINAL_STATES,
+} from './lib/events.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { type JobOutcome, resumeDrill } from './lib/resume.js';
 import { findJob } from './lib/state-store.js';
 
-export type ResumeDrillResult = { resumed: true; jobId: string; drillId: string } | { resumed: false; reason: string };
+export type ResumeDrillResult =
+  | { resumed: true; jobId: string; drillId: string }
+  | { resumed: false; reason: string };
 
 function outcomeOf(event: BackupEvent): JobOutcome | string {
   if (event['detail-type'] === COPY_JOB) {

@@ -14,7 +14,11 @@ const Input = z.object({ drill: Drill, copy: CopyResult, taskToken: z.string().m
  * Starts the restore of the DR copy inside the DR account, with metadata that isolates it (see the resource
  * module). The drill waits on the task token until the restore job finishes.
  */
-export async function startRestore({ drill, copy, taskToken }: z.infer<typeof Input>): Promise<{ restoreJobId: string }> {
+export async function startRestore({
+  drill,
+  copy,
+  taskToken,
+}: z.infer<typeof Input>): Promise<{ restoreJobId: string }> {
   logger.appendKeys({ drillId: drill.drillId });
   const module = resourceModule(drill.source.resourceType);
   const clients = drClients();

@@ -17,12 +17,17 @@ function accountOf(arn: string): string {
  * Finds what this drill restored: from the restore step's result, else from the drill record, else from the
  * restore job itself (a drill that failed or timed out while waiting on the restore).
  */
-async function restoredResource(state: DrillState['state'], drillId: string): Promise<{ arn?: string; runningJob?: string }> {
+async function restoredResource(
+  state: DrillState['state'],
+  drillId: string,
+): Promise<{ arn?: string; runningJob?: string }> {
   if (state.restore) return { arn: state.restore.createdResourceArn };
   const record = await readDrill(drillId);
   if (record?.createdResourceArn) return { arn: record.createdResourceArn };
   if (!record?.restoreJobId) return {};
-  const job = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: record.restoreJobId }));
+  const job = await drClients().backup.send(
+    new DescribeRestoreJobCommand({ RestoreJobId: record.restoreJobId }),
+  );
   if (job.CreatedResourceArn) return { arn: job.CreatedResourceArn };
   if (job.Status === 'PENDING' || job.Status === 'RUNNING') return { runningJob: record.restoreJobId };
   return {};
@@ -32,17 +37,26 @@ async function restoredResource(state: DrillState['state'], drillId: string): Pr
  * Deletes what the drill restored — only in the DR account, and only if it carries this drill's tag.
  * A restore job still running is left to the job's completion path (resume-drill deletes a late restore).
  */
-export async function teardown({ executionName, state }: DrillState): Promise<TeardownResult & { pendingRestoreJobId?: string }> {
+export async function teardown({
+  executionName,
+  state,
+}: DrillState): Promise<TeardownResult & { pendingRestoreJobId?: string }> {
   const drillId = state.drill?.drillId ?? executionName;
   logger.appendKeys({ drillId });
   const resourceType = state.drill?.source.resourceType;
-  const result: TeardownResult & { pendingRestoreJobId?: string } = { deleted: [], alreadyGone: [], completedAt: '' };
+  const result: TeardownResult & { pendingRestoreJobId?: string } = {
+    deleted: [],
+    alreadyGone: [],
+    completedAt: '',
+  };
   if (resourceType) {
     const { arn, runningJob } = await restoredResource(state, drillId);
     if (runningJob) result.pendingRestoreJobId = runningJob;
     if (arn) {
       if (accountOf(arn) !== '' && accountOf(arn) !== config.DR_ACCOUNT_ID) {
-        throw new TeardownRefused(`${arn} is not in the DR account ${config.DR_ACCOUNT_ID}; refusing to delete it`);
+        throw new TeardownRefused(
+          `${arn} is not in the DR account ${config.DR_ACCOUNT_ID}; refusing to delete it`,
+        );
       }
       const module = resourceModule(resourceType);
       const tags = await module.readTags(drClients(), arn);
@@ -52,7 +66,9 @@ export async function teardown({ executionName, state }: DrillState): Promise<Te
         throw new TeardownRefused(`${arn} does not carry ${DRILL_TAG}=${drillId}; refusing to delete it`);
       } else {
         try {
-          (await module.delete(drClients(), arn)) === 'deleted' ? result.deleted.push(arn) : result.alreadyGone.push(arn);
+          (await module.delete(drClients(), arn)) === 'deleted'
+            ? result.deleted.push(arn)
+            : result.alreadyGone.push(arn);
         } catch (error) {
           const { name, message } = describeError(error);
           throw new TeardownIncomplete(`could not delete ${arn}: ${name}: ${message}`);

@@ -9,10 +9,29 @@ import * as sts from '@aws-sdk/client-sts';
 import { ServiceException } from '@smithy/smithy-client';
 
 /** The client packages, so a simulated error is the SDK's own exception class when the service models one. */
-const modules: Record<string, Record<string, unknown>> = { Backup: backup, DynamoDB: dynamodb, EC2: ec2, RDS: rds, S3: s3, SFN: sfn, SNS: sns, STS: sts };
+const modules: Record<string, Record<string, unknown>> = {
+  Backup: backup,
+  DynamoDB: dynamodb,
+  EC2: ec2,
+  RDS: rds,
+  S3: s3,
+  SFN: sfn,
+  SNS: sns,
+  STS: sts,
+};
 
-const SERVER_ERRORS = new Set(['ServiceUnavailableException', 'InternalFailure', 'InternalServerError', 'ServiceUnavailable']);
-const THROTTLES = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded']);
+const SERVER_ERRORS = new Set([
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'InternalServerError',
+  'ServiceUnavailable',
+]);
+const THROTTLES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
 
 type ExceptionClass = new (options: { message: string; $metadata: object }) => Error;
 
@@ -22,11 +41,22 @@ function isExceptionClass(value: unknown): value is ExceptionClass {
 
 /** An error as the SDK would raise it after reading the service's error response. */
 export function awsError(service: string, name: string, message: string): Error {
-  const httpStatusCode = SERVER_ERRORS.has(name) ? 503 : THROTTLES.has(name) ? 400 : name === 'AccessDenied' || name === 'AccessDeniedException' ? 403 : 400;
+  const httpStatusCode = SERVER_ERRORS.has(name)
+    ? 503
+    : THROTTLES.has(name)
+      ? 400
+      : name === 'AccessDenied' || name === 'AccessDeniedException'
+        ? 403
+        : 400;
   const $metadata = { httpStatusCode, requestId: `sandbox-${name}`, attempts: 1, totalRetryDelay: 0 };
   const modeled = modules[service]?.[name];
   if (isExceptionClass(modeled)) return new modeled({ message, $metadata });
-  return new ServiceException({ name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata, message });
+  return new ServiceException({
+    name,
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+    $metadata,
+    message,
+  });
 }
 
 /** Thrown by the simulated services for an error the caller's input caused; mapped to awsError by the interceptor. */

@@ -35,7 +35,12 @@ export class VirtualClock {
   }
 
   schedule(delayMs: number, fire: () => void, options: { background?: boolean } = {}): () => void {
-    const timer: Timer = { at: this.current + Math.max(0, delayMs), seq: this.seq++, fire, background: options.background ?? false };
+    const timer: Timer = {
+      at: this.current + Math.max(0, delayMs),
+      seq: this.seq++,
+      fire,
+      background: options.background ?? false,
+    };
     const index = this.timers.findIndex((t) => t.at > timer.at);
     if (index === -1) this.timers.push(timer);
     else this.timers.splice(index, 0, timer);

@@ -53,7 +53,8 @@ export class StackNames {
   }
 
   getAtt(logicalId: string, attribute: string): string {
-    if (this.config.functions.some((f) => f.key === logicalId) && attribute === 'Arn') return this.functionArn(logicalId);
+    if (this.config.functions.some((f) => f.key === logicalId) && attribute === 'Arn')
+      return this.functionArn(logicalId);
     const resource = this.config.resources[logicalId];
     if (!resource) throw new Error(`Fn::GetAtt: no resource ${logicalId} in serverless.yml`);
     const name = this.ref(logicalId);
@@ -69,7 +70,9 @@ export class StackNames {
       case 'AWS::KMS::Key.Arn':
         return `arn:aws:kms:${this.region}:${this.account}:key/${name}`;
       default:
-        throw new Error(`Fn::GetAtt: the sandbox does not resolve ${resource.Type}.${attribute} (${logicalId})`);
+        throw new Error(
+          `Fn::GetAtt: the sandbox does not resolve ${resource.Type}.${attribute} (${logicalId})`,
+        );
     }
   }
 
@@ -97,7 +100,9 @@ export class StackNames {
         case 'Ref':
           return this.ref(String(argument));
         case 'Fn::GetAtt': {
-          const [logicalId, attribute] = Array.isArray(argument) ? argument.map(String) : String(argument).split('.');
+          const [logicalId, attribute] = Array.isArray(argument)
+            ? argument.map(String)
+            : String(argument).split('.');
           return this.getAtt(logicalId ?? '', attribute ?? 'Arn');
         }
         case 'Fn::Sub':

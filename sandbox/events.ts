@@ -36,7 +36,8 @@ function matchesField(expected: Json, actual: unknown, key: string): boolean {
 function matchesRule(rule: Json, value: unknown, whole: unknown, key: string): boolean {
   if (rule === null || typeof rule !== 'object') return value === rule;
   if (Array.isArray(rule)) throw new Error(`event pattern field "${key}": nested arrays are not a pattern`);
-  if ('prefix' in rule) return typeof value === 'string' && typeof rule.prefix === 'string' && value.startsWith(rule.prefix);
+  if ('prefix' in rule)
+    return typeof value === 'string' && typeof rule.prefix === 'string' && value.startsWith(rule.prefix);
   if ('exists' in rule) return (whole !== undefined) === rule.exists;
   if ('anything-but' in rule) {
     const excluded = rule['anything-but'];

@@ -27,7 +27,8 @@ const FOREVER = Number.POSITIVE_INFINITY;
 function times(count: string | undefined, spec: string): number {
   if (count === undefined) return FOREVER;
   const n = Number(count);
-  if (!Number.isInteger(n) || n < 1) throw new FaultSpecError(`fault "${spec}": *N must be a positive integer`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new FaultSpecError(`fault "${spec}": *N must be a positive integer`);
   return n;
 }
 
@@ -42,48 +43,58 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     eventDelaySeconds: 0,
     eventCopies: 1,
   };
+  const rules: [RegExp, (m: RegExpMatchArray, spec: string) => void][] = [
+    [
+      /^api:([A-Za-z0-9]+)\.([A-Za-z0-9]+)=([A-Za-z0-9.]+)(?:\*(\d+))?$/,
+      ([, service, operation, error, count], spec) =>
+        faults.api.set(`${service}.${operation}`, { error: error ?? '', remaining: times(count, spec) }),
+    ],
+    [/^job:copy=FAILED$/, () => (faults.copyJob = 'FAILED')],
+    [
+      /^job:restore=(FAILED|ABORTED|STUCK)$/,
+      ([, outcome]) => (faults.restoreJob = outcome as Faults['restoreJob']),
+    ],
+    [/^health=unhealthy$/, () => (faults.unhealthy = true)],
+    [/^data=corrupt$/, () => (faults.corruptData = true)],
+    [/^teardown=fail(?:\*(\d+))?$/, ([, count], spec) => (faults.teardownFailures = times(count, spec))],
+    [
+      /^lambda:([A-Za-z0-9_-]+)=crash(?:\*(\d+))?$/,
+      ([, name = '', count], spec) => {
+        if (!functionNames.includes(name)) {
+          throw new FaultSpecError(
+            `fault "${spec}": no function "${name}" in serverless.yml (functions: ${functionNames.join(', ')})`,
+          );
+        }
+        faults.lambdaCrashes.set(name, times(count, spec));
+      },
+    ],
+    [
+      /^events:drop=([0-9.]+)$/,
+      ([, fraction], spec) => {
+        const value = Number(fraction);
+        if (!(value >= 0 && value <= 1))
+          throw new FaultSpecError(`fault "${spec}": FRACTION must be between 0 and 1`);
+        faults.eventDrop = value;
+      },
+    ],
+    [/^events:delay=(\d+)$/, ([, seconds]) => (faults.eventDelaySeconds = Number(seconds))],
+    [
+      /^events:duplicate=(\d+)$/,
+      ([, copies], spec) => {
+        if (Number(copies) < 1) throw new FaultSpecError(`fault "${spec}": N must be at least 1`);
+        faults.eventCopies = Number(copies);
+      },
+    ],
+  ];
   for (const spec of specs) {
-    let m: RegExpMatchArray | null;
-    if ((m = spec.match(/^api:([A-Za-z0-9]+)\.([A-Za-z0-9]+)=([A-Za-z0-9.]+)(?:\*(\d+))?$/))) {
-      const [, service, operation, error, count] = m;
-      faults.api.set(`${service}.${operation}`, { error: error ?? '', remaining: times(count, spec) });
-    } else if ((m = spec.match(/^job:copy=(FAILED)$/))) {
-      faults.copyJob = 'FAILED';
-    } else if ((m = spec.match(/^job:restore=(FAILED|ABORTED|STUCK)$/))) {
-      faults.restoreJob = m[1] as Faults['restoreJob'];
-    } else if (spec === 'health=unhealthy') {
-      faults.unhealthy = true;
-    } else if (spec === 'data=corrupt') {
-      faults.corruptData = true;
-    } else if ((m = spec.match(/^teardown=fail(?:\*(\d+))?$/))) {
-      faults.teardownFailures = times(m[1], spec);
-    } else if ((m = spec.match(/^lambda:([A-Za-z0-9_-]+)=crash(?:\*(\d+))?$/))) {
-      const name = m[1] ?? '';
-      if (!functionNames.includes(name)) {
-        throw new FaultSpecError(`fault "${spec}": no function "${name}" in serverless.yml (functions: ${functionNames.join(', ')})`);
-      }
-      faults.lambdaCrashes.set(name, times(m[2], spec));
-    } else if ((m = spec.match(/^events:drop=([0-9.]+)$/))) {
-      const fraction = Number(m[1]);
-      if (!(fraction >= 0 && fraction <= 1)) throw new FaultSpecError(`fault "${spec}": FRACTION must be between 0 and 1`);
-      faults.eventDrop = fraction;
-    } else if ((m = spec.match(/^events:delay=(\d+)$/))) {
-      faults.eventDelaySeconds = Number(m[1]);
-    } else if ((m = spec.match(/^events:duplicate=(\d+)$/))) {
-      const copies = Number(m[1]);
-      if (copies < 1) throw new FaultSpecError(`fault "${spec}": N must be at least 1`);
-      faults.eventCopies = copies;
-    } else {
+    const rule = rules.find(([pattern]) => pattern.test(spec));
+    const match = rule ? spec.match(rule[0]) : null;
+    if (!rule || !match) {
       throw new FaultSpecError(
         `unknown fault "${spec}" (expected api:Service.Operation=Error[*N], job:copy=FAILED, job:restore=FAILED|ABORTED|STUCK, health=unhealthy, data=corrupt, teardown=fail[*N], lambda:NAME=crash[*N], events:drop=FRACTION, events:delay=SECONDS, events:duplicate=N)`,
       );
     }
+    rule[1](match, spec);
   }
   return faults;
-}
-
-/** Consumes one occurrence of a counted fault; true when the fault applies to this call. */
-export function takeOne(remaining: number): [applies: boolean, left: number] {
-  if (remaining <= 0) return [false, 0];
-  return [true, remaining - 1];
 }

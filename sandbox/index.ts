@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SimulatedAwsError } from './aws-errors.js';
-import { StackNames } from './cloudformation.js';
 import { VirtualClock } from './clock.js';
+import { StackNames } from './cloudformation.js';
 import { dynamoEndpoint, recreateTable } from './dynamodb.js';
 import { type EventBridgeEvent, matchesPattern } from './events.js';
 import { type Faults, parseFaults } from './faults.js';
@@ -9,13 +9,13 @@ import { registerPrincipal } from './identity.js';
 import { type ApiCall, installInterceptor } from './interceptor.js';
 import { LambdaInvocationError, LambdaRuntime } from './lambda-runtime.js';
 import { Random } from './random.js';
-import { loadServerlessConfig, projectRoot, type Json, type ServerlessConfig } from './serverless-config.js';
+import { type Json, loadServerlessConfig, projectRoot, type ServerlessConfig } from './serverless-config.js';
 import { dispatch, serviceOperations } from './services.js';
 import { StepFunctionsSimulator } from './step-functions.js';
 import { World } from './world.js';
 
-export { FaultSpecError } from './faults.js';
 export type { EventBridgeEvent } from './events.js';
+export { FaultSpecError } from './faults.js';
 
 /** The simulated accounts. The DR account and region come from serverless.yml's params. */
 export const PROD_ACCOUNT = '111111111111';
@@ -78,7 +78,10 @@ export class Sandbox {
   private constructor(options: SandboxOptions) {
     this.random = new Random(options.seed ?? 1);
     this.config = loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE });
-    this.faults = parseFaults(options.faults ?? [], this.config.functions.map((f) => f.key));
+    this.faults = parseFaults(
+      options.faults ?? [],
+      this.config.functions.map((f) => f.key),
+    );
     this.names = new StackNames(this.config, CENTRAL_ACCOUNT);
     const p = this.config.params;
     const resources = this.config.resources;
@@ -96,7 +99,9 @@ export class Sandbox {
         externalId: this.param(p, 'externalId'),
         topics: ofType('AWS::SNS::Topic').map((id) => this.names.ref(id)),
         buckets: ofType('AWS::S3::Bucket').map((id) => {
-          const lock = resources[id]?.Properties?.ObjectLockConfiguration as { Rule?: { DefaultRetention?: { Days?: Json } } } | undefined;
+          const lock = resources[id]?.Properties?.ObjectLockConfiguration as
+            | { Rule?: { DefaultRetention?: { Days?: Json } } }
+            | undefined;
           const days = lock?.Rule?.DefaultRetention?.Days;
           return { name: this.names.ref(id), objectLockDays: days === undefined ? undefined : Number(days) };
         }),
@@ -144,7 +149,11 @@ export class Sandbox {
   private async start(): Promise<void> {
     // The Lambda execution role's credentials, in the central account.
     const accessKeyId = 'ASIASBXLAMBDAROLE0001';
-    registerPrincipal(accessKeyId, { account: CENTRAL_ACCOUNT, roleArn: `arn:aws:iam::${CENTRAL_ACCOUNT}:role/pilotlight-${STAGE}-lambda`, expiresAt: Number.POSITIVE_INFINITY });
+    registerPrincipal(accessKeyId, {
+      account: CENTRAL_ACCOUNT,
+      roleArn: `arn:aws:iam::${CENTRAL_ACCOUNT}:role/pilotlight-${STAGE}-lambda`,
+      expiresAt: Number.POSITIVE_INFINITY,
+    });
     const environment: Record<string, string> = {
       AWS_REGION: this.config.region,
       AWS_DEFAULT_REGION: this.config.region,
@@ -155,12 +164,21 @@ export class Sandbox {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_DEV: 'false',
     };
-    for (const source of [this.config.providerEnvironment, ...this.config.functions.map((f) => f.environment)]) {
+    for (const source of [
+      this.config.providerEnvironment,
+      ...this.config.functions.map((f) => f.environment),
+    ]) {
       for (const [name, value] of Object.entries(source)) {
         if (name === 'NODE_OPTIONS') continue;
         const resolved = String(this.names.resolve(value));
-        if (name in environment && environment[name] !== resolved && !(name in this.config.providerEnvironment)) {
-          throw new Error(`the sandbox runs every function in one process: ${name} differs between functions`);
+        if (
+          name in environment &&
+          environment[name] !== resolved &&
+          !(name in this.config.providerEnvironment)
+        ) {
+          throw new Error(
+            `the sandbox runs every function in one process: ${name} differs between functions`,
+          );
         }
         environment[name] = resolved;
       }
@@ -188,7 +206,10 @@ export class Sandbox {
 
     const table = Object.values(this.config.resources).find((r) => r.Type === 'AWS::DynamoDB::Table');
     if (table?.Properties) {
-      const client = new DynamoDBClient({ region: this.config.region, endpoint: environment.AWS_ENDPOINT_URL_DYNAMODB });
+      const client = new DynamoDBClient({
+        region: this.config.region,
+        endpoint: environment.AWS_ENDPOINT_URL_DYNAMODB,
+      });
       await recreateTable(client, this.names.resolve(table.Properties) as Record<string, Json>);
       client.destroy();
     }
@@ -202,7 +223,10 @@ export class Sandbox {
     const fault = this.faults.api.get(`${call.service}.${call.operation}`);
     if (fault && fault.remaining > 0) {
       fault.remaining -= 1;
-      throw new SimulatedAwsError(fault.error, `sandbox fault api:${call.service}.${call.operation}=${fault.error}`);
+      throw new SimulatedAwsError(
+        fault.error,
+        `sandbox fault api:${call.service}.${call.operation}=${fault.error}`,
+      );
     }
   }
 
@@ -213,7 +237,8 @@ export class Sandbox {
       stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
         const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
         // Only the handlers' structured output (JSON lines) is CloudWatch's; anything else passes through.
-        if (stream === process.stderr && !text.trimStart().startsWith('{')) return original(chunk, ...(rest as []));
+        if (stream === process.stderr && !text.trimStart().startsWith('{'))
+          return original(chunk, ...(rest as []));
         for (const line of text.split('\n')) if (line.trim()) this.readOutputLine(line);
         const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
         callback?.();
@@ -233,13 +258,24 @@ export class Sandbox {
       this.logs.push(line);
       return;
     }
-    const emf = parsed._aws as { Timestamp?: number; CloudWatchMetrics?: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit?: string }[] }[] } | undefined;
+    const emf = parsed._aws as
+      | {
+          Timestamp?: number;
+          CloudWatchMetrics?: {
+            Namespace: string;
+            Dimensions: string[][];
+            Metrics: { Name: string; Unit?: string }[];
+          }[];
+        }
+      | undefined;
     if (!emf?.CloudWatchMetrics) {
       this.logs.push(line);
       return;
     }
     for (const directive of emf.CloudWatchMetrics) {
-      const dimensions = Object.fromEntries((directive.Dimensions[0] ?? []).map((name) => [name, String(parsed[name])]));
+      const dimensions = Object.fromEntries(
+        (directive.Dimensions[0] ?? []).map((name) => [name, String(parsed[name])]),
+      );
       for (const metric of directive.Metrics) {
         const raw = parsed[metric.Name];
         for (const value of Array.isArray(raw) ? raw : [raw]) {
@@ -260,7 +296,16 @@ export class Sandbox {
     this.clock.schedule(
       everyMs,
       () => {
-        void this.invokeAsync(key, { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date(this.clock.now).toISOString(), detail: {} }, []);
+        void this.invokeAsync(
+          key,
+          {
+            'detail-type': 'Scheduled Event',
+            source: 'aws.events',
+            time: new Date(this.clock.now).toISOString(),
+            detail: {},
+          },
+          [],
+        );
         this.scheduleEvery(key, everyMs);
       },
       { background: true },
@@ -277,7 +322,8 @@ export class Sandbox {
     this.deliveries.push(delivery);
     if (dropped) return;
     for (let copy = 0; copy < this.faults.eventCopies; copy++) {
-      const lag = external && copy === 0 ? 0 : this.random.seconds(5, 300) + this.faults.eventDelaySeconds * 1000;
+      const lag =
+        external && copy === 0 ? 0 : this.random.seconds(5, 300) + this.faults.eventDelaySeconds * 1000;
       this.clock.schedule(lag, () => this.deliver(delivery));
     }
   }
@@ -285,7 +331,11 @@ export class Sandbox {
   private deliver(delivery: Delivery): void {
     delivery.delivered = true;
     for (const fn of this.config.functions) {
-      if (fn.eventBridge.some((rule) => matchesPattern(rule.pattern, delivery.event as unknown as Record<string, unknown>))) {
+      if (
+        fn.eventBridge.some((rule) =>
+          matchesPattern(rule.pattern, delivery.event as unknown as Record<string, unknown>),
+        )
+      ) {
         delivery.matched = true;
         void this.invokeAsync(fn.key, delivery.event as unknown as Json, delivery.outcomes);
       }
@@ -293,13 +343,22 @@ export class Sandbox {
   }
 
   /** Asynchronous invocation (EventBridge, schedules): Lambda retries a failure twice, then dead-letters it. */
-  private async invokeAsync(key: string, event: Json, outcomes: Delivery['outcomes'], attempt = 0): Promise<void> {
+  private async invokeAsync(
+    key: string,
+    event: Json,
+    outcomes: Delivery['outcomes'],
+    attempt = 0,
+  ): Promise<void> {
     try {
       outcomes.push({ target: key, result: await this.lambda.invoke(key, event) });
     } catch (error) {
-      const message = error instanceof LambdaInvocationError ? `${error.name}: ${error.message}` : String(error);
+      const message =
+        error instanceof LambdaInvocationError ? `${error.name}: ${error.message}` : String(error);
       if (attempt < 2) {
-        this.clock.schedule((attempt + 1) * 60_000, () => void this.invokeAsync(key, event, outcomes, attempt + 1));
+        this.clock.schedule(
+          (attempt + 1) * 60_000,
+          () => void this.invokeAsync(key, event, outcomes, attempt + 1),
+        );
       } else {
         outcomes.push({ target: key, error: message });
         this.deadLetters.push({ function: key, error: message });
@@ -316,7 +375,9 @@ export class Sandbox {
     const region = this.config.region;
     const name = resourceType === 'RDS' ? `orders-db-${index}` : `vol-0${this.random.hex(16)}`;
     const resourceArn =
-      resourceType === 'RDS' ? `arn:aws:rds:${region}:${PROD_ACCOUNT}:db:${name}` : `arn:aws:ec2:${region}:${PROD_ACCOUNT}:volume/${name}`;
+      resourceType === 'RDS'
+        ? `arn:aws:rds:${region}:${PROD_ACCOUNT}:db:${name}`
+        : `arn:aws:ec2:${region}:${PROD_ACCOUNT}:volume/${name}`;
     const startedAt = this.clock.now - this.random.seconds(10 * 60, 40 * 60);
     const point = this.world.addRecoveryPoint({
       account: PROD_ACCOUNT,
@@ -332,7 +393,12 @@ export class Sandbox {
     return event;
   }
 
-  private backupJobEvent(recoveryPointArn: string, resourceType: string, resourceArn: string, startedAt: number): EventBridgeEvent {
+  private backupJobEvent(
+    recoveryPointArn: string,
+    resourceType: string,
+    resourceArn: string,
+    startedAt: number,
+  ): EventBridgeEvent {
     const region = this.config.region;
     const jobId = this.random.uuid().toUpperCase();
     return {
@@ -370,7 +436,12 @@ export class Sandbox {
     const text = (value: Json | undefined) => (typeof value === 'string' ? value : undefined);
     const completed = detail.state === 'COMPLETED';
     const when = Date.parse(text(detail.creationDate) ?? '') || this.clock.now - 30 * 60_000;
-    if (completed && event['detail-type'] === 'Backup Job State Change' && event.resources[0] && !this.world.recoveryPoints.has(event.resources[0])) {
+    if (
+      completed &&
+      event['detail-type'] === 'Backup Job State Change' &&
+      event.resources[0] &&
+      !this.world.recoveryPoints.has(event.resources[0])
+    ) {
       this.world.addRecoveryPoint({
         account: event.account,
         region: event.region,
@@ -385,7 +456,13 @@ export class Sandbox {
     const destination = text(detail.destinationRecoveryPointArn);
     const destinationVault = text(detail.destinationBackupVaultArn);
     const vault = destinationVault ? this.world.vaults.get(destinationVault) : undefined;
-    if (completed && event['detail-type'] === 'Copy Job State Change' && destination && vault && !this.world.recoveryPoints.has(destination)) {
+    if (
+      completed &&
+      event['detail-type'] === 'Copy Job State Change' &&
+      destination &&
+      vault &&
+      !this.world.recoveryPoints.has(destination)
+    ) {
       this.world.addRecoveryPoint({
         account: vault.account,
         region: vault.region,
@@ -402,7 +479,11 @@ export class Sandbox {
 
   /** An operator starts a drill (or a failover) by hand: StartExecution with the manual input shape. */
   startManual(input: Json, name: string): string {
-    return this.stepFunctions.startExecution({ stateMachineArn: this.stepFunctions.arn, name, input: JSON.stringify(input) }).executionArn;
+    return this.stepFunctions.startExecution({
+      stateMachineArn: this.stepFunctions.arn,
+      name,
+      input: JSON.stringify(input),
+    }).executionArn;
   }
 
   /** Runs the simulation until every drill has finished and nothing but schedules is left. */
@@ -412,8 +493,10 @@ export class Sandbox {
       await this.settle();
       const pendingDeliveries = this.deliveries.some((d) => !d.dropped && !d.delivered);
       if (this.stepFunctions.open() === 0 && !this.clock.hasForegroundTimers() && !pendingDeliveries) return;
-      if (this.clock.now - EPOCH > HORIZON_MS) throw new Error('the simulation ran 10 simulated days without finishing');
-      if (!this.clock.fireNext()) throw new Error('the simulation is stuck: drills are open but nothing is scheduled');
+      if (this.clock.now - EPOCH > HORIZON_MS)
+        throw new Error('the simulation ran 10 simulated days without finishing');
+      if (!this.clock.fireNext())
+        throw new Error('the simulation is stuck: drills are open but nothing is scheduled');
     }
   }
 

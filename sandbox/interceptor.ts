@@ -1,5 +1,11 @@
 import { Client } from '@smithy/smithy-client';
-import type { AwsCredentialIdentity, DeserializeHandler, DeserializeHandlerArguments, HandlerExecutionContext, MetadataBearer } from '@smithy/types';
+import type {
+  AwsCredentialIdentity,
+  DeserializeHandler,
+  DeserializeHandlerArguments,
+  HandlerExecutionContext,
+  MetadataBearer,
+} from '@smithy/types';
 import { awsError, SimulatedAwsError } from './aws-errors.js';
 import { principalFor } from './identity.js';
 
@@ -46,13 +52,27 @@ function middlewareFor(client: AnyClient) {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
       const credentials = await client.config.credentials();
       const principal = principalFor(credentials.accessKeyId);
-      if (!principal) throw awsError(service, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-      if (principal.expiresAt < Date.now()) throw awsError(service, 'ExpiredTokenException', 'The security token included in the request is expired');
+      if (!principal)
+        throw awsError(
+          service,
+          'UnrecognizedClientException',
+          'The security token included in the request is invalid.',
+        );
+      if (principal.expiresAt < Date.now())
+        throw awsError(
+          service,
+          'ExpiredTokenException',
+          'The security token included in the request is expired',
+        );
       const call: ApiCall = {
         service,
         operation,
         input: args.input as Record<string, unknown>,
-        caller: { account: principal.account, region: await client.config.region(), roleArn: principal.roleArn },
+        caller: {
+          account: principal.account,
+          region: await client.config.region(),
+          roleArn: principal.roleArn,
+        },
       };
       try {
         interceptor.onCall(call);
@@ -60,7 +80,15 @@ function middlewareFor(client: AnyClient) {
         const output = (await interceptor.handler(call)) as Record<string, unknown>;
         return {
           response: { statusCode: 200, headers: {} },
-          output: { ...output, $metadata: { httpStatusCode: 200, requestId: `sandbox-${operation}`, attempts: 1, totalRetryDelay: 0 } },
+          output: {
+            ...output,
+            $metadata: {
+              httpStatusCode: 200,
+              requestId: `sandbox-${operation}`,
+              attempts: 1,
+              totalRetryDelay: 0,
+            },
+          },
         };
       } catch (error) {
         if (error instanceof SimulatedAwsError) throw awsError(service, error.errorName, error.message);
@@ -72,10 +100,17 @@ function middlewareFor(client: AnyClient) {
 export function installInterceptor(interceptor: Interceptor): () => void {
   if (active) throw new Error('a sandbox is already running in this process');
   active = interceptor;
-  Client.prototype.send = function send(this: Client<never, never, never, never>, ...args: Parameters<typeof originalSend>) {
+  Client.prototype.send = function send(
+    this: Client<never, never, never, never>,
+    ...args: Parameters<typeof originalSend>
+  ) {
     const client = this as unknown as AnyClient;
     if (!instrumented.has(client)) {
-      client.middlewareStack.add(middlewareFor(client) as never, { step: 'deserialize', priority: 'high', name: 'pilotlightSandbox' });
+      client.middlewareStack.add(middlewareFor(client) as never, {
+        step: 'deserialize',
+        priority: 'high',
+        name: 'pilotlightSandbox',
+      });
       instrumented.add(client);
     }
     return originalSend.apply(this, args);

@@ -47,9 +47,12 @@ export class LambdaRuntime {
   private async load(spec: FunctionSpec): Promise<Handler> {
     const cached = this.modules.get(spec.key);
     if (cached) return cached;
-    const module = (await import(pathToFileURL(join(this.config.root, `${spec.modulePath}.ts`)).href)) as Record<string, unknown>;
+    const module = (await import(
+      pathToFileURL(join(this.config.root, `${spec.modulePath}.ts`)).href
+    )) as Record<string, unknown>;
     const handler = module[spec.exportName];
-    if (typeof handler !== 'function') throw new Error(`${spec.handler}: no exported function "${spec.exportName}"`);
+    if (typeof handler !== 'function')
+      throw new Error(`${spec.handler}: no exported function "${spec.exportName}"`);
     this.modules.set(spec.key, handler as Handler);
     return handler as Handler;
   }
@@ -68,7 +71,10 @@ export class LambdaRuntime {
       this.faults.lambdaCrashes.set(key, crashes - 1);
       throw new LambdaInvocationError(
         'Lambda.Unknown',
-        JSON.stringify({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${this.random.uuid()} Error: Runtime exited with error: signal: killed (sandbox fault lambda:${key}=crash)` }),
+        JSON.stringify({
+          errorType: 'Runtime.ExitError',
+          errorMessage: `RequestId: ${this.random.uuid()} Error: Runtime exited with error: signal: killed (sandbox fault lambda:${key}=crash)`,
+        }),
       );
     }
     this.inFlight += 1;
@@ -103,7 +109,10 @@ export class LambdaRuntime {
     } catch (error) {
       const name = error instanceof Error ? error.name : 'Error';
       const message = error instanceof Error ? error.message : String(error);
-      throw new LambdaInvocationError(name, JSON.stringify({ errorType: name, errorMessage: message, trace: [] }));
+      throw new LambdaInvocationError(
+        name,
+        JSON.stringify({ errorType: name, errorMessage: message, trace: [] }),
+      );
     }
   }
 }

@@ -1,5 +1,5 @@
-import type { Json } from './serverless-config.js';
 import type { Sandbox } from './index.js';
+import type { Json } from './serverless-config.js';
 
 /** The `--json` contract of `pilotlight drill` (DESIGN.md). Extend only additively. */
 export interface DrillReport {
@@ -8,13 +8,25 @@ export interface DrillReport {
   status: 'SUCCEEDED' | 'FAILED' | 'RUNNING';
   mode: string;
   trigger: Json;
-  source: { account: string; region: string; resourceType: string; resourceArn: string | null; recoveryPointArn: string };
+  source: {
+    account: string;
+    region: string;
+    resourceType: string;
+    resourceArn: string | null;
+    recoveryPointArn: string;
+  };
   target: { account: string; region: string; vault: string };
   steps: { name: string; startedAt: string; endedAt: string | null; status: string; attempts: number }[];
   rtoSeconds: number | null;
   rpoSeconds: number | null;
   checks: { name: string; passed: boolean; detail: string }[];
-  evidence: { bucket: string; key: string; sha256: string; versionId: string; retainUntil: string | null } | null;
+  evidence: {
+    bucket: string;
+    key: string;
+    sha256: string;
+    versionId: string;
+    retainUntil: string | null;
+  } | null;
   error: { name: string; message: string } | null;
 }
 
@@ -25,7 +37,13 @@ export interface RunReport {
     resourcesLeft: number;
     leftBehind: string[];
     alerts: { subject: string; message: string; at: string }[];
-    metrics: { name: string; value: number; unit: string; dimensions: Record<string, string>; timestamp: string }[];
+    metrics: {
+      name: string;
+      value: number;
+      unit: string;
+      dimensions: Record<string, string>;
+      timestamp: string;
+    }[];
     deadLetters: { function: string; error: string }[];
     transitions: number;
     lambdaInvocations: number;
@@ -41,7 +59,13 @@ export interface RunReport {
 type Evidence = {
   mode?: string;
   trigger?: Json;
-  source?: { account?: string; region?: string; resourceType?: string; resourceArn?: string; recoveryPointArn?: string };
+  source?: {
+    account?: string;
+    region?: string;
+    resourceType?: string;
+    resourceArn?: string;
+    recoveryPointArn?: string;
+  };
   target?: { account?: string; region?: string; vault?: string };
   checks?: DrillReport['checks'];
   rtoSeconds?: number | null;
@@ -53,7 +77,12 @@ type Evidence = {
 function reasonsOf(outcomes: { target: string; result?: Json; error?: string }[]): string[] {
   return outcomes.flatMap((outcome) => {
     if (outcome.error) return [`${outcome.target} failed: ${outcome.error}`];
-    const result = outcome.result as { skipped?: { reason: string }[]; resumed?: boolean; reason?: string; started?: unknown[] } | null;
+    const result = outcome.result as {
+      skipped?: { reason: string }[];
+      resumed?: boolean;
+      reason?: string;
+      started?: unknown[];
+    } | null;
     if (result?.skipped?.length) return result.skipped.map((s) => s.reason);
     if (result?.resumed === false && result.reason) return [result.reason];
     return [];
@@ -71,11 +100,19 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
   const drills: DrillReport[] = [...sandbox.stepFunctions.executions.values()].map((execution) => {
     const stored = sandbox.world.objects.filter((o) => o.metadata['drill-id'] === execution.name).at(-1);
     const evidence = stored ? (JSON.parse(stored.body) as Evidence) : undefined;
-    const request = JSON.parse(execution.input) as { mode?: string; trigger?: Json; source?: Evidence['source'] };
+    const request = JSON.parse(execution.input) as {
+      mode?: string;
+      trigger?: Json;
+      source?: Evidence['source'];
+    };
     const source = evidence?.source ?? request.source ?? {};
     const target = evidence?.target ?? {};
     const error =
-      evidence?.error ?? evidence?.teardownError ?? (execution.status === 'FAILED' ? { name: execution.error ?? 'Unknown', message: execution.cause ?? '' } : null);
+      evidence?.error ??
+      evidence?.teardownError ??
+      (execution.status === 'FAILED'
+        ? { name: execution.error ?? 'Unknown', message: execution.cause ?? '' }
+        : null);
     return {
       drillId: execution.name,
       executionName: execution.name,
@@ -114,7 +151,9 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
       const state = detail.state ?? detail.status;
       const reasons = d.matched
         ? reasonsOf(d.outcomes)
-        : [`no Pilotlight rule matches "${d.event['detail-type']}"${state === undefined ? '' : ` in state ${String(state)}`}: not a drill trigger`];
+        : [
+            `no Pilotlight rule matches "${d.event['detail-type']}"${state === undefined ? '' : ` in state ${String(state)}`}: not a drill trigger`,
+          ];
       return { eventId: d.event.id, reason: [...new Set(reasons)].join('; ') || 'the event started nothing' };
     });
 
@@ -126,7 +165,13 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
       resourcesLeft: left.length,
       leftBehind: left.map((r) => r.arn),
       alerts: sandbox.world.alerts.map(({ subject, message, at }) => ({ subject, message, at })),
-      metrics: sandbox.metrics.map(({ name, value, unit, dimensions, timestamp }) => ({ name, value, unit, dimensions, timestamp })),
+      metrics: sandbox.metrics.map(({ name, value, unit, dimensions, timestamp }) => ({
+        name,
+        value,
+        unit,
+        dimensions,
+        timestamp,
+      })),
       deadLetters: sandbox.deadLetters,
       transitions: sandbox.stepFunctions.transitions,
       lambdaInvocations: sandbox.lambda.invocations,

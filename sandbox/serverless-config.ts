@@ -59,16 +59,20 @@ class Resolver {
     if (depth > 20) throw new Error('serverless.yml: variables nest too deeply');
     if (typeof value === 'string') return this.resolveString(value, depth);
     if (Array.isArray(value)) return value.map((item) => this.resolve(item, depth));
-    if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(v, depth)]));
+    if (isRecord(value))
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(v, depth)]));
     return value;
   }
 
   private resolveString(text: string, depth: number): Json {
-    const isCloudFormation = (inner: string) => inner.includes('::') || /^[A-Za-z0-9]+(\.[A-Za-z]+)?$/.test(inner);
+    const isCloudFormation = (inner: string) =>
+      inner.includes('::') || /^[A-Za-z0-9]+(\.[A-Za-z]+)?$/.test(inner);
     const whole = text.match(/^\$\{([^{}]+)\}$/);
     if (whole?.[1] && !isCloudFormation(whole[1])) {
       const value = this.lookup(whole[1], depth);
-      return typeof value === 'string' ? this.resolveString(value, depth + 1) : this.resolve(value, depth + 1);
+      return typeof value === 'string'
+        ? this.resolveString(value, depth + 1)
+        : this.resolve(value, depth + 1);
     }
     // CloudFormation's own ${AWS::Region} / ${Logical.Attr} (inside Fn::Sub) are left for CloudFormation.
     const replaced = text.replace(/\$\{([^{}]+)\}/g, (match, inner: string) =>
@@ -86,15 +90,24 @@ class Resolver {
       const path = join(this.root, stripQuotes(file[1] ?? ''));
       return this.resolve(parse(readFileSync(path, 'utf8'), { merge: true }) as Json, depth + 1);
     }
-    const [kind, name = ''] = [trimmed.slice(0, trimmed.indexOf(':')), trimmed.slice(trimmed.indexOf(':') + 1)];
+    const [kind, name = ''] = [
+      trimmed.slice(0, trimmed.indexOf(':')),
+      trimmed.slice(trimmed.indexOf(':') + 1),
+    ];
     let found: Json | undefined;
     if (kind === 'param') found = this.params[name];
     else if (kind === 'sls' && name === 'stage') found = this.options.stage;
-    else if (kind === 'opt') found = name === 'stage' ? this.options.stage : name === 'region' ? this.options.region : undefined;
+    else if (kind === 'opt')
+      found = name === 'stage' ? this.options.stage : name === 'region' ? this.options.region : undefined;
     else if (kind === 'env') found = process.env[name];
     else if (kind === 'self') {
-      found = name.split('.').reduce<Json | undefined>((node, key) => (isRecord(node) ? node[key] : undefined), this.raw);
-    } else throw new Error(`serverless.yml: the sandbox does not resolve variable source "${kind}" in \${${expression}}`);
+      found = name
+        .split('.')
+        .reduce<Json | undefined>((node, key) => (isRecord(node) ? node[key] : undefined), this.raw);
+    } else
+      throw new Error(
+        `serverless.yml: the sandbox does not resolve variable source "${kind}" in \${${expression}}`,
+      );
     if (found === undefined || found === null) {
       if (fallback !== undefined) return fallback;
       throw new Error(`serverless.yml: \${${expression}} has no value`);
@@ -107,12 +120,19 @@ class Resolver {
 export function rateToMs(rate: string): number {
   const match = rate.match(/^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/);
   if (!match) throw new Error(`serverless.yml: the sandbox runs only rate() schedules, not "${rate}"`);
-  const unit = match[2]?.startsWith('minute') ? 60_000 : match[2]?.startsWith('hour') ? 3_600_000 : 86_400_000;
+  const unit = match[2]?.startsWith('minute')
+    ? 60_000
+    : match[2]?.startsWith('hour')
+      ? 3_600_000
+      : 86_400_000;
   return Number(match[1]) * unit;
 }
 
 export function loadServerlessConfig(root: string, options: ServerlessOptions): ServerlessConfig {
-  const raw = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { merge: true }) as Record<string, Json>;
+  const raw = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { merge: true }) as Record<
+    string,
+    Json
+  >;
   const paramsBlock = isRecord(raw.params) ? raw.params : {};
   const stageParams = isRecord(paramsBlock[options.stage]) ? paramsBlock[options.stage] : {};
   const defaults = isRecord(paramsBlock.default) ? paramsBlock.default : {};
@@ -125,7 +145,10 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
   const functions = isRecord(resolved.functions) ? resolved.functions : {};
   const stepFunctions = isRecord(resolved.stepFunctions) ? resolved.stepFunctions : {};
   const machines = isRecord(stepFunctions.stateMachines) ? stepFunctions.stateMachines : {};
-  const resources = isRecord(resolved.resources) && isRecord(resolved.resources.Resources) ? resolved.resources.Resources : {};
+  const resources =
+    isRecord(resolved.resources) && isRecord(resolved.resources.Resources)
+      ? resolved.resources.Resources
+      : {};
 
   return {
     root,
@@ -135,7 +158,8 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
     params,
     providerEnvironment: isRecord(provider.environment) ? provider.environment : {},
     functions: Object.entries(functions).map(([key, spec]) => {
-      if (!isRecord(spec) || typeof spec.handler !== 'string') throw new Error(`serverless.yml: function ${key} has no handler`);
+      if (!isRecord(spec) || typeof spec.handler !== 'string')
+        throw new Error(`serverless.yml: function ${key} has no handler`);
       const handler = spec.handler;
       const dot = handler.lastIndexOf('.');
       const events = Array.isArray(spec.events) ? spec.events.filter(isRecord) : [];
@@ -146,17 +170,21 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
         exportName: handler.slice(dot + 1),
         environment: isRecord(spec.environment) ? spec.environment : {},
         eventBridge: events.flatMap((event) =>
-          isRecord(event.eventBridge) && isRecord(event.eventBridge.pattern) ? [{ pattern: event.eventBridge.pattern }] : [],
+          isRecord(event.eventBridge) && isRecord(event.eventBridge.pattern)
+            ? [{ pattern: event.eventBridge.pattern }]
+            : [],
         ),
         schedules: events.flatMap((event) => {
           const schedule = event.schedule;
-          const rate = typeof schedule === 'string' ? schedule : isRecord(schedule) ? String(schedule.rate) : undefined;
+          const rate =
+            typeof schedule === 'string' ? schedule : isRecord(schedule) ? String(schedule.rate) : undefined;
           return rate ? [{ rate, everyMs: rateToMs(rate) }] : [];
         }),
       };
     }),
     stateMachines: Object.entries(machines).map(([key, spec]) => {
-      if (!isRecord(spec) || !isRecord(spec.definition)) throw new Error(`serverless.yml: state machine ${key} has no definition`);
+      if (!isRecord(spec) || !isRecord(spec.definition))
+        throw new Error(`serverless.yml: state machine ${key} has no definition`);
       return { key, id: String(spec.id ?? key), name: String(spec.name ?? key), definition: spec.definition };
     }),
     resources: resources as ServerlessConfig['resources'],

@@ -1,6 +1,6 @@
 import { SimulatedAwsError } from './aws-errors.js';
-import type { ApiCall } from './interceptor.js';
 import { registerPrincipal } from './identity.js';
+import type { ApiCall } from './interceptor.js';
 import type { Random } from './random.js';
 import type { StepFunctionsSimulator } from './step-functions.js';
 import type { Caller, RestoredResource, World } from './world.js';
@@ -27,7 +27,10 @@ function dbInstance(r: RestoredResource) {
     DeletionProtection: r.deletionProtection,
     DBSubnetGroup: { DBSubnetGroupName: r.subnetGroup },
     VpcSecurityGroups: (r.securityGroups ?? []).map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
-    Endpoint: r.status === 'available' || r.status === 'backing-up' ? { Address: `${r.id}.c9sandbox0.${r.region}.rds.amazonaws.com`, Port: 5432 } : undefined,
+    Endpoint:
+      r.status === 'available' || r.status === 'backing-up'
+        ? { Address: `${r.id}.c9sandbox0.${r.region}.rds.amazonaws.com`, Port: 5432 }
+        : undefined,
     TagList: tagList(r.tags),
     InstanceCreateTime: new Date(r.createdAt),
   };
@@ -47,7 +50,11 @@ function volume(r: RestoredResource) {
   };
 }
 
-export function serviceOperations(world: World, stepFunctions: StepFunctionsSimulator, random: Random): Record<string, Operation> {
+export function serviceOperations(
+  world: World,
+  stepFunctions: StepFunctionsSimulator,
+  random: Random,
+): Record<string, Operation> {
   const s = world.settings;
   const db = (caller: Caller, id: string) => {
     const found = world.findResource(caller, 'db-instance', id);
@@ -60,33 +67,57 @@ export function serviceOperations(world: World, stepFunctions: StepFunctionsSimu
     return found;
   };
   const teardownFault = (code: string) => {
-    if (world.failTeardownOnce()) throw new SimulatedAwsError(code, 'sandbox fault teardown=fail: the resource is in a state that does not allow deletion');
+    if (world.failTeardownOnce())
+      throw new SimulatedAwsError(
+        code,
+        'sandbox fault teardown=fail: the resource is in a state that does not allow deletion',
+      );
   };
 
   return {
-    'STS.AssumeRole': (caller, input: { RoleArn?: string; ExternalId?: string; DurationSeconds?: number }) => {
+    'STS.AssumeRole': (
+      caller,
+      input: { RoleArn?: string; ExternalId?: string; DurationSeconds?: number },
+    ) => {
       const match = (input.RoleArn ?? '').match(/^arn:aws:iam::(\d{12}):role\/(.+)$/);
       const account = match?.[1] ?? '';
       const role = match?.[2] ?? '';
       const trusted =
         caller.account === s.centralAccount &&
         input.ExternalId === s.externalId &&
-        ((account === s.drAccount && role === s.drRoleName) || (s.sourceAccounts.includes(account) && role === s.sourceRoleName));
+        ((account === s.drAccount && role === s.drRoleName) ||
+          (s.sourceAccounts.includes(account) && role === s.sourceRoleName));
       if (!trusted) {
-        throw new SimulatedAwsError('AccessDenied', `User: ${caller.roleArn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`);
+        throw new SimulatedAwsError(
+          'AccessDenied',
+          `User: ${caller.roleArn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`,
+        );
       }
       const accessKeyId = `ASIASBX${random.hex(13).toUpperCase()}`;
       const expiresAt = Date.now() + (input.DurationSeconds ?? 3600) * 1000;
       registerPrincipal(accessKeyId, { account, roleArn: input.RoleArn ?? '', expiresAt });
       return {
-        Credentials: { AccessKeyId: accessKeyId, SecretAccessKey: random.hex(40), SessionToken: random.hex(64), Expiration: new Date(expiresAt) },
-        AssumedRoleUser: { Arn: `arn:aws:sts::${account}:assumed-role/${role}/pilotlight`, AssumedRoleId: `AROA${random.hex(16).toUpperCase()}:pilotlight` },
+        Credentials: {
+          AccessKeyId: accessKeyId,
+          SecretAccessKey: random.hex(40),
+          SessionToken: random.hex(64),
+          Expiration: new Date(expiresAt),
+        },
+        AssumedRoleUser: {
+          Arn: `arn:aws:sts::${account}:assumed-role/${role}/pilotlight`,
+          AssumedRoleId: `AROA${random.hex(16).toUpperCase()}:pilotlight`,
+        },
       };
     },
-    'STS.GetCallerIdentity': (caller) => ({ Account: caller.account, Arn: caller.roleArn, UserId: 'sandbox' }),
+    'STS.GetCallerIdentity': (caller) => ({
+      Account: caller.account,
+      Arn: caller.roleArn,
+      UserId: 'sandbox',
+    }),
 
     'Backup.DescribeRecoveryPoint': (caller, input) => world.describeRecoveryPoint(caller, input),
-    'Backup.GetRecoveryPointRestoreMetadata': (caller, input) => world.getRecoveryPointRestoreMetadata(caller, input),
+    'Backup.GetRecoveryPointRestoreMetadata': (caller, input) =>
+      world.getRecoveryPointRestoreMetadata(caller, input),
     'Backup.StartCopyJob': (caller, input) => world.startCopyJob(caller, input),
     'Backup.DescribeCopyJob': (caller, input) => world.describeCopyJob(caller, input),
     'Backup.StartRestoreJob': (caller, input) => world.startRestoreJob(caller, input),
@@ -95,24 +126,45 @@ export function serviceOperations(world: World, stepFunctions: StepFunctionsSimu
     'RDS.DescribeDBInstances': (caller, input: { DBInstanceIdentifier?: string }) => ({
       DBInstances: [dbInstance(db(caller, input.DBInstanceIdentifier ?? ''))],
     }),
-    'RDS.ListTagsForResource': (caller, input: { ResourceName?: string }) => ({ TagList: tagList(db(caller, input.ResourceName ?? '').tags) }),
-    'RDS.AddTagsToResource': (caller, input: { ResourceName?: string; Tags?: { Key?: string; Value?: string }[] }) => {
+    'RDS.ListTagsForResource': (caller, input: { ResourceName?: string }) => ({
+      TagList: tagList(db(caller, input.ResourceName ?? '').tags),
+    }),
+    'RDS.AddTagsToResource': (
+      caller,
+      input: { ResourceName?: string; Tags?: { Key?: string; Value?: string }[] },
+    ) => {
       const resource = db(caller, input.ResourceName ?? '');
       for (const tag of input.Tags ?? []) resource.tags[tag.Key ?? ''] = tag.Value ?? '';
       return {};
     },
-    'RDS.DeleteDBInstance': (caller, input: { DBInstanceIdentifier?: string; SkipFinalSnapshot?: boolean }) => {
+    'RDS.DeleteDBInstance': (
+      caller,
+      input: { DBInstanceIdentifier?: string; SkipFinalSnapshot?: boolean },
+    ) => {
       const resource = db(caller, input.DBInstanceIdentifier ?? '');
       world.authorizeDelete(caller, resource);
-      if (resource.deletionProtection) throw new SimulatedAwsError('InvalidParameterCombination', 'Cannot delete protected DB Instance, please disable deletion protection and try again.');
-      if (resource.status === 'deleting') throw new SimulatedAwsError('InvalidDBInstanceStateFault', `DB instance ${resource.id} is already being deleted.`);
+      if (resource.deletionProtection)
+        throw new SimulatedAwsError(
+          'InvalidParameterCombination',
+          'Cannot delete protected DB Instance, please disable deletion protection and try again.',
+        );
+      if (resource.status === 'deleting')
+        throw new SimulatedAwsError(
+          'InvalidDBInstanceStateFault',
+          `DB instance ${resource.id} is already being deleted.`,
+        );
       teardownFault('InvalidDBInstanceStateFault');
       world.beginDelete(resource, 300);
       return { DBInstance: dbInstance(resource) };
     },
 
-    'EC2.DescribeVolumes': (caller, input: { VolumeIds?: string[] }) => ({ Volumes: (input.VolumeIds ?? []).map((id) => volume(vol(caller, id))) }),
-    'EC2.CreateTags': (caller, input: { Resources?: string[]; Tags?: { Key?: string; Value?: string }[] }) => {
+    'EC2.DescribeVolumes': (caller, input: { VolumeIds?: string[] }) => ({
+      Volumes: (input.VolumeIds ?? []).map((id) => volume(vol(caller, id))),
+    }),
+    'EC2.CreateTags': (
+      caller,
+      input: { Resources?: string[]; Tags?: { Key?: string; Value?: string }[] },
+    ) => {
       for (const id of input.Resources ?? []) {
         const resource = vol(caller, id);
         for (const tag of input.Tags ?? []) resource.tags[tag.Key ?? ''] = tag.Value ?? '';

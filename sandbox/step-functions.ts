@@ -15,7 +15,13 @@ type StateDefinition = {
   Type: string;
   Resource?: string;
   TimeoutSeconds?: number;
-  Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[];
+  Retry?: {
+    ErrorEquals: string[];
+    IntervalSeconds?: number;
+    BackoffRate?: number;
+    MaxDelaySeconds?: number;
+    JitterStrategy?: string;
+  }[];
 };
 
 export interface Step {
@@ -65,7 +71,7 @@ export class StepFunctionsSimulator {
 
   constructor(
     readonly arn: string,
-    private readonly definition: Record<string, Json>,
+    definition: Record<string, Json>,
     private readonly functionKeys: Map<string, string>,
     private readonly lambda: LambdaRuntime,
     private readonly clock: VirtualClock,
@@ -73,8 +79,14 @@ export class StepFunctionsSimulator {
   ) {
     this.states = definition.States as unknown as Record<string, StateDefinition>;
     for (const [name, state] of Object.entries(this.states)) {
-      if (state.Type === 'Wait') throw new Error(`state ${name}: Wait states would sleep in wall time; the drill waits by callback`);
-      if (state.Type === 'Task' && state.Resource !== CALLBACK && state.Resource !== INVOKE && !this.functionKeys.has(state.Resource ?? '')) {
+      if (state.Type === 'Wait')
+        throw new Error(`state ${name}: Wait states would sleep in wall time; the drill waits by callback`);
+      if (
+        state.Type === 'Task' &&
+        state.Resource !== CALLBACK &&
+        state.Resource !== INVOKE &&
+        !this.functionKeys.has(state.Resource ?? '')
+      ) {
         throw new Error(`state ${name}: the sandbox cannot run resource ${state.Resource}`);
       }
     }
@@ -86,9 +98,14 @@ export class StepFunctionsSimulator {
   }
 
   startExecution(input: { stateMachineArn?: string; name?: string; input?: string }) {
-    if (input.stateMachineArn !== this.arn) throw new SimulatedAwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${input.stateMachineArn}'`);
+    if (input.stateMachineArn !== this.arn)
+      throw new SimulatedAwsError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${input.stateMachineArn}'`,
+      );
     const name = input.name ?? this.random.uuid();
-    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new SimulatedAwsError('InvalidName', `Invalid Name: '${name}'`);
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name))
+      throw new SimulatedAwsError('InvalidName', `Invalid Name: '${name}'`);
     const body = input.input ?? '{}';
     let parsed: Json;
     try {
@@ -99,7 +116,8 @@ export class StepFunctionsSimulator {
     const existing = this.executions.get(name);
     if (existing) {
       // Standard workflows: the same name and input while running is idempotent; anything else is refused.
-      if (existing.status === 'RUNNING' && existing.input === body) return { executionArn: existing.arn, startDate: new Date(existing.startedAt) };
+      if (existing.status === 'RUNNING' && existing.input === body)
+        return { executionArn: existing.arn, startDate: new Date(existing.startedAt) };
       throw new SimulatedAwsError('ExecutionAlreadyExists', `Execution Already Exists: '${existing.arn}'`);
     }
     const execution: Execution = {
@@ -118,7 +136,11 @@ export class StepFunctionsSimulator {
 
   describeExecution(input: { executionArn?: string }) {
     const execution = [...this.executions.values()].find((e) => e.arn === input.executionArn);
-    if (!execution) throw new SimulatedAwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${input.executionArn}'`);
+    if (!execution)
+      throw new SimulatedAwsError(
+        'ExecutionDoesNotExist',
+        `Execution Does Not Exist: '${input.executionArn}'`,
+      );
     return {
       executionArn: execution.arn,
       stateMachineArn: this.arn,
@@ -146,7 +168,9 @@ export class StepFunctionsSimulator {
   }
 
   sendTaskFailure(input: { taskToken?: string; error?: string; cause?: string }) {
-    this.claimToken(input.taskToken).reject(namedError(input.error ?? 'States.TaskFailed', input.cause ?? ''));
+    this.claimToken(input.taskToken).reject(
+      namedError(input.error ?? 'States.TaskFailed', input.cause ?? ''),
+    );
     return {};
   }
 
@@ -207,7 +231,12 @@ export class StepFunctionsSimulator {
     );
   }
 
-  private async runTask(execution: Execution, name: string, state: StateDefinition, input: Json): Promise<Json> {
+  private async runTask(
+    execution: Execution,
+    name: string,
+    state: StateDefinition,
+    input: Json,
+  ): Promise<Json> {
     let step = execution.steps.at(-1);
     if (step?.name !== name || step.status === 'SUCCEEDED') {
       step = { name, startedAt: new Date(this.clock.now).toISOString(), status: 'RUNNING', attempts: 0 };
@@ -242,7 +271,10 @@ export class StepFunctionsSimulator {
     const error = retry.lastError;
     retry.lastError = undefined;
     const index = (state.Retry ?? []).findIndex(
-      (r) => r.ErrorEquals.includes(error) || r.ErrorEquals.includes('States.ALL') || (r.ErrorEquals.includes('States.TaskFailed') && error !== 'States.Timeout'),
+      (r) =>
+        r.ErrorEquals.includes(error) ||
+        r.ErrorEquals.includes('States.ALL') ||
+        (r.ErrorEquals.includes('States.TaskFailed') && error !== 'States.Timeout'),
     );
     const retrier = state.Retry?.[index];
     if (!retrier) return;

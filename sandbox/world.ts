@@ -153,7 +153,9 @@ export class World {
     if (!this.vaults.has(vaultArn)) this.addVault(input.vaultName, input.account, input.region);
     const sizeGiB = input.resourceType === 'RDS' ? 20 * this.random.int(1, 25) : 50 * this.random.int(1, 10);
     const point: RecoveryPoint = {
-      arn: input.recoveryPointArn ?? this.recoveryPointArn(input.resourceType, input.account, input.region, 'job'),
+      arn:
+        input.recoveryPointArn ??
+        this.recoveryPointArn(input.resourceType, input.account, input.region, 'job'),
       account: input.account,
       region: input.region,
       vaultName: input.vaultName,
@@ -170,13 +172,20 @@ export class World {
   }
 
   private recoveryPointArn(type: string, account: string, region: string, prefix: string): string {
-    if (type === 'EBS' || type === 'EC2') return `arn:aws:ec2:${region}::snapshot/snap-0${this.random.hex(16)}`;
-    if (type === 'RDS') return `arn:aws:rds:${region}:${account}:snapshot:awsbackup:${prefix}-${this.random.uuid()}`;
+    if (type === 'EBS' || type === 'EC2')
+      return `arn:aws:ec2:${region}::snapshot/snap-0${this.random.hex(16)}`;
+    if (type === 'RDS')
+      return `arn:aws:rds:${region}:${account}:snapshot:awsbackup:${prefix}-${this.random.uuid()}`;
     return `arn:aws:backup:${region}:${account}:recovery-point:${this.random.uuid()}`;
   }
 
   /** What GetRecoveryPointRestoreMetadata returns for a backup of this resource. */
-  private sourceMetadata(type: string, resourceArn: string, region: string, sizeGiB: number): Record<string, string> {
+  private sourceMetadata(
+    type: string,
+    resourceArn: string,
+    region: string,
+    sizeGiB: number,
+  ): Record<string, string> {
     const name = resourceArn.split(/[:/]/).pop() ?? 'resource';
     if (type === 'RDS') {
       return {
@@ -211,8 +220,16 @@ export class World {
 
   private pointIn(caller: Caller, arn: string, vaultName?: string): RecoveryPoint {
     const point = this.recoveryPoints.get(arn);
-    if (!point || point.account !== caller.account || point.region !== caller.region || (vaultName && point.vaultName !== vaultName)) {
-      throw new SimulatedAwsError('ResourceNotFoundException', `Recovery point ${arn} not found in ${vaultName ?? 'any vault'} of ${caller.account} ${caller.region}`);
+    if (
+      !point ||
+      point.account !== caller.account ||
+      point.region !== caller.region ||
+      (vaultName && point.vaultName !== vaultName)
+    ) {
+      throw new SimulatedAwsError(
+        'ResourceNotFoundException',
+        `Recovery point ${arn} not found in ${vaultName ?? 'any vault'} of ${caller.account} ${caller.region}`,
+      );
     }
     return point;
   }
@@ -232,7 +249,10 @@ export class World {
     };
   }
 
-  getRecoveryPointRestoreMetadata(caller: Caller, input: { BackupVaultName?: string; RecoveryPointArn?: string }) {
+  getRecoveryPointRestoreMetadata(
+    caller: Caller,
+    input: { BackupVaultName?: string; RecoveryPointArn?: string },
+  ) {
     const point = this.pointIn(caller, input.RecoveryPointArn ?? '', input.BackupVaultName);
     return {
       BackupVaultArn: `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`,
@@ -254,13 +274,26 @@ export class World {
 
   startCopyJob(
     caller: Caller,
-    input: { RecoveryPointArn?: string; SourceBackupVaultName?: string; DestinationBackupVaultArn?: string; IamRoleArn?: string; IdempotencyToken?: string },
+    input: {
+      RecoveryPointArn?: string;
+      SourceBackupVaultName?: string;
+      DestinationBackupVaultArn?: string;
+      IamRoleArn?: string;
+      IdempotencyToken?: string;
+    },
   ) {
     const point = this.pointIn(caller, input.RecoveryPointArn ?? '', input.SourceBackupVaultName);
     const destination = this.vaults.get(input.DestinationBackupVaultArn ?? '');
-    if (!destination) throw new SimulatedAwsError('InvalidParameterValueException', `Destination vault ${input.DestinationBackupVaultArn} does not exist`);
+    if (!destination)
+      throw new SimulatedAwsError(
+        'InvalidParameterValueException',
+        `Destination vault ${input.DestinationBackupVaultArn} does not exist`,
+      );
     if (!input.IamRoleArn?.startsWith(`arn:aws:iam::${caller.account}:role/`)) {
-      throw new SimulatedAwsError('InvalidParameterValueException', `IamRoleArn must be a role in ${caller.account}`);
+      throw new SimulatedAwsError(
+        'InvalidParameterValueException',
+        `IamRoleArn must be a role in ${caller.account}`,
+      );
     }
     const job = this.idempotent(caller, input.IdempotencyToken, () => {
       const created: Job = {
@@ -276,7 +309,8 @@ export class World {
         destinationVaultArn: input.DestinationBackupVaultArn,
       };
       // Cross-region copies take minutes: a base plus time proportional to size.
-      const duration = this.random.seconds(180, 420) + (point.sizeBytes / 2 ** 30) * this.random.int(1500, 4000);
+      const duration =
+        this.random.seconds(180, 420) + (point.sizeBytes / 2 ** 30) * this.random.int(1500, 4000);
       this.clock.schedule(this.random.seconds(20, 60), () => {
         created.state = 'RUNNING';
       });
@@ -286,11 +320,16 @@ export class World {
     return { CopyJobId: job.id, CreationDate: new Date(job.createdAt), IsParent: false };
   }
 
-  private finishCopy(job: Job, point: RecoveryPoint, destination: { name: string; account: string; region: string }): void {
+  private finishCopy(
+    job: Job,
+    point: RecoveryPoint,
+    destination: { name: string; account: string; region: string },
+  ): void {
     job.completedAt = this.clock.now;
     if (this.faults.copyJob === 'FAILED') {
       job.state = 'FAILED';
-      job.statusMessage = 'Copy job failed: the destination vault could not decrypt the recovery point (KMS access denied).';
+      job.statusMessage =
+        'Copy job failed: the destination vault could not decrypt the recovery point (KMS access denied).';
     } else {
       const copy = this.addRecoveryPoint({
         account: destination.account,
@@ -298,7 +337,12 @@ export class World {
         vaultName: destination.name,
         resourceType: point.resourceType,
         resourceArn: point.resourceArn,
-        recoveryPointArn: this.recoveryPointArn(point.resourceType, destination.account, destination.region, 'copyjob'),
+        recoveryPointArn: this.recoveryPointArn(
+          point.resourceType,
+          destination.account,
+          destination.region,
+          'copyjob',
+        ),
         createdAt: point.createdAt,
         completedAt: this.clock.now,
       });
@@ -332,38 +376,72 @@ export class World {
   private jobIn(caller: Caller, id: string | undefined, kind: Job['kind']): Job {
     const job = this.jobs.get(id ?? '');
     if (!job || job.kind !== kind || job.account !== caller.account || job.region !== caller.region) {
-      throw new SimulatedAwsError('ResourceNotFoundException', `${kind} job ${id} not found in ${caller.account} ${caller.region}`);
+      throw new SimulatedAwsError(
+        'ResourceNotFoundException',
+        `${kind} job ${id} not found in ${caller.account} ${caller.region}`,
+      );
     }
     return job;
   }
 
   runningRestores(account: string): number {
-    return [...this.jobs.values()].filter((job) => job.kind === 'restore' && job.account === account && RUNNING.has(job.state)).length;
+    return [...this.jobs.values()].filter(
+      (job) => job.kind === 'restore' && job.account === account && RUNNING.has(job.state),
+    ).length;
   }
 
   startRestoreJob(
     caller: Caller,
-    input: { RecoveryPointArn?: string; Metadata?: Record<string, string>; IamRoleArn?: string; ResourceType?: string; IdempotencyToken?: string },
+    input: {
+      RecoveryPointArn?: string;
+      Metadata?: Record<string, string>;
+      IamRoleArn?: string;
+      ResourceType?: string;
+      IdempotencyToken?: string;
+    },
   ) {
     const point = this.pointIn(caller, input.RecoveryPointArn ?? '');
     if (!input.IamRoleArn?.startsWith(`arn:aws:iam::${caller.account}:role/`)) {
-      throw new SimulatedAwsError('InvalidParameterValueException', `IamRoleArn must be a role in ${caller.account}`);
+      throw new SimulatedAwsError(
+        'InvalidParameterValueException',
+        `IamRoleArn must be a role in ${caller.account}`,
+      );
     }
     const metadata = input.Metadata ?? {};
-    const existing = input.IdempotencyToken ? this.idempotency.get(`${caller.account}/${input.IdempotencyToken}`) : undefined;
+    const existing = input.IdempotencyToken
+      ? this.idempotency.get(`${caller.account}/${input.IdempotencyToken}`)
+      : undefined;
     if (!existing) {
       if (this.runningRestores(caller.account) >= this.settings.maxConcurrentRestores) {
-        throw new SimulatedAwsError('LimitExceededException', `Too many concurrent restore jobs in ${caller.account} (quota ${this.settings.maxConcurrentRestores})`);
+        throw new SimulatedAwsError(
+          'LimitExceededException',
+          `Too many concurrent restore jobs in ${caller.account} (quota ${this.settings.maxConcurrentRestores})`,
+        );
       }
       if (point.resourceType === 'RDS') {
         const id = metadata.DBInstanceIdentifier;
-        if (!id) throw new SimulatedAwsError('InvalidParameterValueException', 'Restore metadata needs DBInstanceIdentifier');
-        if ([...this.resources.values()].some((r) => r.kind === 'db-instance' && r.id === id && r.account === caller.account && r.status !== 'deleted')) {
+        if (!id)
+          throw new SimulatedAwsError(
+            'InvalidParameterValueException',
+            'Restore metadata needs DBInstanceIdentifier',
+          );
+        if (
+          [...this.resources.values()].some(
+            (r) =>
+              r.kind === 'db-instance' &&
+              r.id === id &&
+              r.account === caller.account &&
+              r.status !== 'deleted',
+          )
+        ) {
           throw new SimulatedAwsError('InvalidParameterValueException', `DB instance ${id} already exists`);
         }
       }
       if (point.resourceType === 'EBS' && !metadata.availabilityZone) {
-        throw new SimulatedAwsError('InvalidParameterValueException', 'Restore metadata needs availabilityZone');
+        throw new SimulatedAwsError(
+          'InvalidParameterValueException',
+          'Restore metadata needs availabilityZone',
+        );
       }
     }
     const job = this.idempotent(caller, input.IdempotencyToken, () => {
@@ -382,8 +460,12 @@ export class World {
         if (created.state === 'PENDING') created.state = 'RUNNING';
       });
       // RDS restores take tens of minutes; EBS volumes a few.
-      const duration = point.resourceType === 'RDS' ? this.random.seconds(15 * 60, 55 * 60) : this.random.seconds(2 * 60, 9 * 60);
-      if (this.faults.restoreJob !== 'STUCK') this.clock.schedule(duration, () => this.finishRestore(created, point, metadata));
+      const duration =
+        point.resourceType === 'RDS'
+          ? this.random.seconds(15 * 60, 55 * 60)
+          : this.random.seconds(2 * 60, 9 * 60);
+      if (this.faults.restoreJob !== 'STUCK')
+        this.clock.schedule(duration, () => this.finishRestore(created, point, metadata));
       return created;
     });
     this.peakConcurrentRestores = Math.max(this.peakConcurrentRestores, this.runningRestores(caller.account));
@@ -395,7 +477,9 @@ export class World {
     if (this.faults.restoreJob === 'FAILED' || this.faults.restoreJob === 'ABORTED') {
       job.state = this.faults.restoreJob;
       job.statusMessage =
-        job.state === 'FAILED' ? 'Restore failed: the DB subnet group does not cover enough Availability Zones.' : 'Restore job was aborted.';
+        job.state === 'FAILED'
+          ? 'Restore failed: the DB subnet group does not cover enough Availability Zones.'
+          : 'Restore job was aborted.';
     } else {
       const resource = this.createRestoredResource(job, point, metadata);
       job.state = 'COMPLETED';
@@ -404,7 +488,11 @@ export class World {
     this.emitJobEvent(job);
   }
 
-  private createRestoredResource(job: Job, point: RecoveryPoint, metadata: Record<string, string>): RestoredResource {
+  private createRestoredResource(
+    job: Job,
+    point: RecoveryPoint,
+    metadata: Record<string, string>,
+  ): RestoredResource {
     const base = { account: job.account, region: job.region, tags: {}, createdAt: this.clock.now };
     if (point.resourceType === 'RDS') {
       const id = metadata.DBInstanceIdentifier ?? `restored-${this.random.hex(8)}`;
@@ -512,14 +600,26 @@ export class World {
   }
 
   private definedOnly(values: Record<string, Json | undefined>): Record<string, Json> {
-    return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<string, Json>;
+    return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<
+      string,
+      Json
+    >;
   }
 
   // ---- RDS and EC2 in the DR account --------------------------------------------------------------------
 
-  findResource(caller: Caller, kind: RestoredResource['kind'], idOrArn: string): RestoredResource | undefined {
+  findResource(
+    caller: Caller,
+    kind: RestoredResource['kind'],
+    idOrArn: string,
+  ): RestoredResource | undefined {
     return [...this.resources.values()].find(
-      (r) => r.kind === kind && (r.arn === idOrArn || r.id === idOrArn) && r.account === caller.account && r.region === caller.region && r.status !== 'deleted',
+      (r) =>
+        r.kind === kind &&
+        (r.arn === idOrArn || r.id === idOrArn) &&
+        r.account === caller.account &&
+        r.region === caller.region &&
+        r.status !== 'deleted',
     );
   }
 
@@ -530,7 +630,10 @@ export class World {
   authorizeDelete(caller: Caller, resource: RestoredResource): void {
     const drRole = `arn:aws:iam::${this.settings.drAccount}:role/${this.settings.drRoleName}`;
     if (caller.roleArn !== drRole || resource.tags['pilotlight:managed'] !== 'true') {
-      throw new SimulatedAwsError('AccessDenied', `${caller.roleArn} is not authorized to delete ${resource.arn} (explicit tag condition)`);
+      throw new SimulatedAwsError(
+        'AccessDenied',
+        `${caller.roleArn} is not authorized to delete ${resource.arn} (explicit tag condition)`,
+      );
     }
   }
 
@@ -557,19 +660,38 @@ export class World {
 
   putObject(
     caller: Caller,
-    input: { Bucket?: string; Key?: string; Body?: unknown; ChecksumSHA256?: string; ObjectLockMode?: string; ObjectLockRetainUntilDate?: Date; Metadata?: Record<string, string> },
+    input: {
+      Bucket?: string;
+      Key?: string;
+      Body?: unknown;
+      ChecksumSHA256?: string;
+      ObjectLockMode?: string;
+      ObjectLockRetainUntilDate?: Date;
+      Metadata?: Record<string, string>;
+    },
   ) {
     const bucket = this.settings.buckets.find((b) => b.name === input.Bucket);
-    if (!bucket || caller.account !== this.settings.centralAccount) throw new SimulatedAwsError('NoSuchBucket', `The specified bucket does not exist: ${input.Bucket}`);
-    const body = typeof input.Body === 'string' ? input.Body : input.Body instanceof Uint8Array ? Buffer.from(input.Body).toString('utf8') : '';
+    if (!bucket || caller.account !== this.settings.centralAccount)
+      throw new SimulatedAwsError('NoSuchBucket', `The specified bucket does not exist: ${input.Bucket}`);
+    const body =
+      typeof input.Body === 'string'
+        ? input.Body
+        : input.Body instanceof Uint8Array
+          ? Buffer.from(input.Body).toString('utf8')
+          : '';
     const digest = createHash('sha256').update(body);
     if (input.ChecksumSHA256 && digest.copy().digest('base64') !== input.ChecksumSHA256) {
-      throw new SimulatedAwsError('BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
+      throw new SimulatedAwsError(
+        'BadDigest',
+        'The SHA256 you specified did not match the calculated checksum.',
+      );
     }
     if (input.ObjectLockMode && bucket.objectLockDays === undefined) {
       throw new SimulatedAwsError('InvalidRequest', 'Bucket is missing Object Lock Configuration');
     }
-    const retainUntil = input.ObjectLockRetainUntilDate?.getTime() ?? (bucket.objectLockDays ? this.clock.now + bucket.objectLockDays * 86_400_000 : undefined);
+    const retainUntil =
+      input.ObjectLockRetainUntilDate?.getTime() ??
+      (bucket.objectLockDays ? this.clock.now + bucket.objectLockDays * 86_400_000 : undefined);
     const stored: StoredObject = {
       bucket: bucket.name,
       key: input.Key ?? '',
@@ -582,24 +704,45 @@ export class World {
       storedAt: this.clock.now,
     };
     this.objects.push(stored);
-    return { VersionId: stored.versionId, ETag: `"${stored.sha256.slice(0, 32)}"`, ChecksumSHA256: input.ChecksumSHA256 };
+    return {
+      VersionId: stored.versionId,
+      ETag: `"${stored.sha256.slice(0, 32)}"`,
+      ChecksumSHA256: input.ChecksumSHA256,
+    };
   }
 
   deleteObject(_caller: Caller, input: { Bucket?: string; Key?: string; VersionId?: string }) {
-    const version = this.objects.find((o) => o.bucket === input.Bucket && o.key === input.Key && (!input.VersionId || o.versionId === input.VersionId));
+    const version = this.objects.find(
+      (o) =>
+        o.bucket === input.Bucket &&
+        o.key === input.Key &&
+        (!input.VersionId || o.versionId === input.VersionId),
+    );
     if (!version) return {};
     if (input.VersionId && version.lockMode === 'COMPLIANCE' && (version.retainUntil ?? 0) > this.clock.now) {
-      throw new SimulatedAwsError('AccessDenied', `Object ${input.Key} version ${input.VersionId} is under COMPLIANCE retention until ${iso(version.retainUntil ?? 0)}`);
+      throw new SimulatedAwsError(
+        'AccessDenied',
+        `Object ${input.Key} version ${input.VersionId} is under COMPLIANCE retention until ${iso(version.retainUntil ?? 0)}`,
+      );
     }
     if (input.VersionId) this.objects.splice(this.objects.indexOf(version), 1);
     return { DeleteMarker: !input.VersionId, VersionId: input.VersionId };
   }
 
   publish(caller: Caller, input: { TopicArn?: string; Subject?: string; Message?: string }) {
-    if (!input.TopicArn || !this.settings.topics.includes(input.TopicArn) || caller.account !== this.settings.centralAccount) {
+    if (
+      !input.TopicArn ||
+      !this.settings.topics.includes(input.TopicArn) ||
+      caller.account !== this.settings.centralAccount
+    ) {
       throw new SimulatedAwsError('NotFoundException', `Topic does not exist: ${input.TopicArn}`);
     }
-    this.alerts.push({ topicArn: input.TopicArn, subject: input.Subject ?? '', message: input.Message ?? '', at: iso(this.clock.now) });
+    this.alerts.push({
+      topicArn: input.TopicArn,
+      subject: input.Subject ?? '',
+      message: input.Message ?? '',
+      at: iso(this.clock.now),
+    });
     return { MessageId: this.random.uuid() };
   }
 }

@@ -1,5 +1,5 @@
 // aws-local-stepfunctions needs Promise.withResolvers (Node 22); Node 20.19 lacks it. Same shim as bin/pilotlight.js.
-if (!Promise.withResolvers) {
+if (!(Promise as { withResolvers?: unknown }).withResolvers) {
   Object.defineProperty(Promise, 'withResolvers', {
     configurable: true,
     writable: true,

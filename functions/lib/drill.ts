@@ -106,17 +106,19 @@ export type EvidenceRef = z.infer<typeof EvidenceRef>;
 /** The whole execution state as the closing tasks (teardown, evidence, result) see it. */
 export const DrillState = z.object({
   executionName: z.string(),
-  state: z.object({
-    drill: Drill.optional(),
-    copy: CopyResult.optional(),
-    restore: RestoreResult.optional(),
-    health: HealthResult.optional(),
-    teardown: TeardownResult.optional(),
-    evidence: EvidenceRef.optional(),
-    error: StateError.optional(),
-    teardownError: StateError.optional(),
-    evidenceError: StateError.optional(),
-  }).passthrough(),
+  state: z
+    .object({
+      drill: Drill.optional(),
+      copy: CopyResult.optional(),
+      restore: RestoreResult.optional(),
+      health: HealthResult.optional(),
+      teardown: TeardownResult.optional(),
+      evidence: EvidenceRef.optional(),
+      error: StateError.optional(),
+      teardownError: StateError.optional(),
+      evidenceError: StateError.optional(),
+    })
+    .passthrough(),
 });
 export type DrillState = z.infer<typeof DrillState>;
 
@@ -129,11 +131,17 @@ export function drillTags(drillId: string, mode: DrillMode): Record<string, stri
 }
 
 /** RTO: trigger → validated restore. RPO: age of the recovery point when the trigger happened. */
-export function measure(state: DrillState['state']): { rtoSeconds: number | null; rpoSeconds: number | null } {
+export function measure(state: DrillState['state']): {
+  rtoSeconds: number | null;
+  rpoSeconds: number | null;
+} {
   const drill = state.drill;
   if (!drill) return { rtoSeconds: null, rpoSeconds: null };
   const triggeredAt = Date.parse(drill.trigger.at);
-  const rpoSeconds = Math.max(0, Math.round((triggeredAt - Date.parse(drill.source.recoveryPointCreatedAt)) / 1000));
+  const rpoSeconds = Math.max(
+    0,
+    Math.round((triggeredAt - Date.parse(drill.source.recoveryPointCreatedAt)) / 1000),
+  );
   const rtoSeconds =
     state.health && !state.error
       ? Math.max(0, Math.round((Date.parse(state.health.validatedAt) - triggeredAt) / 1000))

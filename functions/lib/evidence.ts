@@ -31,7 +31,10 @@ export function drillStatus(state: DrillState['state']): 'SUCCEEDED' | 'FAILED' 
   return state.error || state.teardownError ? 'FAILED' : 'SUCCEEDED';
 }
 
-export function buildEvidence(input: DrillState, extra: { checks: Check[]; rtoTargetSeconds: number; restoredResourceArn?: string }): Evidence {
+export function buildEvidence(
+  input: DrillState,
+  extra: { checks: Check[]; rtoTargetSeconds: number; restoredResourceArn?: string },
+): Evidence {
   const { state, executionName } = input;
   const { rtoSeconds, rpoSeconds } = measure(state);
   const drill = state.drill;

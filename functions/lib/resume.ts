@@ -50,8 +50,13 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
     }
     let output: Record<string, unknown>;
     if (job.kind === 'restore') {
-      if (!outcome.createdResourceArn) throw new Error(`restore job ${job.jobId} completed without a created resource`);
-      await resourceModule(job.resourceType).tag(drClients(), outcome.createdResourceArn, drillTags(job.drillId, job.mode));
+      if (!outcome.createdResourceArn)
+        throw new Error(`restore job ${job.jobId} completed without a created resource`);
+      await resourceModule(job.resourceType).tag(
+        drClients(),
+        outcome.createdResourceArn,
+        drillTags(job.drillId, job.mode),
+      );
       await updateDrill(job.drillId, { createdResourceArn: outcome.createdResourceArn });
       output = {
         restoreJobId: job.jobId,
@@ -60,7 +65,8 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
         completedAt: iso(outcome.completedAt, now),
       };
     } else {
-      if (!outcome.drRecoveryPointArn) throw new Error(`copy job ${job.jobId} completed without a destination recovery point`);
+      if (!outcome.drRecoveryPointArn)
+        throw new Error(`copy job ${job.jobId} completed without a destination recovery point`);
       output = {
         copyJobId: job.jobId,
         drRecoveryPointArn: outcome.drRecoveryPointArn,

@@ -65,7 +65,11 @@ export async function claimJob(jobId: string): Promise<boolean> {
         UpdateExpression: 'SET #status = :resolved, resolvedAt = :now',
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':resolved': 'RESOLVED', ':pending': 'PENDING', ':now': new Date().toISOString() },
+        ExpressionAttributeValues: {
+          ':resolved': 'RESOLVED',
+          ':pending': 'PENDING',
+          ':now': new Date().toISOString(),
+        },
       }),
     );
     return true;
@@ -111,7 +115,10 @@ export async function pendingJobs(): Promise<PendingJob[]> {
   return jobs;
 }
 
-export async function updateDrill(drillId: string, fields: Partial<Omit<DrillRecord, 'drillId'>>): Promise<void> {
+export async function updateDrill(
+  drillId: string,
+  fields: Partial<Omit<DrillRecord, 'drillId'>>,
+): Promise<void> {
   const entries = Object.entries({ ...fields, updatedAt: new Date().toISOString() }).filter(
     ([, value]) => value !== undefined,
   );

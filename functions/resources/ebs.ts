@@ -30,7 +30,9 @@ export const ebs: ResourceModule = {
 
   async readTags(clients, resourceArn) {
     try {
-      const result = await clients.ec2.send(new DescribeVolumesCommand({ VolumeIds: [resourceIdFromArn(resourceArn)] }));
+      const result = await clients.ec2.send(
+        new DescribeVolumesCommand({ VolumeIds: [resourceIdFromArn(resourceArn)] }),
+      );
       const volume = result.Volumes?.[0];
       if (!volume) return undefined;
       return Object.fromEntries((volume.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
@@ -55,10 +57,15 @@ export const ebs: ResourceModule = {
       check('encrypted', volume.Encrypted === true, `Encrypted=${volume.Encrypted}`),
       check(
         'isolated-network',
-        volume.AvailabilityZone === config.RESTORE_AVAILABILITY_ZONE && (volume.Attachments ?? []).length === 0,
+        volume.AvailabilityZone === config.RESTORE_AVAILABILITY_ZONE &&
+          (volume.Attachments ?? []).length === 0,
         `zone ${volume.AvailabilityZone}, ${(volume.Attachments ?? []).length} attachments`,
       ),
-      check('tagged', tags['pilotlight:drill-id'] === drillId, `pilotlight:drill-id=${tags['pilotlight:drill-id'] ?? '(missing)'}`),
+      check(
+        'tagged',
+        tags['pilotlight:drill-id'] === drillId,
+        `pilotlight:drill-id=${tags['pilotlight:drill-id'] ?? '(missing)'}`,
+      ),
       check(
         'data-integrity',
         !Number.isFinite(expectedSize) || volume.Size === expectedSize,

@@ -24,7 +24,12 @@ const TRANSITIONAL = new Set([
 ]);
 
 /** Metadata that names things in the source account or region and must not follow the restore. */
-const SOURCE_ONLY_KEYS = ['AvailabilityZone', 'OptionGroupName', 'DBParameterGroupName', 'DBClusterIdentifier'];
+const SOURCE_ONLY_KEYS = [
+  'AvailabilityZone',
+  'OptionGroupName',
+  'DBParameterGroupName',
+  'DBClusterIdentifier',
+];
 
 /** DB instance identifiers: letters, digits, hyphens; start with a letter; at most 63 characters. */
 export function instanceIdentifierFor(drillId: string): string {
@@ -70,7 +75,9 @@ export const rds: ResourceModule = {
 
   async checkHealth({ clients, resourceArn, expected, drillId, config }) {
     const identifier = resourceIdFromArn(resourceArn);
-    const result = await clients.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
+    const result = await clients.rds.send(
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }),
+    );
     const instance = result.DBInstances?.[0];
     if (!instance) return [check('resource-exists', false, `DB instance ${identifier} not found`)];
     const status = instance.DBInstanceStatus ?? 'unknown';
@@ -92,10 +99,16 @@ export const rds: ResourceModule = {
       ),
       check(
         'isolated-network',
-        instance.PubliclyAccessible === false && subnetGroup === config.RESTORE_DB_SUBNET_GROUP && outsideGroups.length === 0,
+        instance.PubliclyAccessible === false &&
+          subnetGroup === config.RESTORE_DB_SUBNET_GROUP &&
+          outsideGroups.length === 0,
         `public=${instance.PubliclyAccessible} subnetGroup=${subnetGroup} securityGroups=${securityGroups.join(',')}`,
       ),
-      check('tagged', tags['pilotlight:drill-id'] === drillId, `pilotlight:drill-id=${tags['pilotlight:drill-id'] ?? '(missing)'}`),
+      check(
+        'tagged',
+        tags['pilotlight:drill-id'] === drillId,
+        `pilotlight:drill-id=${tags['pilotlight:drill-id'] ?? '(missing)'}`,
+      ),
       check(
         'data-integrity',
         (!expectedEngine || instance.Engine === expectedEngine) &&

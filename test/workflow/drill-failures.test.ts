@@ -4,7 +4,12 @@ import { onlyDrill, simulate } from './harness.js';
 /** One named scenario per recovery path: every Catch in the ASL still tears down, records evidence and alerts. */
 describe('a drill that fails', () => {
   it.each([
-    ['the recovery point cannot be read', ['api:Backup.DescribeRecoveryPoint=ResourceNotFoundException'], 'PrepareDrill', 'ResourceNotFoundException'],
+    [
+      'the recovery point cannot be read',
+      ['api:Backup.DescribeRecoveryPoint=ResourceNotFoundException'],
+      'PrepareDrill',
+      'ResourceNotFoundException',
+    ],
     ['the copy job fails', ['job:copy=FAILED'], 'CopyToDrVault', 'CopyJobFailed'],
     ['the restore job fails', ['job:restore=FAILED'], 'RestoreInDrAccount', 'RestoreJobFailed'],
     ['the restore job is aborted', ['job:restore=ABORTED'], 'RestoreInDrAccount', 'RestoreJobFailed'],
@@ -12,20 +17,29 @@ describe('a drill that fails', () => {
     ['the restored resource is unhealthy', ['health=unhealthy'], 'ValidateRestore', 'HealthCheckFailed'],
     ['the restored data does not match the backup', ['data=corrupt'], 'ValidateRestore', 'HealthCheckFailed'],
     ['the health check keeps crashing', ['lambda:checkHealth=crash'], 'ValidateRestore', 'Lambda.Unknown'],
-  ])('when %s it fails, cleans up, records evidence and alerts', async (_name, faults, failedStep, errorName) => {
-    const { report } = await simulate((s) => s.backupCompleted('RDS'), { faults });
+  ])(
+    'when %s it fails, cleans up, records evidence and alerts',
+    async (_name, faults, failedStep, errorName) => {
+      const { report } = await simulate((s) => s.backupCompleted('RDS'), { faults });
 
-    const drill = onlyDrill(report);
-    expect(drill.status).toBe('FAILED');
-    expect(drill.error?.name).toBe(errorName);
-    expect(drill.steps.find((step) => step.name === failedStep)?.status).toMatch(/FAILED|TIMED_OUT/);
-    const after = drill.steps.map((step) => step.name).slice(-3);
-    expect(after).toEqual(failedStep === 'PrepareDrill' ? ['PrepareDrill', 'RecordEvidence', 'PublishResult'] : ['TearDown', 'RecordEvidence', 'PublishResult']);
-    expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(report.sandbox.resourcesLeft).toBe(0);
-    expect(report.sandbox.alerts.map((alert) => alert.subject)).toEqual([expect.stringContaining(`drill FAILED (${errorName})`)]);
-    expect(report.sandbox.metrics.some((m) => m.name === 'DrillFailed' && m.value === 1)).toBe(true);
-  });
+      const drill = onlyDrill(report);
+      expect(drill.status).toBe('FAILED');
+      expect(drill.error?.name).toBe(errorName);
+      expect(drill.steps.find((step) => step.name === failedStep)?.status).toMatch(/FAILED|TIMED_OUT/);
+      const after = drill.steps.map((step) => step.name).slice(-3);
+      expect(after).toEqual(
+        failedStep === 'PrepareDrill'
+          ? ['PrepareDrill', 'RecordEvidence', 'PublishResult']
+          : ['TearDown', 'RecordEvidence', 'PublishResult'],
+      );
+      expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(report.sandbox.resourcesLeft).toBe(0);
+      expect(report.sandbox.alerts.map((alert) => alert.subject)).toEqual([
+        expect.stringContaining(`drill FAILED (${errorName})`),
+      ]);
+      expect(report.sandbox.metrics.some((m) => m.name === 'DrillFailed' && m.value === 1)).toBe(true);
+    },
+  );
 
   it('records which checks failed when the data does not match the backup', async () => {
     const { report } = await simulate((s) => s.backupCompleted('EBS'), { faults: ['data=corrupt'] });
@@ -48,7 +62,9 @@ describe('a drill that fails', () => {
   });
 
   it('times out a copy whose completion is never heard of, and leaves nothing behind', async () => {
-    const { report, sandbox } = await simulate((s) => s.backupCompleted('EBS'), { faults: ['events:delay=30000', 'lambda:reconcile=crash'] });
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('EBS'), {
+      faults: ['events:delay=30000', 'lambda:reconcile=crash'],
+    });
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('FAILED');
@@ -60,7 +76,9 @@ describe('a drill that fails', () => {
 
 describe('a drill that recovers', () => {
   it('retries a throttled restore call and succeeds', async () => {
-    const { report } = await simulate((s) => s.backupCompleted('EBS'), { faults: ['api:Backup.StartRestoreJob=ThrottlingException*4'] });
+    const { report } = await simulate((s) => s.backupCompleted('EBS'), {
+      faults: ['api:Backup.StartRestoreJob=ThrottlingException*4'],
+    });
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('SUCCEEDED');
@@ -68,7 +86,9 @@ describe('a drill that recovers', () => {
   });
 
   it('retries a crashed Lambda and succeeds', async () => {
-    const { report } = await simulate((s) => s.backupCompleted('EBS'), { faults: ['lambda:startRestore=crash*2'] });
+    const { report } = await simulate((s) => s.backupCompleted('EBS'), {
+      faults: ['lambda:startRestore=crash*2'],
+    });
 
     expect(onlyDrill(report).status).toBe('SUCCEEDED');
     expect(onlyDrill(report).steps.find((step) => step.name === 'RestoreInDrAccount')?.attempts).toBe(3);
@@ -85,15 +105,21 @@ describe('a drill that recovers', () => {
     const { report } = await simulate((s) => s.backupCompleted('RDS'), { faults: ['events:drop=1'] });
 
     expect(onlyDrill(report).status).toBe('SUCCEEDED');
-    expect(report.sandbox.metrics.filter((m) => m.name === 'ReconciledJobs').reduce((sum, m) => sum + m.value, 0)).toBe(2);
+    expect(
+      report.sandbox.metrics.filter((m) => m.name === 'ReconciledJobs').reduce((sum, m) => sum + m.value, 0),
+    ).toBe(2);
   });
 
   it('starts one drill for a backup event delivered three times', async () => {
-    const { report, sandbox } = await simulate((s) => s.backupCompleted('RDS'), { faults: ['events:duplicate=3'] });
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('RDS'), {
+      faults: ['events:duplicate=3'],
+    });
 
     expect(report.drills).toHaveLength(1);
     expect(onlyDrill(report).status).toBe('SUCCEEDED');
-    const intake = sandbox.deliveries.filter((d) => d.event['detail-type'] === 'Backup Job State Change').flatMap((d) => d.outcomes);
+    const intake = sandbox.deliveries
+      .filter((d) => d.event['detail-type'] === 'Backup Job State Change')
+      .flatMap((d) => d.outcomes);
     expect(intake).toHaveLength(3);
   });
 });

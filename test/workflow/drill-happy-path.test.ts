@@ -3,40 +3,57 @@ import { describe, expect, it } from 'vitest';
 import { onlyDrill, simulate } from './harness.js';
 
 describe('a drill on the happy path', () => {
-  it.each(['RDS', 'EBS'])('copies, restores, validates, tears down and records evidence for %s', async (type) => {
-    const { report, sandbox } = await simulate((s) => s.backupCompleted(type));
+  it.each(['RDS', 'EBS'])(
+    'copies, restores, validates, tears down and records evidence for %s',
+    async (type) => {
+      const { report, sandbox } = await simulate((s) => s.backupCompleted(type));
 
-    const drill = onlyDrill(report);
-    expect(drill.status).toBe('SUCCEEDED');
-    expect(drill.steps.map((step) => step.name)).toEqual([
-      'PrepareDrill',
-      'CopyToDrVault',
-      'RestoreInDrAccount',
-      'ValidateRestore',
-      'TearDown',
-      'RecordEvidence',
-      'PublishResult',
-    ]);
-    expect(drill.steps.every((step) => step.status === 'SUCCEEDED')).toBe(true);
-    expect(drill.source).toMatchObject({ account: '111111111111', region: 'us-east-2', resourceType: type });
-    expect(drill.target).toEqual({ account: '333333333333', region: 'us-west-2', vault: 'pilotlight-dr' });
-    expect(drill.checks.length).toBeGreaterThanOrEqual(4);
-    expect(drill.checks.every((check) => check.passed)).toBe(true);
-    expect(drill.rtoSeconds).toBeGreaterThan(60);
-    expect(drill.rpoSeconds).toBeGreaterThan(0);
-    expect(report.sandbox.resourcesLeft).toBe(0);
-    expect(report.sandbox.alerts).toEqual([]);
+      const drill = onlyDrill(report);
+      expect(drill.status).toBe('SUCCEEDED');
+      expect(drill.steps.map((step) => step.name)).toEqual([
+        'PrepareDrill',
+        'CopyToDrVault',
+        'RestoreInDrAccount',
+        'ValidateRestore',
+        'TearDown',
+        'RecordEvidence',
+        'PublishResult',
+      ]);
+      expect(drill.steps.every((step) => step.status === 'SUCCEEDED')).toBe(true);
+      expect(drill.source).toMatchObject({
+        account: '111111111111',
+        region: 'us-east-2',
+        resourceType: type,
+      });
+      expect(drill.target).toEqual({ account: '333333333333', region: 'us-west-2', vault: 'pilotlight-dr' });
+      expect(drill.checks.length).toBeGreaterThanOrEqual(4);
+      expect(drill.checks.every((check) => check.passed)).toBe(true);
+      expect(drill.rtoSeconds).toBeGreaterThan(60);
+      expect(drill.rpoSeconds).toBeGreaterThan(0);
+      expect(report.sandbox.resourcesLeft).toBe(0);
+      expect(report.sandbox.alerts).toEqual([]);
 
-    // The evidence is what S3 stores, under COMPLIANCE retention for a year, and its digest is reported.
-    const stored = sandbox.world.objects.find((o) => o.key === drill.evidence?.key);
-    expect(stored?.lockMode).toBe('COMPLIANCE');
-    expect(drill.evidence?.sha256).toBe(createHash('sha256').update(stored?.body ?? '').digest('hex'));
-    expect(Date.parse(drill.evidence?.retainUntil ?? '') - Date.parse(drill.steps[5]?.startedAt ?? '')).toBeGreaterThan(364 * 86_400_000);
-    const evidence = JSON.parse(stored?.body ?? '{}') as { status: string; rtoSeconds: number; restoredResourceArn: string };
-    expect(evidence.status).toBe('SUCCEEDED');
-    expect(evidence.rtoSeconds).toBe(drill.rtoSeconds);
-    expect(evidence.restoredResourceArn).toMatch(/^arn:aws:(rds|ec2):us-west-2:333333333333:/);
-  });
+      // The evidence is what S3 stores, under COMPLIANCE retention for a year, and its digest is reported.
+      const stored = sandbox.world.objects.find((o) => o.key === drill.evidence?.key);
+      expect(stored?.lockMode).toBe('COMPLIANCE');
+      expect(drill.evidence?.sha256).toBe(
+        createHash('sha256')
+          .update(stored?.body ?? '')
+          .digest('hex'),
+      );
+      expect(
+        Date.parse(drill.evidence?.retainUntil ?? '') - Date.parse(drill.steps[5]?.startedAt ?? ''),
+      ).toBeGreaterThan(364 * 86_400_000);
+      const evidence = JSON.parse(stored?.body ?? '{}') as {
+        status: string;
+        rtoSeconds: number;
+        restoredResourceArn: string;
+      };
+      expect(evidence.status).toBe('SUCCEEDED');
+      expect(evidence.rtoSeconds).toBe(drill.rtoSeconds);
+      expect(evidence.restoredResourceArn).toMatch(/^arn:aws:(rds|ec2):us-west-2:333333333333:/);
+    },
+  );
 
   it('measures in simulated time: an RDS restore takes tens of minutes, the run milliseconds of wall time', async () => {
     const { report } = await simulate((s) => s.backupCompleted('RDS'));
@@ -51,8 +68,12 @@ describe('a drill on the happy path', () => {
   it('publishes drill metrics per resource type through EMF', async () => {
     const { report } = await simulate((s) => s.backupCompleted('EBS'));
 
-    const names = report.sandbox.metrics.filter((m) => m.dimensions.ResourceType === 'EBS').map((m) => m.name);
-    expect(names).toEqual(expect.arrayContaining(['DrillSucceeded', 'RtoSeconds', 'RpoSeconds', 'CopySeconds', 'RestoreSeconds']));
+    const names = report.sandbox.metrics
+      .filter((m) => m.dimensions.ResourceType === 'EBS')
+      .map((m) => m.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['DrillSucceeded', 'RtoSeconds', 'RpoSeconds', 'CopySeconds', 'RestoreSeconds']),
+    );
     const rto = report.sandbox.metrics.find((m) => m.name === 'RtoSeconds');
     expect(rto?.value).toBe(onlyDrill(report).rtoSeconds);
   });
@@ -91,7 +112,8 @@ describe('a drill on the happy path', () => {
           sourceRecoveryPointArn: backup.resources[0] ?? '',
           sourceBackupVaultArn: 'arn:aws:backup:us-east-2:111111111111:backup-vault:Default',
           destinationBackupVaultArn: 'arn:aws:backup:us-west-2:333333333333:backup-vault:pilotlight-dr',
-          destinationRecoveryPointArn: 'arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:copyjob-external-1',
+          destinationRecoveryPointArn:
+            'arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:copyjob-external-1',
         },
       });
     });

@@ -47,14 +47,42 @@ describe('pilotlight drill', () => {
 
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
-    expect(report.drills[0]).toMatchObject({ status: 'SUCCEEDED', mode: 'drill', source: { resourceType: 'EBS' } });
+    expect(report.drills[0]).toMatchObject({
+      status: 'SUCCEEDED',
+      mode: 'drill',
+      source: { resourceType: 'EBS' },
+    });
     expect(Object.keys(report.drills[0])).toEqual(
-      expect.arrayContaining(['drillId', 'executionName', 'status', 'mode', 'trigger', 'source', 'target', 'steps', 'rtoSeconds', 'rpoSeconds', 'checks', 'evidence', 'error']),
+      expect.arrayContaining([
+        'drillId',
+        'executionName',
+        'status',
+        'mode',
+        'trigger',
+        'source',
+        'target',
+        'steps',
+        'rtoSeconds',
+        'rpoSeconds',
+        'checks',
+        'evidence',
+        'error',
+      ]),
     );
     expect(report.drills[0].evidence.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(report.sandbox.resourcesLeft).toBe(0);
     expect(Object.keys(report.sandbox)).toEqual(
-      expect.arrayContaining(['resourcesLeft', 'alerts', 'metrics', 'transitions', 'lambdaInvocations', 'apiCalls', 'peakConcurrentRestores', 'simulatedSeconds', 'wallMs']),
+      expect.arrayContaining([
+        'resourcesLeft',
+        'alerts',
+        'metrics',
+        'transitions',
+        'lambdaInvocations',
+        'apiCalls',
+        'peakConcurrentRestores',
+        'simulatedSeconds',
+        'wallMs',
+      ]),
     );
   });
 
@@ -86,7 +114,9 @@ describe('pilotlight drill', () => {
     const code = await main(['drill', '--event', 'events/backup-job-completed-ebs.json', '--json']);
 
     expect(code).toBe(0);
-    expect(JSON.parse(stdout).drills[0].source.recoveryPointArn).toBe('arn:aws:ec2:us-east-2::snapshot/snap-0a1b2c3d4e5f60718');
+    expect(JSON.parse(stdout).drills[0].source.recoveryPointArn).toBe(
+      'arn:aws:ec2:us-east-2::snapshot/snap-0a1b2c3d4e5f60718',
+    );
   });
 
   it.each([
