@@ -41,12 +41,17 @@ const PACKAGE_ENV = {
 export function packageStack(stage: string, extraArgs: string[] = []): { dir: string; template: Template } {
   const dir = mkdtempSync(join(tmpdir(), `pilotlight-${stage}-`));
   const bin = join(dirname(require.resolve('osls/package.json')), 'bin', 'serverless.js');
-  const run = spawnSync(process.execPath, [bin, 'package', '--stage', stage, '--package', dir, ...extraArgs], {
-    cwd: repoRoot,
-    env: { ...process.env, ...PACKAGE_ENV },
-    encoding: 'utf8',
-  });
-  if (run.status !== 0) throw new Error(`serverless package failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+  const run = spawnSync(
+    process.execPath,
+    [bin, 'package', '--stage', stage, '--package', dir, ...extraArgs],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...PACKAGE_ENV },
+      encoding: 'utf8',
+    },
+  );
+  if (run.status !== 0)
+    throw new Error(`serverless package failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
   const file = join(dir, 'cloudformation-template-update-stack.json');
   return { dir, template: JSON.parse(readFileSync(file, 'utf8')) as Template };
 }
@@ -83,7 +88,8 @@ export function allStatements(template: Template): { where: string; statement: S
     switch (resource.Type) {
       case 'AWS::IAM::Role':
         add(`${id} trust`, p.AssumeRolePolicyDocument);
-        for (const policy of asList(p.Policies as { PolicyDocument: unknown }[] | undefined)) add(id, policy.PolicyDocument);
+        for (const policy of asList(p.Policies as { PolicyDocument: unknown }[] | undefined))
+          add(id, policy.PolicyDocument);
         break;
       case 'AWS::IAM::Policy':
       case 'AWS::IAM::ManagedPolicy':
@@ -108,7 +114,9 @@ export function allStatements(template: Template): { where: string; statement: S
 
 /** The statements of the inline policies of one IAM role. */
 export function roleStatements(template: Template, roleId: string): Statement[] {
-  const policies = asList(props(template, roleId).Policies as { PolicyDocument: { Statement: Statement[] } }[]);
+  const policies = asList(
+    props(template, roleId).Policies as { PolicyDocument: { Statement: Statement[] } }[],
+  );
   return policies.flatMap((policy) => asList(policy.PolicyDocument.Statement));
 }
 
@@ -121,10 +129,15 @@ export function actionsOf(statements: Statement[]): string[] {
 let cfnLintPrepared = false;
 
 /** Validates a template file against the current CloudFormation resource specification. */
-export function cfnLint(file: string, parameters: Record<string, string> = {}): { message: string; resource: string }[] {
+export function cfnLint(
+  file: string,
+  parameters: Record<string, string> = {},
+): { message: string; resource: string }[] {
   if (!cfnLintPrepared) {
     // Swaps in the current resource specification before cfn-lint loads it (idempotent, offline).
-    execFileSync(process.execPath, [join(repoRoot, 'test', 'infra', 'prepare-cfn-lint.mjs')], { stdio: 'pipe' });
+    execFileSync(process.execPath, [join(repoRoot, 'test', 'infra', 'prepare-cfn-lint.mjs')], {
+      stdio: 'pipe',
+    });
     cfnLintPrepared = true;
   }
   const cfnLint = require('cfn-lint') as {
@@ -155,7 +168,8 @@ const guardPackage = dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/pa
 const controlTowerRules = join(guardPackage, 'rules', 'control-tower', 'cfn-guard');
 
 function guardBinary(): string {
-  if (process.platform !== 'linux' && process.platform !== 'darwin') throw new Error(`no cfn-guard binary for ${process.platform}`);
+  if (process.platform !== 'linux' && process.platform !== 'darwin')
+    throw new Error(`no cfn-guard binary for ${process.platform}`);
   const os = process.platform === 'linux' ? 'ubuntu' : 'macos';
   const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
   return join(guardPackage, 'bin', os, arch, 'cfn-guard');
@@ -178,12 +192,17 @@ function resourcesIn(node: unknown, into: Set<string>): void {
 
 /** Runs every Control Tower guard rule against a template file; one violation per rule and resource. */
 export function guardViolations(file: string): GuardViolation[] {
-  const run = spawnSync(guardBinary(), ['validate', '-r', controlTowerRules, '-d', file, '-o', 'json', '-S', 'none'], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const run = spawnSync(
+    guardBinary(),
+    ['validate', '-r', controlTowerRules, '-d', file, '-o', 'json', '-S', 'none'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   // cfn-guard exits 19 when a rule fails and 0 when all pass; anything else is a broken run.
-  if (run.status !== 0 && run.status !== 19) throw new Error(`cfn-guard failed (${run.status}): ${run.stderr}`);
+  if (run.status !== 0 && run.status !== 19)
+    throw new Error(`cfn-guard failed (${run.status}): ${run.stderr}`);
   // One JSON document per rule file, written back to back.
   const reports = JSON.parse(`[${run.stdout.trim().replace(/\}\s*\{/g, '},{')}]`) as {
     not_compliant: { Rule: { name: string } }[];
@@ -219,8 +238,11 @@ export function guardExceptions(): GuardException[] {
 /** Violations no exception covers, and exceptions that no longer match a violation (stale entries). */
 export function compareWithExceptions(templateName: string, violations: GuardViolation[]) {
   const exceptions = guardExceptions().filter((e) => e.template === templateName);
-  const excused = (v: GuardViolation) => exceptions.some((e) => e.rule === v.rule && e.resources.includes(v.resource));
-  const unlisted = violations.filter((v) => !excused(v)).map((v) => `${v.control} ${v.rule} on ${v.resource}`);
+  const excused = (v: GuardViolation) =>
+    exceptions.some((e) => e.rule === v.rule && e.resources.includes(v.resource));
+  const unlisted = violations
+    .filter((v) => !excused(v))
+    .map((v) => `${v.control} ${v.rule} on ${v.resource}`);
   const stale = exceptions.flatMap((e) =>
     e.resources
       .filter((resource) => !violations.some((v) => v.rule === e.rule && v.resource === resource))

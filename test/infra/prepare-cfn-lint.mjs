@@ -6,10 +6,20 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const cfnLintData = join(dirname(require.resolve('cfn-lint/package.json')), 'data', 'aws_resources_specification.json');
-const currentSpec = join(dirname(require.resolve('@aws-cdk/cfnspec/package.json')), 'spec', 'specification.json');
+const cfnLintData = join(
+  dirname(require.resolve('cfn-lint/package.json')),
+  'data',
+  'aws_resources_specification.json',
+);
+const currentSpec = join(
+  dirname(require.resolve('@aws-cdk/cfnspec/package.json')),
+  'spec',
+  'specification.json',
+);
 
 const installed = JSON.parse(readFileSync(cfnLintData, 'utf8')).ResourceSpecificationVersion;
 const current = JSON.parse(readFileSync(currentSpec, 'utf8')).ResourceSpecificationVersion;
 if (installed !== current) copyFileSync(currentSpec, cfnLintData);
-console.log(`cfn-lint resource specification: ${current}${installed === current ? ' (already in place)' : ` (was ${installed})`}`);
+console.log(
+  `cfn-lint resource specification: ${current}${installed === current ? ' (already in place)' : ` (was ${installed})`}`,
+);

@@ -1,0 +1,494 @@
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { supportedResourceTypes } from '../../functions/resources/index.js';
+import {
+  actionsOf,
+  allStatements,
+  asList,
+  cfnLint,
+  cfnLintObject,
+  compareWithExceptions,
+  guardViolations,
+  packageStack,
+  props,
+  resourcesOfType,
+  roleStatements,
+  type Template,
+} from './lib.js';
+
+// Packaged once for the whole file: `serverless package --stage prod`, offline, with the default params.
+let template: Template;
+let templateFile: string;
+
+beforeAll(() => {
+  const packaged = packageStack('prod');
+  template = packaged.template;
+  templateFile = join(packaged.dir, 'cloudformation-template-update-stack.json');
+}, 180_000);
+
+const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
+const KEY = getAtt('PilotlightKey');
+
+/** What each function's code calls (functions/*.ts), and nothing more. */
+const EXPECTED_ACTIONS: Record<string, string[]> = {
+  intake: ['dynamodb:GetItem', 'states:StartExecution', 'sqs:SendMessage'],
+  prepareDrill: ['dynamodb:UpdateItem', 'sts:AssumeRole'],
+  startCopy: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'sts:AssumeRole'],
+  startRestore: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'sts:AssumeRole'],
+  resumeDrill: [
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'states:SendTaskSuccess',
+    'states:SendTaskFailure',
+    'sts:AssumeRole',
+    'sqs:SendMessage',
+  ],
+  reconcile: [
+    'dynamodb:Scan',
+    'dynamodb:UpdateItem',
+    'states:SendTaskSuccess',
+    'states:SendTaskFailure',
+    'sts:AssumeRole',
+    'sqs:SendMessage',
+  ],
+  checkHealth: ['dynamodb:UpdateItem', 'sts:AssumeRole'],
+  teardown: ['dynamodb:GetItem', 'sts:AssumeRole'],
+  recordEvidence: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:PutObject', 's3:PutObjectRetention'],
+  publishResult: ['sns:Publish'],
+};
+/** Every function writes its logs and traces and uses the stack's key (environment, table, queue, topic). */
+const EVERY_FUNCTION = [
+  'logs:CreateLogStream',
+  'logs:CreateLogGroup',
+  'logs:PutLogEvents',
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'kms:Decrypt',
+  'kms:GenerateDataKey',
+];
+/** Actions AWS offers no resource-level permissions for; only these may have Resource "*". */
+const NO_RESOURCE_LEVEL = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+const logicalId = (functionKey: string) =>
+  `${functionKey[0]?.toUpperCase()}${functionKey.slice(1)}LambdaFunction`;
+
+function roleOf(functionKey: string): string {
+  const role = props(template, logicalId(functionKey)).Role as { 'Fn::GetAtt': [string, string] };
+  return role['Fn::GetAtt'][0];
+}
+
+describe('the packaged stack', () => {
+  it('is valid against the current CloudFormation resource specification', () => {
+    expect(cfnLint(templateFile)).toEqual([]);
+  }, 30_000);
+
+  it('is linted by a validator that knows current resource types and rejects unknown properties', () => {
+    const schedule = {
+      Type: 'AWS::Scheduler::Schedule',
+      Properties: {
+        ScheduleExpression: 'rate(1 hour)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { Arn: 'arn:aws:sqs:us-east-2:111111111111:q', RoleArn: 'arn:aws:iam::111111111111:role/r' },
+      },
+    };
+    expect(cfnLintObject({ Resources: { Schedule: schedule } })).toEqual([]);
+    const broken = { ...schedule, Properties: { ...schedule.Properties, NotAProperty: true } };
+    expect(cfnLintObject({ Resources: { Schedule: broken } })).not.toEqual([]);
+  }, 30_000);
+
+  it('breaks no Control Tower guard rule except the reviewed exceptions, and every exception still applies', () => {
+    const { unlisted, stale, exceptions } = compareWithExceptions(
+      'serverless',
+      guardViolations(templateFile),
+    );
+    expect(unlisted).toEqual([]);
+    expect(stale).toEqual([]);
+    for (const exception of exceptions) expect(exception.reason.length).toBeGreaterThan(40);
+  }, 60_000);
+
+  it('hard-codes no region of its own, so the same stack deploys to the primary and the DR region', () => {
+    // Packaged for us-east-2 (the default): that name must appear nowhere; AWS::Region stands for it.
+    const mentions = JSON.stringify(template).match(/us-east-2/g) ?? [];
+    expect(mentions).toEqual([]);
+    for (const [, role] of resourcesOfType(template, 'AWS::IAM::Role').filter(([, r]) => !r.Condition)) {
+      // Role names are account-wide: each region's deployment must name its own.
+      const name = JSON.stringify(role.Properties?.RoleName ?? 'generated');
+      if (name !== '"generated"') expect(name).toContain('AWS::Region');
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it('allows no wildcard action and no NotAction anywhere', () => {
+    const statements = allStatements(template);
+    expect(statements.length).toBeGreaterThan(20);
+    const wildcardAllows = statements
+      .filter(({ statement }) => statement.Effect === 'Allow')
+      .filter(
+        ({ statement }) => statement.NotAction || asList(statement.Action).some((a) => a.includes('*')),
+      );
+    expect(wildcardAllows).toEqual([]);
+  });
+
+  it('uses wildcard actions only to deny (the TLS-only bucket policy)', () => {
+    const wildcardDenies = allStatements(template)
+      .filter(({ statement }) => asList(statement.Action).some((a) => a.includes('*')))
+      .map(({ where, statement }) => `${where}:${statement.Effect}`);
+    expect(new Set(wildcardDenies.map((w) => w.split(':')[1]))).toEqual(new Set(['Deny']));
+  });
+
+  it('gives every function its own role, assumable only by Lambda', () => {
+    const roles = Object.keys(EXPECTED_ACTIONS).map(roleOf);
+    expect(new Set(roles).size).toBe(Object.keys(EXPECTED_ACTIONS).length);
+    expect(
+      resourcesOfType(template, 'AWS::Lambda::Function')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(Object.keys(EXPECTED_ACTIONS).map(logicalId).sort());
+    for (const role of roles) {
+      const trust = props(template, role).AssumeRolePolicyDocument as { Statement: { Principal: unknown }[] };
+      expect(trust.Statement.map((s) => s.Principal)).toEqual([{ Service: ['lambda.amazonaws.com'] }]);
+      expect(props(template, role).ManagedPolicyArns ?? []).toEqual([]);
+    }
+  });
+
+  it('never creates the framework default role that the per-function roles are cloned from', () => {
+    const unused = resourcesOfType(template, 'AWS::IAM::Role')
+      .map(([id]) => id)
+      .filter(
+        (id) => !Object.keys(EXPECTED_ACTIONS).map(roleOf).includes(id) && id !== 'DrillStateMachineRole',
+      );
+    expect(unused).toEqual(['IamRoleLambdaExecution']);
+    const condition = template.Resources.IamRoleLambdaExecution?.Condition ?? '';
+    const never = template.Conditions?.[condition] as { 'Fn::Equals': [unknown, unknown] } | undefined;
+    expect(never).toBeDefined();
+    const [left, right] = never?.['Fn::Equals'] ?? [0, 0];
+    expect(left).not.toEqual(right);
+  });
+
+  it.each(Object.entries(EXPECTED_ACTIONS))(
+    'grants %s exactly the actions its code calls',
+    (functionKey, actions) => {
+      expect(actionsOf(roleStatements(template, roleOf(functionKey)))).toEqual(
+        [...EVERY_FUNCTION, ...actions].sort(),
+      );
+    },
+  );
+
+  it('scopes every function permission to ARNs, except the actions that have no resource-level permissions', () => {
+    for (const functionKey of Object.keys(EXPECTED_ACTIONS)) {
+      for (const statement of roleStatements(template, roleOf(functionKey))) {
+        if (JSON.stringify(statement.Resource) !== '"*"') continue;
+        for (const action of asList(statement.Action))
+          expect(NO_RESOURCE_LEVEL.has(action), action).toBe(true);
+      }
+    }
+  });
+
+  it('assumes only the DR role, and source roles only inside the organization', () => {
+    const assumes = Object.keys(EXPECTED_ACTIONS).flatMap((key) =>
+      roleStatements(template, roleOf(key)).filter((s) => asList(s.Action).includes('sts:AssumeRole')),
+    );
+    expect(assumes.length).toBeGreaterThan(0);
+    for (const statement of assumes) {
+      const resource = String(statement.Resource);
+      if (resource.includes(':role/pilotlight-source-orchestrator')) {
+        expect(statement.Condition?.StringEquals?.['aws:ResourceOrgID']).toMatch(/^o-/);
+      } else {
+        expect(resource).toBe('arn:aws:iam::333333333333:role/pilotlight-dr-orchestrator');
+      }
+    }
+  });
+
+  it('lets the state machine invoke only its task functions, and log and trace', () => {
+    const statements = roleStatements(template, 'DrillStateMachineRole');
+    const invoke = statements.find((s) => asList(s.Action).includes('lambda:InvokeFunction'));
+    const targets = asList(invoke?.Resource as unknown[]).filter((r) =>
+      JSON.stringify(r).startsWith('{"Fn::GetAtt"'),
+    );
+    expect(targets.map((r) => (r as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).sort()).toEqual(
+      [
+        'prepareDrill',
+        'startCopy',
+        'startRestore',
+        'checkHealth',
+        'teardown',
+        'recordEvidence',
+        'publishResult',
+      ]
+        .map(logicalId)
+        .sort(),
+    );
+    const others = actionsOf(statements).filter((a) => a !== 'lambda:InvokeFunction');
+    for (const action of others) expect(NO_RESOURCE_LEVEL.has(action), action).toBe(true);
+  });
+
+  it('scopes every Lambda permission to its source rule', () => {
+    const permissions = resourcesOfType(template, 'AWS::Lambda::Permission');
+    expect(permissions.length).toBe(5);
+    for (const [, permission] of permissions) {
+      expect(permission.Properties?.Principal).toBe('events.amazonaws.com');
+      expect(permission.Properties?.SourceArn).toBeDefined();
+    }
+  });
+
+  it('accepts Backup events on the bus only from the organization', () => {
+    const policy = props(template, 'OrganizationBackupEventsPolicy').Statement as {
+      Action: string;
+      Condition: unknown;
+    };
+    expect(policy.Action).toBe('events:PutEvents');
+    expect(policy.Condition).toEqual({ StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } });
+  });
+});
+
+describe('data at rest and in transit', () => {
+  it('has a customer-managed key with rotation that only AWS services can be granted', () => {
+    const key = props(template, 'PilotlightKey');
+    expect(key.EnableKeyRotation).toBe(true);
+    const statements = asList((key.KeyPolicy as { Statement: { Sid: string; Effect: string }[] }).Statement);
+    expect(statements.find((s) => s.Sid === 'GrantsOnlyForAwsServices')?.Effect).toBe('Deny');
+  });
+
+  it('encrypts the state table, the alert topic, the queues and the function environment with that key', () => {
+    expect(props(template, 'StateTable').SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: KEY,
+    });
+    expect(props(template, 'AlertTopic').KmsMasterKeyId).toEqual(KEY);
+    for (const [, queue] of resourcesOfType(template, 'AWS::SQS::Queue'))
+      expect(queue.Properties?.KmsMasterKeyId).toEqual(KEY);
+    for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function'))
+      expect(fn.Properties?.KmsKeyArn).toEqual(KEY);
+  });
+
+  it('lets CloudWatch alarms and EventBridge publish to the alert topic', () => {
+    const statements = asList(
+      (
+        props(template, 'AlertTopicPolicy').PolicyDocument as {
+          Statement: { Effect: string; Principal: unknown }[];
+        }
+      ).Statement,
+    );
+    const allow = statements.find((s) => s.Effect === 'Allow');
+    expect(allow?.Principal).toEqual({ Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] });
+    const keyPolicy = JSON.stringify(props(template, 'PilotlightKey').KeyPolicy);
+    expect(keyPolicy).toContain('cloudwatch.amazonaws.com');
+    expect(keyPolicy).toContain('events.amazonaws.com');
+  });
+
+  it('keeps evidence in a locked, versioned, private, encrypted bucket for 365 days by default', () => {
+    const bucket = props(template, 'EvidenceBucket');
+    expect(bucket.ObjectLockEnabled).toBe(true);
+    const lock = bucket.ObjectLockConfiguration as {
+      ObjectLockEnabled: string;
+      Rule: { DefaultRetention: { Mode: string; Days: unknown } };
+    };
+    expect(lock.ObjectLockEnabled).toBe('Enabled');
+    expect(lock.Rule.DefaultRetention.Mode).toBe('COMPLIANCE');
+    expect(Number(lock.Rule.DefaultRetention.Days)).toBe(365);
+    expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [
+        {
+          ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: KEY },
+          BucketKeyEnabled: true,
+        },
+      ],
+    });
+  });
+
+  it('takes the evidence retention from the evidenceRetentionDays parameter', () => {
+    const packaged = packageStack('retention', ['--param', 'evidenceRetentionDays=30']);
+    const lock = props(packaged.template, 'EvidenceBucket').ObjectLockConfiguration as {
+      Rule: { DefaultRetention: { Days: unknown } };
+    };
+    expect(Number(lock.Rule.DefaultRetention.Days)).toBe(30);
+  }, 180_000);
+
+  it('denies every request to the evidence bucket that does not use TLS', () => {
+    const statements = asList(
+      (
+        props(template, 'EvidenceBucketPolicy').PolicyDocument as {
+          Statement: { Effect: string; Condition: unknown }[];
+        }
+      ).Statement,
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+  });
+});
+
+describe('operability', () => {
+  it('gives every EventBridge target a dead-letter queue and a retry policy', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule');
+    expect(rules.length).toBe(5);
+    for (const [, rule] of rules) {
+      for (const target of asList(rule.Properties?.Targets as Record<string, unknown>[])) {
+        expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('EventTargetDeadLetterQueue') });
+        expect(target.RetryPolicy).toBeDefined();
+      }
+    }
+  });
+
+  it('gives every asynchronously invoked function a dead-letter queue', () => {
+    const invokedByRules = new Set(
+      resourcesOfType(template, 'AWS::Events::Rule').flatMap(([, rule]) =>
+        asList(rule.Properties?.Targets as { Arn: { 'Fn::GetAtt': string[] } }[]).map(
+          (t) => t.Arn['Fn::GetAtt'][0],
+        ),
+      ),
+    );
+    expect([...invokedByRules].sort()).toEqual([
+      'IntakeLambdaFunction',
+      'ReconcileLambdaFunction',
+      'ResumeDrillLambdaFunction',
+    ]);
+    for (const id of invokedByRules) {
+      expect(props(template, id ?? '').DeadLetterConfig).toEqual({
+        TargetArn: getAtt('AsyncDeadLetterQueue'),
+      });
+    }
+  });
+
+  it('keeps every log group for at least a year, encrypted with the key', () => {
+    const groups = resourcesOfType(template, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBe(Object.keys(EXPECTED_ACTIONS).length + 1);
+    for (const [, group] of groups) {
+      expect(Number(group.Properties?.RetentionInDays)).toBeGreaterThanOrEqual(365);
+      expect(group.Properties?.KmsKeyId).toEqual(KEY);
+    }
+  });
+
+  it('traces every function and the state machine, and logs every state machine event', () => {
+    for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      expect(fn.Properties?.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+    const machine = props(template, 'DrillStateMachine');
+    expect(machine.StateMachineName).toBe('pilotlight-prod-drill');
+    expect(machine.TracingConfiguration).toEqual({ Enabled: true });
+    expect(machine.LoggingConfiguration).toEqual({
+      Level: 'ALL',
+      IncludeExecutionData: true,
+      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: getAtt('DrillStateMachineLogGroup') } }],
+    });
+  });
+});
+
+describe('alarms and dashboard', () => {
+  type Alarm = Record<string, unknown> & { Dimensions?: { Name: string; Value: unknown }[] };
+  const alarms = (): Alarm[] =>
+    resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties as Alarm);
+  const find = (namespace: string, metric: string, dimension?: [string, unknown]) =>
+    alarms().filter(
+      (a) =>
+        a.Namespace === namespace &&
+        a.MetricName === metric &&
+        (!dimension ||
+          (a.Dimensions ?? []).some(
+            (d) => d.Name === dimension[0] && JSON.stringify(d.Value) === JSON.stringify(dimension[1]),
+          )),
+    );
+
+  it('notifies the alert topic from every alarm, when it fires and when it clears', () => {
+    expect(alarms().length).toBeGreaterThanOrEqual(13);
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: 'AlertTopic' }]);
+      expect(alarm.OKActions).toEqual([{ Ref: 'AlertTopic' }]);
+      expect(String(alarm.AlarmDescription).length).toBeGreaterThan(40);
+    }
+  });
+
+  it.each(supportedResourceTypes)(
+    'alarms on a failed drill, a breached RTO and a failed teardown of %s',
+    (type) => {
+      for (const metric of ['DrillFailed', 'RtoTargetBreached', 'TeardownFailed']) {
+        const [alarm] = find('Pilotlight', metric, ['ResourceType', type]);
+        expect(alarm, metric).toMatchObject({
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
+        expect(alarm?.Dimensions).toContainEqual({ Name: 'service', Value: 'pilotlight' });
+      }
+    },
+  );
+
+  it.each(supportedResourceTypes)(
+    'alarms when no %s drill succeeded in 24 hours, treating no data as breaching',
+    (type) => {
+      const [alarm] = find('Pilotlight', 'DrillSucceeded', ['ResourceType', type]);
+      expect(alarm).toMatchObject({
+        Statistic: 'Sum',
+        Period: 86400,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        TreatMissingData: 'breaching',
+        ActionsEnabled: true,
+      });
+    },
+  );
+
+  it('alarms on orphaned resources reported by the sweeper', () => {
+    expect(find('Pilotlight', 'OrphanedResources', ['service', 'pilotlight'])).toHaveLength(1);
+  });
+
+  it('alarms on messages in each dead-letter queue', () => {
+    for (const queue of ['EventTargetDeadLetterQueue', 'AsyncDeadLetterQueue']) {
+      expect(
+        find('AWS/SQS', 'ApproximateNumberOfMessagesVisible', ['QueueName', getAtt(queue, 'QueueName')]),
+      ).toHaveLength(1);
+    }
+  });
+
+  it('alarms on failed and timed-out drill executions', () => {
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+      expect(
+        find('AWS/States', metric, ['StateMachineArn', { Ref: 'DrillStateMachine' }]),
+        metric,
+      ).toHaveLength(1);
+    }
+  });
+
+  it('has a dashboard with outcomes, RTO and RPO per type, durations, open drills and every alarm', () => {
+    const body = JSON.stringify(props(template, 'DrillDashboard').DashboardBody);
+    for (const metric of [
+      'DrillSucceeded',
+      'DrillFailed',
+      'RtoSeconds',
+      'RpoSeconds',
+      'CopySeconds',
+      'RestoreSeconds',
+      'OpenJobs',
+    ]) {
+      expect(body).toContain(metric);
+    }
+    for (const [id] of resourcesOfType(template, 'AWS::CloudWatch::Alarm'))
+      expect(body).toContain(`\${${id}.Arn}`);
+  });
+});
