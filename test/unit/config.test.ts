@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/lib/config.js';
+
+/** The environment serverless.yml gives every function (the vitest config sets the same values). */
+function validEnv(): NodeJS.ProcessEnv {
+  return {
+    STATE_TABLE: 'pilotlight-prod-state',
+    ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-2:222222222222:pilotlight-prod-alerts',
+    EVIDENCE_BUCKET: 'pilotlight-prod-evidence',
+    EVIDENCE_RETENTION_DAYS: '365',
+    DR_ACCOUNT_ID: '333333333333',
+    DR_REGION: 'us-west-2',
+    DR_VAULT_NAME: 'pilotlight-dr',
+    DR_ROLE_NAME: 'pilotlight-dr-orchestrator',
+    SOURCE_ROLE_NAME: 'pilotlight-source-orchestrator',
+    EXTERNAL_ID: 'pilotlight-dr-drills',
+    COPY_ROLE_NAME: 'pilotlight-backup-copy',
+    RESTORE_ROLE_NAME: 'pilotlight-backup-restore',
+    RESTORE_DB_SUBNET_GROUP: 'pilotlight-restore',
+    RESTORE_SECURITY_GROUP_IDS: 'sg-0a1b2c3d4e5f60718, sg-0123456789abcdef0',
+    RESTORE_AVAILABILITY_ZONE: 'us-west-2a',
+    RTO_TARGET_SECONDS: '14400',
+  };
+}
+
+function problemWith(env: NodeJS.ProcessEnv): string {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  throw new Error('parseConfig accepted an invalid environment');
+}
+
+describe('parseConfig', () => {
+  it('parses numbers and splits the security group list', () => {
+    // Prepare
+    const env = validEnv();
+
+    // Act
+    const config = parseConfig(env);
+
+    // Assess
+    expect(config.EVIDENCE_RETENTION_DAYS).toBe(365);
+    expect(config.RTO_TARGET_SECONDS).toBe(14400);
+    expect(config.RESTORE_SECURITY_GROUP_IDS).toEqual(['sg-0a1b2c3d4e5f60718', 'sg-0123456789abcdef0']);
+    expect(config.DR_ACCOUNT_ID).toBe('333333333333');
+  });
+
+  it('names a missing variable in one configuration error', () => {
+    // Prepare
+    const env = validEnv();
+    delete env.STATE_TABLE;
+
+    // Act
+    const message = problemWith(env);
+
+    // Assess
+    expect(message).toMatch(/^Pilotlight configuration is invalid: STATE_TABLE: /);
+  });
+
+  it('explains a DR account id that is not 12 digits', () => {
+    // Prepare
+    const env = { ...validEnv(), DR_ACCOUNT_ID: '33333333333' };
+
+    // Act
+    const message = problemWith(env);
+
+    // Assess
+    expect(message).toBe(
+      'Pilotlight configuration is invalid: DR_ACCOUNT_ID: must be a 12-digit AWS account id',
+    );
+  });
+
+  it('explains a DR region that is not an AWS region', () => {
+    // Prepare
+    const env = { ...validEnv(), DR_REGION: 'oregon' };
+
+    // Act
+    const message = problemWith(env);
+
+    // Assess
+    expect(message).toBe(
+      'Pilotlight configuration is invalid: DR_REGION: must be an AWS region such as us-west-2',
+    );
+  });
+
+  it('explains a security group list with something that is not a security group id', () => {
+    // Prepare
+    const env = { ...validEnv(), RESTORE_SECURITY_GROUP_IDS: 'sg-0a1b2c3d4e5f60718,default' };
+
+    // Act
+    const message = problemWith(env);
+
+    // Assess
+    expect(message).toContain('RESTORE_SECURITY_GROUP_IDS.1: must be a security group id');
+  });
+
+  it('rejects a retention period that is not a whole number of days', () => {
+    // Prepare
+    const env = { ...validEnv(), EVIDENCE_RETENTION_DAYS: 'one year' };
+
+    // Act
+    const message = problemWith(env);
+
+    // Assess
+    expect(message).toContain('EVIDENCE_RETENTION_DAYS: ');
+  });
+
+  it('reports every problem at once, in a single message', () => {
+    // Prepare
+    const env: NodeJS.ProcessEnv = { ...validEnv(), DR_ACCOUNT_ID: 'prod', RTO_TARGET_SECONDS: '-5' };
+    delete env.ALERT_TOPIC_ARN;
+
+    // Act
+    const message = problemWith(env);
+
+    // Assess
+    expect(message.startsWith('Pilotlight configuration is invalid: ')).toBe(true);
+    expect(message).toContain('ALERT_TOPIC_ARN: ');
+    expect(message).toContain('DR_ACCOUNT_ID: must be a 12-digit AWS account id');
+    expect(message).toContain('RTO_TARGET_SECONDS: ');
+    expect(message.split('; ')).toHaveLength(3);
+  });
+});

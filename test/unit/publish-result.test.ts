@@ -1,0 +1,212 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DrillState } from '../../functions/lib/drill.js';
+import { metrics } from '../../functions/lib/observability.js';
+import { handler, type PublishedResult, publishResult } from '../../functions/publish-result.js';
+import { DRILL_ID, lambdaContext, rdsDrill, succeededState, TRIGGERED_AT } from './support.js';
+
+const sns = mockClient(SNSClient);
+
+interface Emf {
+  _aws: {
+    CloudWatchMetrics: {
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: { Name: string; Unit: string }[];
+    }[];
+  };
+  [key: string]: unknown;
+}
+
+let stdout: string[] = [];
+
+/** Invokes the deployed handler (middleware included) and returns its result and the EMF it printed. */
+async function invoke(input: DrillState): Promise<{ result: PublishedResult; emf: Emf[] }> {
+  const result = await handler(input, lambdaContext('pilotlight-publish-result'));
+  const emf = stdout
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.includes('"_aws"'))
+    .map((line) => JSON.parse(line) as Emf);
+  return { result, emf };
+}
+
+/** A successful drill validated `seconds` after its trigger. */
+function validatedAfter(seconds: number): DrillState {
+  const validatedAt = new Date(Date.parse(TRIGGERED_AT) + seconds * 1000).toISOString();
+  return succeededState({ health: { checks: [], validatedAt } });
+}
+
+function subjects(): string[] {
+  return sns.commandCalls(PublishCommand).map((call) => call.args[0].input.Subject ?? '');
+}
+
+beforeEach(() => {
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: '6f2c9a7e-4b1d-4e8a-9c3f-0a1b2c3d4e5f' });
+  metrics.clearMetrics();
+  metrics.clearDimensions();
+  stdout = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('publishResult', () => {
+  it('publishes no alert for a successful drill within the RTO target', async () => {
+    // Prepare
+    const input = succeededState();
+
+    // Act
+    const result = await publishResult(input);
+
+    // Assess
+    expect(result).toEqual({ status: 'SUCCEEDED', alerts: [] });
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('alerts on a failed drill with the error and its cause in the message', async () => {
+    // Prepare
+    const input: DrillState = {
+      executionName: DRILL_ID,
+      state: {
+        drill: rdsDrill(),
+        error: {
+          Error: 'RestoreJobFailed',
+          Cause: JSON.stringify({
+            errorType: 'RestoreJobFailed',
+            errorMessage: 'restore job 1A2B ended FAILED',
+          }),
+        },
+      },
+    };
+
+    // Act
+    const result = await publishResult(input);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(subjects()).toEqual([`Pilotlight: drill FAILED (RestoreJobFailed) — RDS ${DRILL_ID}`]);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      TopicArn: 'arn:aws:sns:us-east-2:222222222222:pilotlight-test-alerts',
+      MessageAttributes: {
+        drillId: { DataType: 'String', StringValue: DRILL_ID },
+        status: { DataType: 'String', StringValue: 'FAILED' },
+      },
+    });
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain('Error: RestoreJobFailed: restore job 1A2B ended FAILED');
+  });
+
+  it('alerts when teardown left resources in the DR account', async () => {
+    // Prepare
+    const input = succeededState({ teardownError: { Error: 'TeardownRefused', Cause: 'no drill tag' } });
+
+    // Act
+    const result = await publishResult(input);
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(subjects()).toEqual([
+      `Pilotlight: TEARDOWN FAILED, resources left in DR account — RDS ${DRILL_ID}`,
+    ]);
+  });
+
+  it('alerts when the RTO is over the 14400 s target', async () => {
+    // Prepare
+    const input = validatedAfter(14_401);
+
+    // Act
+    const result = await publishResult(input);
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(subjects()).toEqual([`Pilotlight: RTO 14401s over target 14400s — RDS ${DRILL_ID}`]);
+  });
+
+  it('does not alert when the RTO is exactly on target', async () => {
+    // Prepare
+    const input = validatedAfter(14_400);
+
+    // Act
+    const result = await publishResult(input);
+
+    // Assess
+    expect(result.alerts).toEqual([]);
+  });
+
+  it('alerts on every failover, even a successful one', async () => {
+    // Prepare
+    const input = succeededState({ drill: rdsDrill({ mode: 'failover' }), teardown: undefined });
+
+    // Act
+    const result = await publishResult(input);
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(subjects()).toEqual([
+      `Pilotlight: FAILOVER SUCCEEDED: restored resources are kept — RDS ${DRILL_ID}`,
+    ]);
+  });
+
+  it('flushes the drill metrics as EMF, by resource type, when the handler returns', async () => {
+    // Prepare
+    const input = validatedAfter(3600);
+
+    // Act
+    const { result, emf } = await invoke(input);
+
+    // Assess
+    expect(result).toEqual({ status: 'SUCCEEDED', alerts: [] });
+    expect(emf).toHaveLength(1);
+    const [document] = emf;
+    const directive = document?._aws.CloudWatchMetrics[0];
+    expect(directive?.Namespace).toBe('Pilotlight');
+    expect(directive?.Dimensions[0]).toContain('ResourceType');
+    expect(directive?.Metrics.map((metric) => metric.Name)).toEqual(
+      expect.arrayContaining([
+        'DrillSucceeded',
+        'RtoSeconds',
+        'RpoSeconds',
+        'CopySeconds',
+        'RestoreSeconds',
+        'RtoTargetBreached',
+      ]),
+    );
+    expect(document).toMatchObject({
+      ResourceType: 'RDS',
+      DrillSucceeded: 1,
+      RtoSeconds: 3600,
+      RpoSeconds: 1579,
+      CopySeconds: 2328,
+      RestoreSeconds: 1741,
+      RtoTargetBreached: 0,
+    });
+  });
+
+  it('flushes DrillFailed and TeardownFailed for a drill that failed and left resources behind', async () => {
+    // Prepare
+    const input: DrillState = {
+      executionName: DRILL_ID,
+      state: {
+        drill: rdsDrill(),
+        error: { Error: 'HealthCheckFailed', Cause: 'isolated-network' },
+        teardownError: { Error: 'TeardownIncomplete', Cause: 'could not delete' },
+      },
+    };
+
+    // Act
+    const { result, emf } = await invoke(input);
+
+    // Assess
+    expect(result.alerts).toHaveLength(2);
+    expect(emf[0]).toMatchObject({ ResourceType: 'RDS', DrillFailed: 1, TeardownFailed: 1 });
+    expect(emf[0]).not.toHaveProperty('DrillSucceeded');
+    expect(emf[0]).not.toHaveProperty('RtoSeconds');
+  });
+});

@@ -1,0 +1,165 @@
+import { BackupClient, DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
+import { AddTagsToResourceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { reconcile } from '../../functions/reconcile.js';
+import { DR_RECOVERY_POINT_ARN, dynamo, jobUpdates, pendingJob, RESTORED_DB_ARN } from './support.js';
+
+const backup = mockClient(BackupClient);
+const sfn = mockClient(SFNClient);
+const rds = mockClient(RDSClient);
+
+const copyJob = pendingJob({
+  jobId: 'copy-done',
+  kind: 'copy',
+  drillId: 'rds-a',
+  taskToken: 'token-copy-done',
+  account: '111111111111',
+  region: 'us-east-2',
+});
+const runningRestore = pendingJob({
+  jobId: 'restore-running',
+  drillId: 'rds-b',
+  taskToken: 'token-restore-running',
+});
+const doneRestore = pendingJob({ jobId: 'restore-done', drillId: 'rds-c', taskToken: 'token-restore-done' });
+
+function claimedJobIds(): string[] {
+  return jobUpdates()
+    .filter((update) => update.ConditionExpression)
+    .map((update) => String(update.Key?.pk));
+}
+
+beforeEach(() => {
+  backup.reset();
+  sfn.reset();
+  rds.reset();
+  dynamo.reset();
+  dynamo.on(ScanCommand).resolves({ Items: [copyJob, runningRestore, doneRestore] });
+  dynamo.on(UpdateCommand).resolves({});
+  backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).resolves({
+    CopyJob: {
+      CopyJobId: 'copy-done',
+      State: 'COMPLETED',
+      DestinationRecoveryPointArn: DR_RECOVERY_POINT_ARN,
+      CreationDate: new Date('2026-01-05T02:02:10.000Z'),
+      CompletionDate: new Date('2026-01-05T02:40:58.000Z'),
+    },
+  });
+  backup
+    .on(DescribeRestoreJobCommand, { RestoreJobId: 'restore-running' })
+    .resolves({ RestoreJobId: 'restore-running', Status: 'RUNNING', PercentDone: '40.0' });
+  backup.on(DescribeRestoreJobCommand, { RestoreJobId: 'restore-done' }).resolves({
+    RestoreJobId: 'restore-done',
+    Status: 'COMPLETED',
+    CreatedResourceArn: RESTORED_DB_ARN,
+    CreationDate: new Date('2026-01-05T02:41:30.000Z'),
+    CompletionDate: new Date('2026-01-05T03:10:31.000Z'),
+  });
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  sfn.on(SendTaskFailureCommand).resolves({});
+  rds.on(AddTagsToResourceCommand).resolves({});
+});
+
+describe('reconcile', () => {
+  it('resumes the drills whose jobs finished and leaves running jobs alone', async () => {
+    // Prepare
+    const expectedResumed = ['copy-done', 'restore-done'];
+
+    // Act
+    const result = await reconcile();
+
+    // Assess
+    expect(result).toEqual({ checked: 3, resumed: expectedResumed, failed: [] });
+    expect(claimedJobIds()).toEqual(['JOB#copy-done', 'JOB#restore-done']);
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-copy-done' });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-restore-done' });
+    expect(sfn).not.toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-restore-running' });
+  });
+
+  it('passes the job details read from AWS Backup to the drill', async () => {
+    // Prepare
+    dynamo.on(ScanCommand).resolves({ Items: [copyJob] });
+
+    // Act
+    await reconcile();
+
+    // Assess
+    const output = JSON.parse(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output ?? 'null');
+    expect(output).toEqual({
+      copyJobId: 'copy-done',
+      drRecoveryPointArn: DR_RECOVERY_POINT_ARN,
+      skipped: false,
+      startedAt: '2026-01-05T02:02:10.000Z',
+      completedAt: '2026-01-05T02:40:58.000Z',
+    });
+  });
+
+  it('fails the waiting task when AWS Backup reports the job ABORTED', async () => {
+    // Prepare
+    dynamo.on(ScanCommand).resolves({ Items: [doneRestore] });
+    backup
+      .on(DescribeRestoreJobCommand, { RestoreJobId: 'restore-done' })
+      .resolves({ RestoreJobId: 'restore-done', Status: 'ABORTED', StatusMessage: 'Aborted by user' });
+
+    // Act
+    const result = await reconcile();
+
+    // Assess
+    expect(result.resumed).toEqual(['restore-done']);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: 'token-restore-done',
+      error: 'RestoreJobFailed',
+    });
+  });
+
+  it('keeps resuming the other jobs when one fails, then fails the invocation naming it', async () => {
+    // Prepare
+    backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).rejects(
+      Object.assign(new Error('User is not authorized to perform backup:DescribeCopyJob'), {
+        name: 'AccessDeniedException',
+      }),
+    );
+
+    // Act
+    const reconciling = reconcile();
+
+    // Assess
+    await expect(reconciling).rejects.toThrow('could not reconcile jobs copy-done');
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-restore-done' });
+  });
+
+  it('reads open jobs from every page of the state table', async () => {
+    // Prepare
+    dynamo
+      .on(ScanCommand)
+      .resolvesOnce({ Items: [copyJob], LastEvaluatedKey: { pk: 'JOB#copy-done' } })
+      .resolvesOnce({ Items: [doneRestore] });
+
+    // Act
+    const result = await reconcile();
+
+    // Assess
+    expect(result.checked).toBe(2);
+    expect(result.resumed).toEqual(['copy-done', 'restore-done']);
+    expect(dynamo).toHaveReceivedNthCommandWith(ScanCommand, 2, {
+      ExclusiveStartKey: { pk: 'JOB#copy-done' },
+    });
+  });
+
+  it('checks nothing when no job is open', async () => {
+    // Prepare
+    dynamo.on(ScanCommand).resolves({ Items: [] });
+
+    // Act
+    const result = await reconcile();
+
+    // Assess
+    expect(result).toEqual({ checked: 0, resumed: [], failed: [] });
+    expect(backup).not.toHaveReceivedAnyCommand();
+  });
+});

@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { PutObjectCommand, type PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DrillState } from '../../functions/lib/drill.js';
+import { recordEvidence } from '../../functions/record-evidence.js';
+import {
+  DRILL_ID,
+  drillRecordUpdates,
+  dynamo,
+  RESTORED_DB_ARN,
+  rdsDrill,
+  succeededState,
+} from './support.js';
+
+const s3 = mockClient(S3Client);
+
+const NOW = new Date('2026-01-05T03:17:00.000Z');
+const DAY_MS = 86_400_000;
+
+function putInput(): PutObjectCommandInput {
+  const input = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
+  if (!input) throw new Error('no PutObject call');
+  return input;
+}
+
+function storedBody(): string {
+  return String(putInput().Body);
+}
+
+function storedEvidence(): Record<string, unknown> {
+  return JSON.parse(storedBody()) as Record<string, unknown>;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW);
+  s3.reset();
+  dynamo.reset();
+  dynamo.on(GetCommand).resolves({});
+  dynamo.on(UpdateCommand).resolves({});
+  s3.on(PutObjectCommand).resolves({ VersionId: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY', ETag: '"abc"' });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('recordEvidence', () => {
+  it('writes the evidence to the evidence bucket under a dated key, locked in COMPLIANCE mode', async () => {
+    // Prepare
+    const input = succeededState();
+
+    // Act
+    const ref = await recordEvidence(input);
+
+    // Assess
+    expect(ref.bucket).toBe('pilotlight-test-evidence');
+    expect(ref.key).toBe(`evidence/2026/01/05/${DRILL_ID}.json`);
+    expect(ref.versionId).toBe('3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY');
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: 'pilotlight-test-evidence',
+      Key: `evidence/2026/01/05/${DRILL_ID}.json`,
+      ContentType: 'application/json',
+      ObjectLockMode: 'COMPLIANCE',
+      Metadata: { 'drill-id': DRILL_ID, status: 'SUCCEEDED' },
+    });
+  });
+
+  it('retains the evidence until 365 days after it was recorded', async () => {
+    // Prepare
+    const input = succeededState();
+
+    // Act
+    await recordEvidence(input);
+
+    // Assess
+    expect(putInput().ObjectLockRetainUntilDate).toEqual(new Date(NOW.getTime() + 365 * DAY_MS));
+  });
+
+  it('sends the base64 SHA-256 of the body for S3 to verify and returns the same digest in hex', async () => {
+    // Prepare
+    const input = succeededState();
+
+    // Act
+    const ref = await recordEvidence(input);
+
+    // Assess
+    const body = storedBody();
+    expect(putInput().ChecksumSHA256).toBe(createHash('sha256').update(body).digest('base64'));
+    expect(ref.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+  });
+
+  it('records a successful drill with its timeline, checks, RTO and RPO', async () => {
+    // Prepare
+    const input = succeededState();
+
+    // Act
+    await recordEvidence(input);
+
+    // Assess
+    expect(storedEvidence()).toMatchObject({
+      schemaVersion: 1,
+      drillId: DRILL_ID,
+      status: 'SUCCEEDED',
+      mode: 'drill',
+      rtoSeconds: 4621,
+      rpoSeconds: 1579,
+      rtoTargetSeconds: 14400,
+      rtoTargetMet: true,
+      restoredResourceArn: RESTORED_DB_ARN,
+      checks: [{ name: 'resource-available', passed: true, detail: 'DBInstanceStatus is available' }],
+      error: null,
+      recordedAt: NOW.toISOString(),
+    });
+    expect(drillRecordUpdates()).toEqual([
+      { pk: `DRILL#${DRILL_ID}`, fields: { status: 'SUCCEEDED', updatedAt: NOW.toISOString() } },
+    ]);
+  });
+
+  it('records a failed drill as FAILED with the error message, and the checks kept on the drill record', async () => {
+    // Prepare
+    const failedCheck = { name: 'isolated-network', passed: false, detail: 'public=true' };
+    const input: DrillState = {
+      executionName: DRILL_ID,
+      state: {
+        drill: rdsDrill(),
+        error: {
+          Error: 'HealthCheckFailed',
+          Cause: JSON.stringify({
+            errorType: 'HealthCheckFailed',
+            errorMessage: '1 of 5 checks failed: isolated-network',
+          }),
+        },
+        teardown: { deleted: [RESTORED_DB_ARN], alreadyGone: [], completedAt: '2026-01-05T03:16:00.000Z' },
+      },
+    };
+    dynamo
+      .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
+      .resolves({ Item: { drillId: DRILL_ID, checks: [failedCheck], createdResourceArn: RESTORED_DB_ARN } });
+
+    // Act
+    await recordEvidence(input);
+
+    // Assess
+    expect(storedEvidence()).toMatchObject({
+      status: 'FAILED',
+      error: { name: 'HealthCheckFailed', message: '1 of 5 checks failed: isolated-network' },
+      checks: [failedCheck],
+      restoredResourceArn: RESTORED_DB_ARN,
+      rtoSeconds: null,
+      rtoTargetMet: null,
+    });
+    expect(putInput().Metadata).toEqual({ 'drill-id': DRILL_ID, status: 'FAILED' });
+    expect(drillRecordUpdates()[0]?.fields.status).toBe('FAILED');
+  });
+
+  it('records a drill whose teardown failed as FAILED', async () => {
+    // Prepare
+    const input = succeededState({
+      teardownError: { Error: 'TeardownIncomplete', Cause: 'could not delete' },
+    });
+
+    // Act
+    await recordEvidence(input);
+
+    // Assess
+    expect(storedEvidence()).toMatchObject({
+      status: 'FAILED',
+      teardownError: { name: 'TeardownIncomplete', message: 'could not delete' },
+    });
+  });
+});

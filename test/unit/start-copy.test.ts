@@ -1,0 +1,76 @@
+import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { startCopy } from '../../functions/start-copy.js';
+import { DR_VAULT_ARN, DRILL_ID, drillRecordUpdates, dynamo, rdsDrill } from './support.js';
+
+const backup = mockClient(BackupClient);
+
+const COPY_JOB_ID = '6A5B4C3D-2E1F-4A0B-9C8D-7E6F5A4B3C2D';
+const TASK_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAcopy-token';
+
+beforeEach(() => {
+  backup.reset();
+  dynamo.reset();
+  dynamo.resolves({});
+  backup.on(StartCopyJobCommand).resolves({ CopyJobId: COPY_JOB_ID, CreationDate: new Date() });
+});
+
+describe('startCopy', () => {
+  it('copies the recovery point from the source vault into the DR vault with the source copy role', async () => {
+    // Prepare
+    const drill = rdsDrill();
+
+    // Act
+    const result = await startCopy({ drill, taskToken: TASK_TOKEN });
+
+    // Assess
+    expect(result).toEqual({ copyJobId: COPY_JOB_ID });
+    expect(backup).toHaveReceivedCommandExactlyOnceWith(StartCopyJobCommand, {
+      RecoveryPointArn: drill.source.recoveryPointArn,
+      SourceBackupVaultName: 'Default',
+      DestinationBackupVaultArn: DR_VAULT_ARN,
+      IamRoleArn: 'arn:aws:iam::111111111111:role/pilotlight-backup-copy',
+      IdempotencyToken: `${DRILL_ID}-copy`,
+    });
+  });
+
+  it('remembers the copy job with the task token so the drill can be resumed when it ends', async () => {
+    // Prepare
+    const drill = rdsDrill();
+
+    // Act
+    await startCopy({ drill, taskToken: TASK_TOKEN });
+
+    // Assess
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'pilotlight-test-state',
+      Item: expect.objectContaining({
+        pk: `JOB#${COPY_JOB_ID}`,
+        jobId: COPY_JOB_ID,
+        kind: 'copy',
+        drillId: DRILL_ID,
+        mode: 'drill',
+        resourceType: 'RDS',
+        taskToken: TASK_TOKEN,
+        account: '111111111111',
+        region: 'us-east-2',
+        status: 'PENDING',
+      }),
+    });
+    expect(drillRecordUpdates()[0]?.fields.copyJobId).toBe(COPY_JOB_ID);
+  });
+
+  it('fails, remembering nothing, when AWS Backup returns no copy job id', async () => {
+    // Prepare
+    backup.on(StartCopyJobCommand).resolves({});
+
+    // Act
+    const starting = startCopy({ drill: rdsDrill(), taskToken: TASK_TOKEN });
+
+    // Assess
+    await expect(starting).rejects.toThrow('StartCopyJob returned no CopyJobId');
+    expect(dynamo).not.toHaveReceivedAnyCommand();
+  });
+});
