@@ -38,7 +38,7 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
   if (state.teardownError) metrics.addMetric('TeardownFailed', MetricUnit.Count, 1);
 
   const alerts: string[] = [];
-  const subject = (what: string) => `Pilotlight: ${what} — ${resourceType} ${drillId}`.slice(0, 100);
+  const subject = (what: string) => `Pilotlight: ${what} — ${resourceType} ${drillId}`.slice(0, 99);
   const evidence = state.evidence
     ? `s3://${state.evidence.bucket}/${state.evidence.key} (sha256 ${state.evidence.sha256})`
     : 'not recorded';
