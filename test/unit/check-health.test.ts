@@ -1,11 +1,18 @@
 import { BackupClient, GetRecoveryPointRestoreMetadataCommand } from '@aws-sdk/client-backup';
-import { type DBInstance, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkHealth } from '../../functions/check-health.js';
 import { HealthCheckFailed, ResourceNotReady } from '../../functions/lib/errors.js';
-import { DR_RECOVERY_POINT_ARN, DRILL_ID, drillRecordUpdates, dynamo, succeededState } from './support.js';
+import {
+  DR_RECOVERY_POINT_ARN,
+  DRILL_ID,
+  drillRecordUpdates,
+  dynamo,
+  restoredDbInstance,
+  succeededState,
+} from './support.js';
 
 const backup = mockClient(BackupClient);
 const rds = mockClient(RDSClient);
@@ -16,21 +23,6 @@ function input() {
   return { drill, copy, restore };
 }
 
-function restoredInstance(overrides: Partial<DBInstance> = {}): DBInstance {
-  return {
-    DBInstanceIdentifier: 'pl-rds-20260105t0157-5b0c1f2e9a',
-    DBInstanceStatus: 'available',
-    Engine: 'postgres',
-    AllocatedStorage: 50,
-    Endpoint: { Address: 'pl-rds-20260105t0157-5b0c1f2e9a.c0ffee.us-west-2.rds.amazonaws.com', Port: 5432 },
-    PubliclyAccessible: false,
-    DBSubnetGroup: { DBSubnetGroupName: 'pilotlight-restore' },
-    VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0a1b2c3d4e5f60718' }],
-    TagList: [{ Key: 'pilotlight:drill-id', Value: DRILL_ID }],
-    ...overrides,
-  };
-}
-
 beforeEach(() => {
   backup.reset();
   rds.reset();
@@ -39,7 +31,7 @@ beforeEach(() => {
   backup.on(GetRecoveryPointRestoreMetadataCommand).resolves({
     RestoreMetadata: { Engine: 'postgres', AllocatedStorage: '50', DBInstanceClass: 'db.m6g.large' },
   });
-  rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredInstance()] });
+  rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredDbInstance()] });
 });
 
 describe('checkHealth', () => {
@@ -63,7 +55,7 @@ describe('checkHealth', () => {
     // Prepare
     rds
       .on(DescribeDBInstancesCommand)
-      .resolves({ DBInstances: [restoredInstance({ AllocatedStorage: 100 })] });
+      .resolves({ DBInstances: [restoredDbInstance({ AllocatedStorage: 100 })] });
 
     // Act
     const checking = checkHealth(input());
@@ -80,7 +72,7 @@ describe('checkHealth', () => {
     // Prepare
     rds
       .on(DescribeDBInstancesCommand)
-      .resolves({ DBInstances: [restoredInstance({ PubliclyAccessible: true, TagList: [] })] });
+      .resolves({ DBInstances: [restoredDbInstance({ PubliclyAccessible: true, TagList: [] })] });
 
     // Act
     const checking = checkHealth(input());
@@ -100,7 +92,7 @@ describe('checkHealth', () => {
     // Prepare
     rds
       .on(DescribeDBInstancesCommand)
-      .resolves({ DBInstances: [restoredInstance({ PubliclyAccessible: true })] });
+      .resolves({ DBInstances: [restoredDbInstance({ PubliclyAccessible: true })] });
 
     // Act
     await checkHealth(input()).catch(() => undefined);
@@ -123,7 +115,7 @@ describe('checkHealth', () => {
     // Prepare
     rds
       .on(DescribeDBInstancesCommand)
-      .resolves({ DBInstances: [restoredInstance({ DBInstanceStatus: 'creating' })] });
+      .resolves({ DBInstances: [restoredDbInstance({ DBInstanceStatus: 'creating' })] });
 
     // Act
     const checking = checkHealth(input());

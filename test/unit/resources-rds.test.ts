@@ -14,7 +14,7 @@ import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { ResourceNotReady } from '../../functions/lib/errors.js';
 import { instanceIdentifierFor, rds } from '../../functions/resources/rds.js';
-import { DRILL_ID, RESTORED_DB_ARN, rdsDrill } from './support.js';
+import { DRILL_ID, RESTORED_DB_ARN, rdsDrill, restoredDbInstance } from './support.js';
 
 const rdsMock = mockClient(RDSClient);
 
@@ -38,24 +38,6 @@ const SOURCE_METADATA: Record<string, string> = {
 };
 
 const EXPECTED = { Engine: 'postgres', AllocatedStorage: '50' };
-
-function healthyInstance(overrides: Partial<DBInstance> = {}): DBInstance {
-  return {
-    DBInstanceIdentifier: 'pl-rds-20260105t0157-5b0c1f2e9a',
-    DBInstanceStatus: 'available',
-    Engine: 'postgres',
-    AllocatedStorage: 50,
-    Endpoint: { Address: 'pl-rds-20260105t0157-5b0c1f2e9a.c0ffee.us-west-2.rds.amazonaws.com', Port: 5432 },
-    PubliclyAccessible: false,
-    DBSubnetGroup: { DBSubnetGroupName: 'pilotlight-restore' },
-    VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0a1b2c3d4e5f60718', Status: 'active' }],
-    TagList: [
-      { Key: 'pilotlight:drill-id', Value: DRILL_ID },
-      { Key: 'pilotlight:managed', Value: 'true' },
-    ],
-    ...overrides,
-  };
-}
 
 function failedChecks(checks: { name: string; passed: boolean }[]): string[] {
   return checks.filter((check) => !check.passed).map((check) => check.name);
@@ -151,7 +133,7 @@ describe('rds.checkHealth', () => {
     'throws ResourceNotReady while the instance is %s',
     async (status) => {
       // Prepare
-      const instance = healthyInstance({ DBInstanceStatus: status });
+      const instance = restoredDbInstance({ DBInstanceStatus: status });
 
       // Act
       const checking = checkHealthOf(instance);
@@ -164,7 +146,7 @@ describe('rds.checkHealth', () => {
 
   it('passes every check for an available, private, isolated, tagged instance of the backed-up size', async () => {
     // Prepare
-    const instance = healthyInstance();
+    const instance = restoredDbInstance();
 
     // Act
     const checks = await checkHealthOf(instance);
@@ -185,7 +167,7 @@ describe('rds.checkHealth', () => {
 
   it('fails the isolation check for a publicly accessible instance', async () => {
     // Prepare
-    const instance = healthyInstance({ PubliclyAccessible: true });
+    const instance = restoredDbInstance({ PubliclyAccessible: true });
 
     // Act
     const checks = await checkHealthOf(instance);
@@ -196,7 +178,7 @@ describe('rds.checkHealth', () => {
 
   it('fails the isolation check for an instance in a security group outside the DR set', async () => {
     // Prepare
-    const instance = healthyInstance({
+    const instance = restoredDbInstance({
       VpcSecurityGroups: [
         { VpcSecurityGroupId: 'sg-0a1b2c3d4e5f60718' },
         { VpcSecurityGroupId: 'sg-0badbadbadbad0000' },
@@ -215,7 +197,7 @@ describe('rds.checkHealth', () => {
 
   it('fails the isolation check for an instance in another subnet group', async () => {
     // Prepare
-    const instance = healthyInstance({ DBSubnetGroup: { DBSubnetGroupName: 'default' } });
+    const instance = restoredDbInstance({ DBSubnetGroup: { DBSubnetGroupName: 'default' } });
 
     // Act
     const checks = await checkHealthOf(instance);
@@ -226,7 +208,7 @@ describe('rds.checkHealth', () => {
 
   it('fails the tag check for an instance without this drill tag', async () => {
     // Prepare
-    const instance = healthyInstance({ TagList: [] });
+    const instance = restoredDbInstance({ TagList: [] });
 
     // Act
     const checks = await checkHealthOf(instance);
@@ -238,7 +220,7 @@ describe('rds.checkHealth', () => {
 
   it('fails the data check when the restored storage differs from the backup', async () => {
     // Prepare
-    const instance = healthyInstance({ AllocatedStorage: 20 });
+    const instance = restoredDbInstance({ AllocatedStorage: 20 });
 
     // Act
     const checks = await checkHealthOf(instance);
@@ -249,7 +231,7 @@ describe('rds.checkHealth', () => {
 
   it('fails the data check when the restored engine differs from the backup', async () => {
     // Prepare
-    const instance = healthyInstance({ Engine: 'mysql' });
+    const instance = restoredDbInstance({ Engine: 'mysql' });
 
     // Act
     const checks = await checkHealthOf(instance);
@@ -260,7 +242,7 @@ describe('rds.checkHealth', () => {
 
   it('fails the availability and endpoint checks for a stopped instance without an endpoint', async () => {
     // Prepare
-    const instance = healthyInstance({ DBInstanceStatus: 'stopped', Endpoint: undefined });
+    const instance = restoredDbInstance({ DBInstanceStatus: 'stopped', Endpoint: undefined });
 
     // Act
     const checks = await checkHealthOf(instance);

@@ -1,5 +1,6 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { readFileSync } from 'node:fs';
+import type { DBInstance } from '@aws-sdk/client-rds';
 import { DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -145,4 +146,23 @@ export function jobUpdates(): UpdateCommandInput[] {
     .commandCalls(UpdateCommand)
     .map((call) => call.args[0].input)
     .filter((input) => String(input.Key?.pk).startsWith('JOB#'));
+}
+
+/** A restored DB instance that passes every check; override fields to break one. */
+export function restoredDbInstance(overrides: Partial<DBInstance> = {}): DBInstance {
+  return {
+    DBInstanceIdentifier: 'pl-rds-20260105t0157-5b0c1f2e9a',
+    DBInstanceStatus: 'available',
+    Engine: 'postgres',
+    AllocatedStorage: 50,
+    Endpoint: { Address: 'pl-rds-20260105t0157-5b0c1f2e9a.c0ffee.us-west-2.rds.amazonaws.com', Port: 5432 },
+    PubliclyAccessible: false,
+    DBSubnetGroup: { DBSubnetGroupName: 'pilotlight-restore' },
+    VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0a1b2c3d4e5f60718', Status: 'active' }],
+    TagList: [
+      { Key: 'pilotlight:drill-id', Value: DRILL_ID },
+      { Key: 'pilotlight:managed', Value: 'true' },
+    ],
+    ...overrides,
+  };
 }
