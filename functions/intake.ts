@@ -1,19 +1,13 @@
 import { createHash } from 'node:crypto';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
 import { sfn } from './lib/clients.js';
-import { drVaultArn } from './lib/config.js';
+import { config, drVaultArn } from './lib/config.js';
 import type { DrillRequest } from './lib/drill.js';
 import { BACKUP_JOB, BackupEvent, BackupJobDetail, COPY_JOB, CopyJobDetail } from './lib/events.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { findJob } from './lib/state-store.js';
 import { isSupported, supportedResourceTypes } from './resources/index.js';
-
-const stateMachineArn = z
-  .string({ error: 'DRILL_STATE_MACHINE_ARN must be set' })
-  .startsWith('arn:aws:states:')
-  .parse(process.env.DRILL_STATE_MACHINE_ARN);
 
 export interface IntakeResult {
   started: { drillId: string; executionArn: string }[];
@@ -128,7 +122,11 @@ export const handler = lambdaHandler(async (raw: unknown): Promise<IntakeResult>
   logger.appendKeys({ drillId });
   try {
     const started = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn, name: drillId, input: JSON.stringify(decision.request) }),
+      new StartExecutionCommand({
+        stateMachineArn: config.DRILL_STATE_MACHINE_ARN,
+        name: drillId,
+        input: JSON.stringify(decision.request),
+      }),
     );
     logger.info('drill started', { executionArn: started.executionArn });
     return { started: [{ drillId, executionArn: started.executionArn ?? '' }], skipped: [] };

@@ -57,6 +57,17 @@ export class VirtualClock {
     return this.timers.some((t) => !t.background);
   }
 
+  /** When the earliest pending timer is due, if any. */
+  nextAt(): number | undefined {
+    return this.timers[0]?.at;
+  }
+
+  /** Moves time forward to `at` without firing anything (the caller fires what falls before it). */
+  advanceTo(at: number): void {
+    this.current = Math.max(this.current, at);
+    this.fakeDate?.setSystemTime(this.current);
+  }
+
   /** Advances to the earliest timer and fires it; false when nothing is scheduled. */
   fireNext(): boolean {
     const timer = this.timers.shift();

@@ -500,6 +500,23 @@ export class Sandbox {
     }
   }
 
+  /**
+   * Lets simulated time pass after the drills (e.g. for the hourly orphan sweep): fires every timer due in
+   * the next `seconds`, schedules included, and lets what they start run to its next wait.
+   */
+  async advance(seconds: number): Promise<void> {
+    this.started = true;
+    const until = this.clock.now + seconds * 1000;
+    for (;;) {
+      await this.settle();
+      const next = this.clock.nextAt();
+      if (next === undefined || next > until) break;
+      this.clock.fireNext();
+    }
+    this.clock.advanceTo(until);
+    await this.settle();
+  }
+
   /** Lets every handler and the engine run to their next wait on the virtual clock. */
   private async settle(): Promise<void> {
     let quiet = 0;

@@ -179,6 +179,8 @@ export function serviceOperations(
       return {};
     },
 
+    'ResourceGroupsTaggingAPI.GetResources': (caller, input) => world.getResources(caller, input),
+
     'S3.PutObject': (caller, input) => world.putObject(caller, input),
     'S3.DeleteObject': (caller, input) => world.deleteObject(caller, input),
     'SNS.Publish': (caller, input) => world.publish(caller, input),

@@ -57,6 +57,7 @@ export interface RestoredResource {
   status: string;
   tags: Record<string, string>;
   createdAt: number;
+  deletedAt?: number;
   /** RDS */
   engine?: string;
   allocatedStorage?: number;
@@ -108,6 +109,9 @@ export interface WorldSettings {
 
 const RUNNING = new Set(['CREATED', 'PENDING', 'RUNNING']);
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** How long the Tagging API keeps listing a deleted resource in the sandbox. */
+const TAG_INDEX_LAG_MS = 30 * 60_000;
 
 export class World {
   readonly recoveryPoints = new Map<string, RecoveryPoint>();
@@ -639,10 +643,60 @@ export class World {
 
   /** Deletion completes a few minutes later; the resource is gone for every API once it does. */
   beginDelete(resource: RestoredResource, seconds: number): void {
-    resource.status = resource.kind === 'volume' ? 'deleting' : 'deleting';
+    resource.status = 'deleting';
     this.clock.schedule(seconds * 1000, () => {
       resource.status = 'deleted';
+      resource.deletedAt = this.clock.now;
     });
+  }
+
+  /**
+   * Resource Groups Tagging API GetResources: the caller's account and region, every tag filter must match
+   * (a filter without values only needs the key). Like the real index, it lags behind deletions: a resource
+   * deleted less than TAG_INDEX_LAG_MS ago is still listed.
+   */
+  getResources(
+    caller: Caller,
+    input: {
+      TagFilters?: { Key?: string; Values?: string[] }[];
+      ResourceTypeFilters?: string[];
+      ResourcesPerPage?: number;
+      PaginationToken?: string;
+    },
+  ) {
+    const kinds: Record<string, RestoredResource['kind']> = {
+      'rds:db': 'db-instance',
+      'ec2:volume': 'volume',
+    };
+    const types = (input.ResourceTypeFilters ?? []).map((type) => {
+      const kind = kinds[type];
+      if (!kind)
+        throw new SimulatedAwsError('InvalidParameterException', `Unsupported resource type ${type}`);
+      return kind;
+    });
+    const matches = [...this.resources.values()].filter(
+      (r) =>
+        r.account === caller.account &&
+        r.region === caller.region &&
+        (r.deletedAt === undefined || this.clock.now - r.deletedAt < TAG_INDEX_LAG_MS) &&
+        (types.length === 0 || types.includes(r.kind)) &&
+        (input.TagFilters ?? []).every(
+          (filter) =>
+            filter.Key !== undefined &&
+            filter.Key in r.tags &&
+            ((filter.Values ?? []).length === 0 || (filter.Values ?? []).includes(r.tags[filter.Key] ?? '')),
+        ),
+    );
+    const perPage = input.ResourcesPerPage ?? 50;
+    const start = Number(input.PaginationToken || 0);
+    const page = matches.slice(start, start + perPage);
+    return {
+      ResourceTagMappingList: page.map((r) => ({
+        ResourceARN: r.arn,
+        Tags: Object.entries(r.tags).map(([Key, Value]) => ({ Key, Value })),
+      })),
+      PaginationToken: start + perPage < matches.length ? String(start + perPage) : '',
+    };
   }
 
   failTeardownOnce(): boolean {

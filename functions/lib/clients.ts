@@ -2,6 +2,7 @@ import { BackupClient } from '@aws-sdk/client-backup';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -23,6 +24,7 @@ export interface AccountClients {
   backup: BackupClient;
   rds: RDSClient;
   ec2: EC2Client;
+  tagging: ResourceGroupsTaggingAPIClient;
 }
 
 const cache = new Map<string, AccountClients>();
@@ -50,6 +52,7 @@ function clientsFor(account: string, region: string, roleName: string): AccountC
     backup: new BackupClient({ region, credentials }),
     rds: new RDSClient({ region, credentials }),
     ec2: new EC2Client({ region, credentials }),
+    tagging: new ResourceGroupsTaggingAPIClient({ region, credentials }),
   };
   cache.set(key, created);
   return created;

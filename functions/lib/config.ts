@@ -27,6 +27,10 @@ const ConfigSchema = z.object({
     .pipe(z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id')).min(1)),
   RESTORE_AVAILABILITY_ZONE: z.string().min(4),
   RTO_TARGET_SECONDS: z.coerce.number().int().positive(),
+  /** This deployment's drill state machine: executions are started on it and resources are tagged with it. */
+  DRILL_STATE_MACHINE_ARN: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[\w-]+$/, 'must be a state machine ARN'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -43,3 +47,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
 export const config: Config = parseConfig(process.env);
 
 export const drVaultArn = `arn:aws:backup:${config.DR_REGION}:${config.DR_ACCOUNT_ID}:backup-vault:${config.DR_VAULT_NAME}`;
+
+/** The ARN of one drill's execution: the execution name is the drill id. */
+export function executionArnOf(drillId: string): string {
+  return `${config.DRILL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${drillId}`;
+}

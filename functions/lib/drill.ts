@@ -125,9 +125,15 @@ export type DrillState = z.infer<typeof DrillState>;
 /** The tag that marks everything a drill creates; teardown deletes nothing without it. */
 export const DRILL_TAG = 'pilotlight:drill-id';
 export const MANAGED_TAG = 'pilotlight:managed';
+export const MODE_TAG = 'pilotlight:mode';
+/**
+ * The state machine of the deployment that ran the drill. The primary and the DR-region deployments share
+ * the DR account; each one's orphan sweeper only judges the resources its own drills created.
+ */
+export const OWNER_TAG = 'pilotlight:owner';
 
-export function drillTags(drillId: string, mode: DrillMode): Record<string, string> {
-  return { [DRILL_TAG]: drillId, [MANAGED_TAG]: 'true', 'pilotlight:mode': mode };
+export function drillTags(drillId: string, mode: DrillMode, owner: string): Record<string, string> {
+  return { [DRILL_TAG]: drillId, [MANAGED_TAG]: 'true', [MODE_TAG]: mode, [OWNER_TAG]: owner };
 }
 
 /** RTO: trigger → validated restore. RPO: age of the recovery point when the trigger happened. */

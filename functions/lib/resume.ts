@@ -1,6 +1,7 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { resourceModule } from '../resources/index.js';
 import { drClients, sfn } from './clients.js';
+import { config } from './config.js';
 import { DRILL_TAG, drillTags } from './drill.js';
 import { CopyJobFailed, RestoreJobFailed } from './errors.js';
 import { logger } from './observability.js';
@@ -55,7 +56,7 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
       await resourceModule(job.resourceType).tag(
         drClients(),
         outcome.createdResourceArn,
-        drillTags(job.drillId, job.mode),
+        drillTags(job.drillId, job.mode, config.DRILL_STATE_MACHINE_ARN),
       );
       await updateDrill(job.drillId, { createdResourceArn: outcome.createdResourceArn });
       output = {

@@ -11,6 +11,7 @@ function isNotFound(error: unknown): boolean {
 
 export const ebs: ResourceModule = {
   type: 'EBS',
+  taggingType: 'ec2:volume',
 
   restoreMetadata(base, _drill, config) {
     const metadata = { ...base };
@@ -72,6 +73,20 @@ export const ebs: ResourceModule = {
         `size ${volume.Size} GiB (backup: ${expected.volumeSize ?? 'n/a'} GiB), snapshot ${volume.SnapshotId ?? 'n/a'}`,
       ),
     ];
+  },
+
+  async lifecycle(clients, resourceArn) {
+    try {
+      const result = await clients.ec2.send(
+        new DescribeVolumesCommand({ VolumeIds: [resourceIdFromArn(resourceArn)] }),
+      );
+      const state = result.Volumes?.[0]?.State;
+      if (state === undefined || state === 'deleted') return 'gone';
+      return state === 'deleting' ? 'deleting' : 'present';
+    } catch (error) {
+      if (isNotFound(error)) return 'gone';
+      throw error;
+    }
   },
 
   async delete(clients, resourceArn) {

@@ -8,6 +8,9 @@ const modules: readonly ResourceModule[] = [rds, ebs];
 
 export const supportedResourceTypes: readonly string[] = modules.map((module) => module.type);
 
+/** Every module, for work that spans types (the orphan sweeper). */
+export const resourceModules: readonly ResourceModule[] = modules;
+
 export function isSupported(resourceType: string): boolean {
   return supportedResourceTypes.includes(resourceType);
 }

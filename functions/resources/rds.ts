@@ -38,6 +38,7 @@ export function instanceIdentifierFor(drillId: string): string {
 
 export const rds: ResourceModule = {
   type: 'RDS',
+  taggingType: 'rds:db',
 
   restoreMetadata(base, drill, config) {
     const metadata = { ...base };
@@ -116,6 +117,20 @@ export const rds: ResourceModule = {
         `engine ${instance.Engine} (backup: ${expectedEngine ?? 'n/a'}), storage ${instance.AllocatedStorage} GiB (backup: ${expected.AllocatedStorage ?? 'n/a'} GiB)`,
       ),
     ];
+  },
+
+  async lifecycle(clients, resourceArn) {
+    try {
+      const result = await clients.rds.send(
+        new DescribeDBInstancesCommand({ DBInstanceIdentifier: resourceIdFromArn(resourceArn) }),
+      );
+      const status = result.DBInstances?.[0]?.DBInstanceStatus;
+      if (status === undefined) return 'gone';
+      return status === 'deleting' ? 'deleting' : 'present';
+    } catch (error) {
+      if (error instanceof DBInstanceNotFoundFault) return 'gone';
+      throw error;
+    }
   },
 
   async delete(clients, resourceArn) {

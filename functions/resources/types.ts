@@ -9,6 +9,8 @@ import type { Check, Drill } from '../lib/drill.js';
 export interface ResourceModule {
   /** The AWS Backup resource type string (`ResourceType` in the Backup API and events). */
   readonly type: string;
+  /** The resource type in the Resource Groups Tagging API (`service:type`), used to find orphans by tag. */
+  readonly taggingType: string;
   /**
    * Restore metadata for StartRestoreJob: the recovery point's own metadata (GetRecoveryPointRestoreMetadata)
    * with overrides that make the restore land isolated in the DR account: Pilotlight's network, never
@@ -30,6 +32,11 @@ export interface ResourceModule {
     drillId: string;
     config: Config;
   }): Promise<Check[]>;
+  /**
+   * Whether the resource still exists: 'deleting' once a delete has been accepted, 'gone' when no API
+   * returns it any more. The Tagging API lags behind deletions, so the orphan sweeper asks this.
+   */
+  lifecycle(clients: AccountClients, resourceArn: string): Promise<'present' | 'deleting' | 'gone'>;
   /** Deletes the resource; 'already-gone' when it does not exist. Callers check the drill tag first. */
   delete(clients: AccountClients, resourceArn: string): Promise<'deleted' | 'already-gone'>;
 }

@@ -77,6 +77,13 @@ describe('the DR account', () => {
     }
   });
 
+  it('grants "*" resources only to the actions that have no resource-level permissions', () => {
+    const unscoped = statements.filter((s) => s.Resource === '*').flatMap((s) => asList(s.Action));
+    // Restore-job status, the EC2 describe call and the orphan sweeper's tag search: none reads data or
+    // changes anything, and AWS offers no resource-level permission for any of them.
+    expect(unscoped.sort()).toEqual(['backup:DescribeRestoreJob', 'ec2:DescribeVolumes', 'tag:GetResources']);
+  });
+
   it('adds no tag other than pilotlight: ones', () => {
     for (const statement of statements.filter((s) =>
       asList(s.Action).some((a) => /AddTags|CreateTags/.test(a)),

@@ -51,6 +51,7 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'sts:AssumeRole',
     'sqs:SendMessage',
   ],
+  sweepOrphans: ['states:DescribeExecution', 'sts:AssumeRole', 'sqs:SendMessage'],
   checkHealth: ['dynamodb:UpdateItem', 'sts:AssumeRole'],
   teardown: ['dynamodb:GetItem', 'sts:AssumeRole'],
   recordEvidence: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:PutObject', 's3:PutObjectRetention'],
@@ -238,7 +239,7 @@ describe('least privilege', () => {
 
   it('scopes every Lambda permission to its source rule', () => {
     const permissions = resourcesOfType(template, 'AWS::Lambda::Permission');
-    expect(permissions.length).toBe(5);
+    expect(permissions.length).toBe(6);
     for (const [, permission] of permissions) {
       expect(permission.Properties?.Principal).toBe('events.amazonaws.com');
       expect(permission.Properties?.SourceArn).toBeDefined();
@@ -347,7 +348,7 @@ describe('data at rest and in transit', () => {
 describe('operability', () => {
   it('gives every EventBridge target a dead-letter queue and a retry policy', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
-    expect(rules.length).toBe(5);
+    expect(rules.length).toBe(6);
     for (const [, rule] of rules) {
       for (const target of asList(rule.Properties?.Targets as Record<string, unknown>[])) {
         expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('EventTargetDeadLetterQueue') });
@@ -368,6 +369,7 @@ describe('operability', () => {
       'IntakeLambdaFunction',
       'ReconcileLambdaFunction',
       'ResumeDrillLambdaFunction',
+      'SweepOrphansLambdaFunction',
     ]);
     for (const id of invokedByRules) {
       expect(props(template, id ?? '').DeadLetterConfig).toEqual({

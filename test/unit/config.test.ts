@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../functions/lib/config.js';
+import { executionArnOf, parseConfig } from '../../functions/lib/config.js';
 
 /** The environment serverless.yml gives every function (the vitest config sets the same values). */
 function validEnv(): NodeJS.ProcessEnv {
@@ -20,6 +20,7 @@ function validEnv(): NodeJS.ProcessEnv {
     RESTORE_SECURITY_GROUP_IDS: 'sg-0a1b2c3d4e5f60718, sg-0123456789abcdef0',
     RESTORE_AVAILABILITY_ZONE: 'us-west-2a',
     RTO_TARGET_SECONDS: '14400',
+    DRILL_STATE_MACHINE_ARN: 'arn:aws:states:us-east-2:222222222222:stateMachine:pilotlight-prod-drill',
   };
 }
 
@@ -94,6 +95,28 @@ describe('parseConfig', () => {
 
     // Assess
     expect(message).toContain('RESTORE_SECURITY_GROUP_IDS.1: must be a security group id');
+  });
+
+  it('explains a drill state machine ARN that is not one', () => {
+    // Prepare
+    const env = {
+      ...validEnv(),
+      DRILL_STATE_MACHINE_ARN: 'arn:aws:lambda:us-east-2:222222222222:function:x',
+    };
+
+    // Act
+    const message = problemWith(env);
+
+    // Assess
+    expect(message).toBe(
+      'Pilotlight configuration is invalid: DRILL_STATE_MACHINE_ARN: must be a state machine ARN',
+    );
+  });
+
+  it("names a drill execution after the drill id, on this deployment's state machine", () => {
+    expect(executionArnOf('rds-20260105T0200-e9960a7ab3')).toBe(
+      'arn:aws:states:us-east-2:222222222222:execution:pilotlight-test-drill:rds-20260105T0200-e9960a7ab3',
+    );
   });
 
   it('rejects a retention period that is not a whole number of days', () => {

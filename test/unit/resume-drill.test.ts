@@ -145,6 +145,10 @@ describe('resumeDrill', () => {
         { Key: 'pilotlight:drill-id', Value: DRILL_ID },
         { Key: 'pilotlight:managed', Value: 'true' },
         { Key: 'pilotlight:mode', Value: 'drill' },
+        {
+          Key: 'pilotlight:owner',
+          Value: 'arn:aws:states:us-east-2:222222222222:stateMachine:pilotlight-test-drill',
+        },
       ],
     });
   });
