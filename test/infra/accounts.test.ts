@@ -141,6 +141,20 @@ describe('a source (production) account', () => {
     expect(actions.filter((a) => /Delete|Remove|Terminate|Purge/i.test(a))).toEqual([]);
   });
 
+  it('denies the role Pilotlight assumes every destructive action, explicitly', () => {
+    const deny = roleStatements(template, 'SourceOrchestratorRole').find((s) => s.Effect === 'Deny');
+    expect(deny?.Resource).toBe('*');
+    const denied = asList(deny?.Action);
+    for (const action of [
+      'backup:DeleteRecoveryPoint',
+      'rds:DeleteDBInstance',
+      'ec2:DeleteVolume',
+      'ec2:DeleteSnapshot',
+    ])
+      expect(denied).toContain(action);
+    expect(denied.filter((a) => a.includes('*'))).toEqual([]);
+  });
+
   it('lets the DR account use the backup key only through grants for AWS resources', () => {
     const key = props(template, 'SourceBackupKey');
     expect(key.EnableKeyRotation).toBe(true);
