@@ -13,6 +13,8 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export interface ServerlessOptions {
   stage: string;
   region?: string;
+  /** `--param name=value` overrides, as on the serverless command line. */
+  params?: Record<string, string>;
 }
 
 export interface FunctionSpec {
@@ -52,7 +54,8 @@ class Resolver {
     private readonly root: string,
     private readonly raw: Record<string, Json>,
     private readonly options: ServerlessOptions,
-    readonly params: Record<string, string>,
+    /** Params keep their YAML type: `${param:x}` as a whole value is a number or boolean if x is one. */
+    private readonly params: Record<string, Json>,
   ) {}
 
   resolve(value: Json, depth = 0): Json {
@@ -136,10 +139,13 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
   const paramsBlock = isRecord(raw.params) ? raw.params : {};
   const stageParams = isRecord(paramsBlock[options.stage]) ? paramsBlock[options.stage] : {};
   const defaults = isRecord(paramsBlock.default) ? paramsBlock.default : {};
-  const params = Object.fromEntries(
-    Object.entries({ ...defaults, ...(stageParams as Record<string, Json>) }).map(([k, v]) => [k, String(v)]),
-  );
-  const resolver = new Resolver(root, raw, options, params);
+  const typedParams: Record<string, Json> = {
+    ...defaults,
+    ...(stageParams as Record<string, Json>),
+    ...options.params,
+  };
+  const params = Object.fromEntries(Object.entries(typedParams).map(([k, v]) => [k, String(v)]));
+  const resolver = new Resolver(root, raw, options, typedParams);
   const resolved = resolver.resolve(raw) as Record<string, Json>;
   const provider = isRecord(resolved.provider) ? resolved.provider : {};
   const functions = isRecord(resolved.functions) ? resolved.functions : {};
