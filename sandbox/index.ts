@@ -71,6 +71,8 @@ export class Sandbox {
   readonly metrics: MetricDatum[] = [];
   readonly logs: string[] = [];
   apiCalls = 0;
+  /** Every SDK retry backoff a handler waited, in simulated milliseconds. */
+  readonly sdkBackoffs: number[] = [];
   private readonly wallStart = performance.now();
   private readonly cleanups: (() => void)[] = [];
   private started = false;
@@ -198,6 +200,20 @@ export class Sandbox {
         passThrough: new Set(['DynamoDB']),
         onCall: (call) => this.countCall(call),
         handler: (call) => dispatch(operations, call),
+        backoff: async (delayFor) => {
+          // Outside a handler (the sandbox creating the state table in dynalite) nothing advances the
+          // virtual clock yet: wait in wall time, as the SDK would have, without touching the seeded random.
+          if (this.lambda.inFlight === 0)
+            return new Promise((resolve) => setTimeout(resolve, delayFor(Math.random())));
+          const delay = delayFor(this.random.float());
+          this.sdkBackoffs.push(delay);
+          this.lambda.suspend();
+          try {
+            await this.clock.sleep(delay);
+          } finally {
+            this.lambda.resume();
+          }
+        },
       }),
     );
     this.captureOutput();

@@ -1,3 +1,9 @@
+import {
+  ConfiguredRetryStrategy,
+  DEFAULT_RETRY_DELAY_BASE,
+  MAXIMUM_RETRY_DELAY,
+  THROTTLING_RETRY_DELAY_BASE,
+} from '@smithy/core/retry';
 import { Client } from '@smithy/smithy-client';
 import type {
   AwsCredentialIdentity,
@@ -5,6 +11,9 @@ import type {
   DeserializeHandlerArguments,
   HandlerExecutionContext,
   MetadataBearer,
+  RetryErrorInfo,
+  RetryStrategyV2,
+  StandardRetryToken,
 } from '@smithy/types';
 import { awsError, SimulatedAwsError } from './aws-errors.js';
 import { principalFor } from './identity.js';
@@ -28,6 +37,11 @@ interface Interceptor {
   handler: ApiHandler;
   passThrough: Set<string>;
   onCall: (call: ApiCall) => void;
+  /**
+   * Waits out an SDK retry backoff: on the virtual clock when a handler made the call, with the sandbox's
+   * seeded jitter (the delay is `delayFor(jitter)`).
+   */
+  backoff: (delayFor: (jitter: number) => number) => Promise<void>;
 }
 
 let active: Interceptor | undefined;
@@ -36,7 +50,39 @@ const originalSend = Client.prototype.send;
 
 interface AnyClient {
   middlewareStack: { add: (middleware: never, options: object) => void };
-  config: { region: () => Promise<string>; credentials: () => Promise<AwsCredentialIdentity> };
+  config: {
+    region: () => Promise<string>;
+    credentials: () => Promise<AwsCredentialIdentity>;
+    retryStrategy?: () => Promise<object>;
+    maxAttempts?: () => Promise<number>;
+  };
+}
+
+/**
+ * The SDK's standard retry strategy sleeps between attempts with a real setTimeout (exponential backoff
+ * with jitter, up to 20 s), which would stall the simulation in wall time. In the sandbox each client gets
+ * the SDK's own ConfiguredRetryStrategy — same attempt limit, same retryable-error classification, same
+ * retry quota — with a real delay of 0, and the backoff the standard strategy would choose
+ * (min(20 s, jitter × 2^retries × base), base 500 ms for throttling, 100 ms otherwise) is waited on the
+ * virtual clock, with the sandbox's seeded jitter so runs stay deterministic.
+ */
+function virtualBackoff(client: AnyClient): void {
+  if (!client.config.retryStrategy || !client.config.maxAttempts) return;
+  const strategy = new ConfiguredRetryStrategy(client.config.maxAttempts, 0);
+  client.config.retryStrategy = async () =>
+    ({
+      acquireInitialRetryToken: (scope: string) => strategy.acquireInitialRetryToken(scope),
+      recordSuccess: (token: StandardRetryToken) => strategy.recordSuccess(token),
+      refreshRetryTokenForRetry: async (token: StandardRetryToken, errorInfo: RetryErrorInfo) => {
+        const next = await strategy.refreshRetryTokenForRetry(token, errorInfo);
+        const base =
+          errorInfo.errorType === 'THROTTLING' ? THROTTLING_RETRY_DELAY_BASE : DEFAULT_RETRY_DELAY_BASE;
+        await active?.backoff((jitter) =>
+          Math.floor(Math.min(MAXIMUM_RETRY_DELAY, jitter * 2 ** token.getRetryCount() * base)),
+        );
+        return next;
+      },
+    }) satisfies RetryStrategyV2;
 }
 
 function serviceOf(context: HandlerExecutionContext): string {
@@ -111,6 +157,7 @@ export function installInterceptor(interceptor: Interceptor): () => void {
         priority: 'high',
         name: 'pilotlightSandbox',
       });
+      virtualBackoff(client);
       instrumented.add(client);
     }
     return originalSend.apply(this, args);

@@ -63,6 +63,19 @@ export class LambdaRuntime {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * A handler waiting on the virtual clock (the SDK's retry backoff) is not running: the simulation may
+   * advance time while it waits. `resume` when the wait is over.
+   */
+  suspend(): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  resume(): void {
+    this.inFlight += 1;
+  }
+
   async invoke(key: string, event: Json): Promise<Json> {
     const spec = this.spec(key);
     this.invocations += 1;

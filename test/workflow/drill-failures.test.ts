@@ -85,6 +85,29 @@ describe('a drill that recovers', () => {
     expect(drill.steps.find((step) => step.name === 'RestoreInDrAccount')?.attempts).toBe(2);
   });
 
+  it("waits out the SDK's own retry backoff on the virtual clock, the same way for the same seed", async () => {
+    const run = () =>
+      simulate((s) => s.backupCompleted('RDS'), {
+        seed: 5,
+        faults: ['api:Backup.StartRestoreJob=LimitExceededException*2'],
+      });
+    const first = await run();
+    const second = await run();
+
+    const drill = onlyDrill(first.report);
+    expect(drill.status).toBe('SUCCEEDED');
+    // The SDK's standard mode retried inside one invocation (3 attempts): the state machine saw no error.
+    expect(drill.steps.find((step) => step.name === 'RestoreInDrAccount')?.attempts).toBe(1);
+    // Throttling backoff: jitter × 2^retry × 500 ms, so under 500 ms and then under 1 s.
+    const [firstWait, secondWait, ...more] = first.sandbox.sdkBackoffs;
+    expect(more).toEqual([]);
+    expect(firstWait).toBeGreaterThanOrEqual(0);
+    expect(firstWait).toBeLessThan(500);
+    expect(secondWait).toBeLessThan(1000);
+    expect(second.sandbox.sdkBackoffs).toEqual(first.sandbox.sdkBackoffs);
+    expect(onlyDrill(second.report).steps).toEqual(drill.steps);
+  });
+
   it('retries a crashed Lambda and succeeds', async () => {
     const { report } = await simulate((s) => s.backupCompleted('EBS'), {
       faults: ['lambda:startRestore=crash*2'],
