@@ -11,6 +11,7 @@ import {
   guardViolations,
   packageStack,
   props,
+  readYamlTemplate,
   resourcesOfType,
   roleStatements,
   type Template,
@@ -212,6 +213,25 @@ describe('least privilege', () => {
         expect(resource).toBe('arn:aws:iam::333333333333:role/pilotlight-dr-orchestrator');
       }
     }
+  });
+
+  it.each([
+    ['accounts/dr-account.yaml', 'DrOrchestratorRole', ':role/pilotlight-dr-orchestrator'],
+    ['accounts/source-account.yaml', 'SourceOrchestratorRole', ':role/pilotlight-source-orchestrator'],
+  ])('is trusted by %s for exactly the functions that assume its role', (file, roleId, roleArn) => {
+    const assuming = Object.keys(EXPECTED_ACTIONS).filter((key) =>
+      roleStatements(template, roleOf(key)).some(
+        (s) => asList(s.Action).includes('sts:AssumeRole') && String(s.Resource).endsWith(roleArn),
+      ),
+    );
+    const trust = props(readYamlTemplate(file), roleId).AssumeRolePolicyDocument as {
+      Statement: { Condition: { ArnLike: { 'aws:PrincipalArn': { 'Fn::Sub': string }[] } } }[];
+    };
+    const trusted = (trust.Statement[0]?.Condition.ArnLike['aws:PrincipalArn'] ?? []).map(
+      (principal) => principal['Fn::Sub'].match(/role\/pilotlight-\$\{StageName\}-([a-zA-Z]+)-\*$/)?.[1],
+    );
+    expect(assuming.length).toBeGreaterThan(0);
+    expect(trusted.sort()).toEqual(assuming.sort());
   });
 
   it('lets the state machine invoke only its task functions, and log and trace', () => {
