@@ -27,6 +27,8 @@ export interface SweepResult {
   /** Resources a failover restored: kept on purpose, never swept. */
   failover: number;
   orphans: Orphan[];
+  /** Resources whose drill or state could not be read this time (nothing done to them). */
+  unchecked: string[];
 }
 
 /** The drill's execution status, or 'NOT_FOUND' (purged after 90 days, or never started by this machine). */
@@ -56,7 +58,7 @@ function moduleFor(resourceArn: string): ResourceModule | undefined {
  */
 export async function sweepOrphans(): Promise<SweepResult> {
   const dr = drClients();
-  const result: SweepResult = { checked: 0, inUse: 0, failover: 0, orphans: [] };
+  const result: SweepResult = { checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [] };
   const pages = paginateGetResources(
     { client: dr.tagging },
     {
@@ -80,23 +82,29 @@ export async function sweepOrphans(): Promise<SweepResult> {
         result.failover += 1;
         continue;
       }
-      const status = statuses.get(drillId) ?? (await executionStatus(drillId));
-      statuses.set(drillId, status);
-      if (status === 'RUNNING') {
-        result.inUse += 1;
-        continue;
-      }
-      // The Tagging API keeps listing a resource for a while after it is deleted.
-      if ((await module.lifecycle(dr, resourceArn)) !== 'present') continue;
-      const orphan: Orphan = { resourceArn, drillId, drill: status, action: 'delete-failed' };
       try {
-        orphan.action = await module.delete(dr, resourceArn);
+        const status = statuses.get(drillId) ?? (await executionStatus(drillId));
+        statuses.set(drillId, status);
+        if (status === 'RUNNING') {
+          result.inUse += 1;
+          continue;
+        }
+        // The Tagging API keeps listing a resource for a while after it is deleted.
+        if ((await module.lifecycle(dr, resourceArn)) !== 'present') continue;
+        const orphan: Orphan = { resourceArn, drillId, drill: status, action: 'delete-failed' };
+        try {
+          orphan.action = await module.delete(dr, resourceArn);
+        } catch (error) {
+          const { name, message } = describeError(error);
+          orphan.error = `${name}: ${message}`;
+        }
+        logger.warn('orphaned resource found', { ...orphan });
+        result.orphans.push(orphan);
       } catch (error) {
-        const { name, message } = describeError(error);
-        orphan.error = `${name}: ${message}`;
+        // Nothing is deleted without knowing that its drill has ended; the others are still swept.
+        result.unchecked.push(resourceArn);
+        logger.error('could not check a Pilotlight resource', { resourceArn, drillId, error });
       }
-      logger.warn('orphaned resource found', { ...orphan });
-      result.orphans.push(orphan);
     }
   }
   metrics.addMetric('OrphanedResources', MetricUnit.Count, result.orphans.length);
@@ -110,7 +118,10 @@ export async function sweepOrphans(): Promise<SweepResult> {
     inUse: result.inUse,
     failover: result.failover,
     orphans: result.orphans.length,
+    unchecked: result.unchecked.length,
   });
+  // A failed invocation is retried by Lambda and then dead-lettered, which raises the dead-letter alarm.
+  if (result.unchecked.length > 0) throw new Error(`could not check ${result.unchecked.join(', ')}`);
   return result;
 }
 

@@ -75,7 +75,7 @@ describe('sweepOrphans', () => {
 
     const result = await sweepOrphans();
 
-    expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [] });
+    expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [] });
     expect(tagging).toHaveReceivedCommandWith(GetResourcesCommand, {
       TagFilters: [
         { Key: 'pilotlight:managed', Values: ['true'] },
@@ -109,6 +109,7 @@ describe('sweepOrphans', () => {
       inUse: 1,
       failover: 1,
       orphans: [{ resourceArn: RESTORED_DB_ARN, drillId: DRILL_ID, drill: 'FAILED', action: 'deleted' }],
+      unchecked: [],
     });
     expect(tagging).toHaveReceivedCommandTimes(GetResourcesCommand, 2);
     expect(tagging).toHaveReceivedNthCommandWith(GetResourcesCommand, 2, { PaginationToken: 'page-2' });
@@ -152,7 +153,7 @@ describe('sweepOrphans', () => {
 
     const result = await sweepOrphans();
 
-    expect(result).toEqual({ checked: 2, inUse: 0, failover: 0, orphans: [] });
+    expect(result).toEqual({ checked: 2, inUse: 0, failover: 0, orphans: [], unchecked: [] });
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
     expect(ec2).not.toHaveReceivedCommand(DeleteVolumeCommand);
   });
@@ -197,21 +198,26 @@ describe('sweepOrphans', () => {
 
     const result = await sweepOrphans();
 
-    expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [] });
+    expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [] });
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
     expect(ec2).not.toHaveReceivedCommand(DeleteVolumeCommand);
   });
 
-  it('fails the invocation when it cannot ask whether a drill is running (so nothing is deleted blindly)', async () => {
-    tagging
-      .on(GetResourcesCommand)
-      .resolves({ ResourceTagMappingList: [mapping(RESTORED_DB_ARN, DRILL_ID)] });
+  it('deletes nothing it cannot check, sweeps the rest, then fails the invocation', async () => {
+    tagging.on(GetResourcesCommand).resolves({
+      ResourceTagMappingList: [
+        mapping(RESTORED_DB_ARN, DRILL_ID),
+        mapping(RESTORED_VOLUME_ARN, VOLUME_DRILL),
+      ],
+    });
     sfn
-      .on(DescribeExecutionCommand)
+      .on(DescribeExecutionCommand, { executionArn: `${EXECUTIONS}:${DRILL_ID}` })
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    execution(VOLUME_DRILL, 'FAILED');
 
-    await expect(sweepOrphans()).rejects.toThrow('Rate exceeded');
+    await expect(sweepOrphans()).rejects.toThrow(`could not check ${RESTORED_DB_ARN}`);
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+    expect(ec2).toHaveReceivedCommandWith(DeleteVolumeCommand, { VolumeId: 'vol-0123456789abcdef0' });
   });
 });
 
