@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { onlyDrill, simulate } from './harness.js';
+import { onlyDrill, simulate, startRdsFailover } from './harness.js';
 
 describe('a drill on the happy path', () => {
   it.each(['RDS', 'EBS'])(
@@ -124,22 +124,7 @@ describe('a drill on the happy path', () => {
   });
 
   it('keeps what a failover restores and alerts loudly', async () => {
-    const { report } = await simulate((s) => {
-      const backup = s.backupCompleted('RDS', 1, { announce: false });
-      s.startManual(
-        {
-          mode: 'failover',
-          source: {
-            account: '111111111111',
-            region: 'us-east-2',
-            resourceType: 'RDS',
-            recoveryPointArn: backup.resources[0] ?? '',
-            backupVaultName: 'Default',
-          },
-        },
-        'failover-orders-db',
-      );
-    });
+    const { report } = await simulate(startRdsFailover);
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('SUCCEEDED');

@@ -22,3 +22,21 @@ export function onlyDrill(report: RunReport) {
   if (!drill || others.length > 0) throw new Error(`expected exactly one drill, got ${report.drills.length}`);
   return drill;
 }
+
+/** An operator's failover of the first prod RDS instance: backed up (no event announced), then started by hand. */
+export function startRdsFailover(sandbox: Sandbox): void {
+  const backup = sandbox.backupCompleted('RDS', 1, { announce: false });
+  sandbox.startManual(
+    {
+      mode: 'failover',
+      source: {
+        account: '111111111111',
+        region: 'us-east-2',
+        resourceType: 'RDS',
+        recoveryPointArn: backup.resources[0] ?? '',
+        backupVaultName: 'Default',
+      },
+    },
+    'failover-orders-db',
+  );
+}

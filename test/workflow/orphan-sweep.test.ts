@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SweepResult } from '../../functions/sweep-orphans.js';
 import { Sandbox } from '../../sandbox/index.js';
 import type { RestoredResource } from '../../sandbox/world.js';
+import { startRdsFailover } from './harness.js';
 
 /** Runs the drills to the end, then lets `hours` of simulated time pass so the hourly sweeper runs. */
 async function afterDrills(
@@ -30,23 +31,6 @@ async function afterDrills(
   }
 }
 
-function failover(sandbox: Sandbox): void {
-  const backup = sandbox.backupCompleted('RDS', 1, { announce: false });
-  sandbox.startManual(
-    {
-      mode: 'failover',
-      source: {
-        account: '111111111111',
-        region: 'us-east-2',
-        resourceType: 'RDS',
-        recoveryPointArn: backup.resources[0] ?? '',
-        backupVaultName: 'Default',
-      },
-    },
-    'failover-orders-db',
-  );
-}
-
 describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.yml)', () => {
   it('finds and deletes what a teardown that failed for good left behind, and reports it', async () => {
     const run = await afterDrills((s) => s.backupCompleted('RDS'), { faults: ['teardown=fail*5'] });
@@ -72,7 +56,7 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
   });
 
   it('never touches what a failover restored', async () => {
-    const run = await afterDrills(failover);
+    const run = await afterDrills(startRdsFailover);
 
     expect(run.leftAfterDrills).toHaveLength(1);
     expect(run.leftAfterSweep).toEqual(run.leftAfterDrills);
