@@ -8,7 +8,7 @@ import { describeError } from './lib/errors.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger, metrics } from './lib/observability.js';
 import { resourceModules } from './resources/index.js';
-import type { ResourceModule } from './resources/types.js';
+import { accountOf, type ResourceModule } from './resources/types.js';
 
 export interface Orphan {
   resourceArn: string;
@@ -76,7 +76,7 @@ export async function sweepOrphans(): Promise<SweepResult> {
       const tags = Object.fromEntries((mapping.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
       const drillId = tags[DRILL_TAG];
       const module = moduleFor(resourceArn);
-      if (!drillId || !module || resourceArn.split(':')[4] !== config.DR_ACCOUNT_ID) continue;
+      if (!drillId || !module || accountOf(resourceArn) !== config.DR_ACCOUNT_ID) continue;
       result.checked += 1;
       if (tags[MODE_TAG] === 'failover') {
         result.failover += 1;

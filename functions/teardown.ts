@@ -7,11 +7,7 @@ import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { readDrill } from './lib/state-store.js';
 import { resourceModule } from './resources/index.js';
-
-/** The account field of an ARN (empty for ARNs without one). */
-function accountOf(arn: string): string {
-  return arn.split(':')[4] ?? '';
-}
+import { accountOf } from './resources/types.js';
 
 /**
  * Finds what this drill restored: from the restore step's result, else from the drill record, else from the

@@ -51,3 +51,8 @@ export function resourceIdFromArn(arn: string): string {
   if (!id) throw new Error(`cannot read a resource id from ${arn}`);
   return id;
 }
+
+/** The account field of an ARN (empty for ARNs without one). */
+export function accountOf(arn: string): string {
+  return arn.split(':')[4] ?? '';
+}
