@@ -497,7 +497,7 @@ describe('alarms and dashboard', () => {
     }
   });
 
-  it('has a dashboard with outcomes, RTO and RPO per type, durations, open drills and every alarm', () => {
+  it('has a dashboard with outcomes, RTO and RPO per type, durations, open drills, orphans and every alarm', () => {
     const body = JSON.stringify(props(template, 'DrillDashboard').DashboardBody);
     for (const metric of [
       'DrillSucceeded',
@@ -507,6 +507,8 @@ describe('alarms and dashboard', () => {
       'CopySeconds',
       'RestoreSeconds',
       'OpenJobs',
+      'OrphanedResources',
+      'OrphansDeleted',
     ]) {
       expect(body).toContain(metric);
     }

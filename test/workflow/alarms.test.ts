@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { type MetricDatum, Sandbox } from '../../sandbox/index.js';
+
+/**
+ * CloudWatch matches an alarm to a metric by namespace, name and the exact set of dimensions: an alarm whose
+ * dimensions differ from what the functions publish never fires. Every alarm on a Pilotlight metric in
+ * serverless.yml must match metrics the real handlers publish (EMF, as the sandbox reads it) in the runs
+ * that should raise it.
+ */
+async function metricsOf(drive: (sandbox: Sandbox) => void, faults: string[]): Promise<MetricDatum[]> {
+  const sandbox = await Sandbox.create({ seed: 3, faults });
+  try {
+    drive(sandbox);
+    await sandbox.run();
+    await sandbox.advance(2 * 3600);
+    return [...sandbox.metrics];
+  } finally {
+    sandbox.dispose();
+  }
+}
+
+interface Alarm {
+  id: string;
+  namespace: string;
+  name: string;
+  dimensions: Record<string, string>;
+}
+
+describe('alarms watch what the functions publish', async () => {
+  const succeeded = await metricsOf((s) => {
+    s.backupCompleted('RDS', 1);
+    s.backupCompleted('EBS', 2);
+  }, []);
+  // Teardowns fail (five attempts each, and the sweeper's deletes use up the rest): both drills fail and leave orphans.
+  const failed = await metricsOf(
+    (s) => {
+      s.backupCompleted('RDS', 1);
+      s.backupCompleted('EBS', 2);
+    },
+    ['teardown=fail*20'],
+  );
+  const sandbox = await Sandbox.create({ seed: 3 });
+  const alarms: Alarm[] = Object.entries(sandbox.config.resources)
+    .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.Namespace === 'Pilotlight')
+    .map(([id, r]) => ({
+      id,
+      namespace: String(r.Properties?.Namespace),
+      name: String(r.Properties?.MetricName),
+      dimensions: Object.fromEntries(
+        ((r.Properties?.Dimensions ?? []) as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]),
+      ),
+    }));
+  sandbox.dispose();
+
+  const matching = (metrics: MetricDatum[], alarm: Alarm) =>
+    metrics.filter(
+      (m) =>
+        m.namespace === alarm.namespace &&
+        m.name === alarm.name &&
+        JSON.stringify(Object.entries(m.dimensions).sort()) ===
+          JSON.stringify(Object.entries(alarm.dimensions).sort()),
+    );
+
+  it('has alarms on Pilotlight metrics to check', () => {
+    expect(alarms.map((a) => a.name).sort()).toEqual(
+      expect.arrayContaining([
+        'DrillFailed',
+        'DrillSucceeded',
+        'OrphanedResources',
+        'RtoTargetBreached',
+        'TeardownFailed',
+      ]),
+    );
+  });
+
+  it.each(['DrillSucceeded', 'RtoTargetBreached'])(
+    '%s: published with the dimensions its alarms use',
+    (name) => {
+      for (const alarm of alarms.filter((a) => a.name === name)) {
+        expect(matching(succeeded, alarm), alarm.id).not.toEqual([]);
+      }
+    },
+  );
+
+  it.each(['DrillFailed', 'TeardownFailed', 'OrphanedResources'])(
+    '%s: published with the dimensions its alarms use, and above the threshold when it should fire',
+    (name) => {
+      for (const alarm of alarms.filter((a) => a.name === name)) {
+        const published = matching(failed, alarm);
+        expect(published, alarm.id).not.toEqual([]);
+        expect(Math.max(...published.map((m) => m.value)), alarm.id).toBeGreaterThanOrEqual(1);
+      }
+    },
+  );
+
+  it('leaves every alarm on a Pilotlight metric covered by one of the checks above', () => {
+    const covered = new Set([
+      'DrillSucceeded',
+      'RtoTargetBreached',
+      'DrillFailed',
+      'TeardownFailed',
+      'OrphanedResources',
+    ]);
+    expect(alarms.filter((a) => !covered.has(a.name)).map((a) => a.id)).toEqual([]);
+  });
+});
