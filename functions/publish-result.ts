@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { sns } from './lib/clients.js';
 import { config } from './lib/config.js';
-import { DrillState, measure, secondsBetween } from './lib/drill.js';
+import { DrillState, measure, requestOf, secondsBetween } from './lib/drill.js';
 import { causeMessage } from './lib/errors.js';
 import { drillStatus } from './lib/evidence.js';
 import { lambdaHandler } from './lib/handler.js';
@@ -22,7 +22,9 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
   const drillId = state.drill?.drillId ?? input.executionName;
   logger.appendKeys({ drillId });
   const status = drillStatus(state);
-  const resourceType = state.drill?.source.resourceType ?? 'Unknown';
+  const request = state.drill ? undefined : requestOf(state);
+  const mode = state.drill?.mode ?? request?.mode;
+  const resourceType = state.drill?.source.resourceType ?? request?.source.resourceType ?? 'Unknown';
   const { rtoSeconds, rpoSeconds } = measure(state);
 
   metrics.addDimension('ResourceType', resourceType);
@@ -43,8 +45,8 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
     ? `s3://${state.evidence.bucket}/${state.evidence.key} (sha256 ${state.evidence.sha256})`
     : 'not recorded';
   const lines = [
-    `Drill: ${drillId} (${state.drill?.mode ?? 'unknown mode'})`,
-    `Source: ${state.drill?.source.recoveryPointArn ?? 'unknown'}`,
+    `Drill: ${drillId} (${mode ?? 'unknown mode'})`,
+    `Source: ${state.drill?.source.recoveryPointArn ?? request?.source.recoveryPointArn ?? 'unknown'}`,
     `Target: ${state.drill ? `${state.drill.target.account} ${state.drill.target.region}` : 'unknown'}`,
     `RTO: ${rtoSeconds ?? 'n/a'} s (target ${config.RTO_TARGET_SECONDS} s), RPO: ${rpoSeconds ?? 'n/a'} s`,
     `Evidence: ${evidence}`,
@@ -58,8 +60,7 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
     lines.push(`Teardown: ${state.teardownError.Error}: ${causeMessage(state.teardownError.Cause)}`);
   }
   if (rtoBreached) alerts.push(subject(`RTO ${rtoSeconds}s over target ${config.RTO_TARGET_SECONDS}s`));
-  if (state.drill?.mode === 'failover')
-    alerts.push(subject(`FAILOVER ${status}: restored resources are kept`));
+  if (mode === 'failover') alerts.push(subject(`FAILOVER ${status}: restored resources are kept`));
 
   for (const alert of alerts) {
     await sns.send(

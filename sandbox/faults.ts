@@ -3,6 +3,7 @@
  *   api:Service.Operation=ErrorName[*N]   job:copy=FAILED   job:restore=FAILED|ABORTED|STUCK
  *   health=unhealthy   teardown=fail[*N]   lambda:NAME=crash[*N]   data=corrupt
  *   events:drop=FRACTION   events:delay=SECONDS   events:duplicate=N
+ *   region:NAME=down (an additive extension: every API call into that region fails, as in a regional outage)
  * `*N` makes a fault happen N times, then stop; without it the fault is permanent.
  */
 export class FaultSpecError extends Error {
@@ -20,6 +21,8 @@ export interface Faults {
   eventDrop: number;
   eventDelaySeconds: number;
   eventCopies: number;
+  /** Regions in an outage: every API call into them fails. */
+  downRegions: Set<string>;
 }
 
 const FOREVER = Number.POSITIVE_INFINITY;
@@ -42,6 +45,7 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     eventDrop: 0,
     eventDelaySeconds: 0,
     eventCopies: 1,
+    downRegions: new Set(),
   };
   const rules: [RegExp, (m: RegExpMatchArray, spec: string) => void][] = [
     [
@@ -85,13 +89,14 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
         faults.eventCopies = Number(copies);
       },
     ],
+    [/^region:([a-z]{2}(?:-[a-z]+)+-\d)=down$/, ([, region = '']) => faults.downRegions.add(region)],
   ];
   for (const spec of specs) {
     const rule = rules.find(([pattern]) => pattern.test(spec));
     const match = rule ? spec.match(rule[0]) : null;
     if (!rule || !match) {
       throw new FaultSpecError(
-        `unknown fault "${spec}" (expected api:Service.Operation=Error[*N], job:copy=FAILED, job:restore=FAILED|ABORTED|STUCK, health=unhealthy, data=corrupt, teardown=fail[*N], lambda:NAME=crash[*N], events:drop=FRACTION, events:delay=SECONDS, events:duplicate=N)`,
+        `unknown fault "${spec}" (expected api:Service.Operation=Error[*N], job:copy=FAILED, job:restore=FAILED|ABORTED|STUCK, health=unhealthy, data=corrupt, teardown=fail[*N], lambda:NAME=crash[*N], events:drop=FRACTION, events:delay=SECONDS, events:duplicate=N, region:NAME=down)`,
       );
     }
     rule[1](match, spec);

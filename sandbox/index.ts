@@ -20,6 +20,8 @@ export { FaultSpecError } from './faults.js';
 /** The simulated accounts. The DR account and region come from serverless.yml's params. */
 export const PROD_ACCOUNT = '111111111111';
 export const CENTRAL_ACCOUNT = '222222222222';
+/** Where the production resources live and are backed up, whichever region Pilotlight is deployed to. */
+export const PROD_REGION = 'us-east-2';
 /** 2026-01-05T02:00:00Z, a Monday night: every run starts here in simulated time. */
 const EPOCH = Date.UTC(2026, 0, 5, 2, 0, 0);
 const STAGE = 'sandbox';
@@ -30,6 +32,11 @@ export interface SandboxOptions {
   seed?: number;
   faults?: readonly string[];
   root?: string;
+  /**
+   * The region the Pilotlight stack is deployed to (`serverless deploy --region`); by default the one
+   * serverless.yml names. Set it to the DR region to run the standby deployment.
+   */
+  region?: string;
 }
 
 export interface MetricDatum {
@@ -71,6 +78,9 @@ export class Sandbox {
   readonly metrics: MetricDatum[] = [];
   readonly logs: string[] = [];
   apiCalls = 0;
+  private provisioned = false;
+  /** API calls per region the caller addressed (counted even when a region is down). */
+  readonly callsByRegion = new Map<string, number>();
   /** Every SDK retry backoff a handler waited, in simulated milliseconds. */
   readonly sdkBackoffs: number[] = [];
   private readonly wallStart = performance.now();
@@ -79,7 +89,7 @@ export class Sandbox {
 
   private constructor(options: SandboxOptions) {
     this.random = new Random(options.seed ?? 1);
-    this.config = loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE });
+    this.config = loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region });
     this.faults = parseFaults(
       options.faults ?? [],
       this.config.functions.map((f) => f.key),
@@ -92,7 +102,7 @@ export class Sandbox {
       {
         centralAccount: CENTRAL_ACCOUNT,
         sourceAccounts: [PROD_ACCOUNT],
-        sourceRegion: this.config.region,
+        sourceRegion: PROD_REGION,
         drAccount: this.param(p, 'drAccountId'),
         drRegion: this.param(p, 'drRegion'),
         drVaultName: this.param(p, 'drVaultName'),
@@ -232,10 +242,19 @@ export class Sandbox {
     for (const fn of this.config.functions) {
       for (const schedule of fn.schedules) this.scheduleEvery(fn.key, schedule.everyMs);
     }
+    // Provisioning is done: from here on, faults apply (an outage hits the running system, not its setup).
+    this.provisioned = true;
   }
 
   private countCall(call: ApiCall): void {
     this.apiCalls += 1;
+    this.callsByRegion.set(call.caller.region, (this.callsByRegion.get(call.caller.region) ?? 0) + 1);
+    if (this.provisioned && this.faults.downRegions.has(call.caller.region)) {
+      throw new SimulatedAwsError(
+        'ServiceUnavailableException',
+        `sandbox fault region:${call.caller.region}=down: the region is unavailable`,
+      );
+    }
     const fault = this.faults.api.get(`${call.service}.${call.operation}`);
     if (fault && fault.remaining > 0) {
       fault.remaining -= 1;
@@ -388,7 +407,7 @@ export class Sandbox {
 
   /** A resource of this type in the production account has just been backed up. Returns the event sent. */
   backupCompleted(resourceType: string, index = 1, options: { announce?: boolean } = {}): EventBridgeEvent {
-    const region = this.config.region;
+    const region = PROD_REGION;
     const name = resourceType === 'RDS' ? `orders-db-${index}` : `vol-0${this.random.hex(16)}`;
     const resourceArn =
       resourceType === 'RDS'
@@ -415,7 +434,7 @@ export class Sandbox {
     resourceArn: string,
     startedAt: number,
   ): EventBridgeEvent {
-    const region = this.config.region;
+    const region = PROD_REGION;
     const jobId = this.random.uuid().toUpperCase();
     return {
       version: '0',
@@ -491,6 +510,30 @@ export class Sandbox {
       });
     }
     this.publishEvent(event, true);
+  }
+
+  /**
+   * A resource of this type was backed up earlier and the backup plan's copy rule already put the copy in
+   * the DR vault (what a failover restores from when the primary region is gone). No event is sent.
+   */
+  copiedToDrVault(
+    resourceType: string,
+    index = 1,
+  ): { sourceRecoveryPointArn: string; drRecoveryPointArn: string } {
+    const backup = this.backupCompleted(resourceType, index, { announce: false });
+    const source = this.world.recoveryPoints.get(backup.resources[0] ?? '');
+    if (!source) throw new Error('the backup has no recovery point');
+    const settings = this.world.settings;
+    const copy = this.world.addRecoveryPoint({
+      account: settings.drAccount,
+      region: settings.drRegion,
+      vaultName: settings.drVaultName,
+      resourceType,
+      resourceArn: source.resourceArn,
+      createdAt: source.createdAt,
+      completedAt: this.clock.now,
+    });
+    return { sourceRecoveryPointArn: source.arn, drRecoveryPointArn: copy.arn };
   }
 
   /** An operator starts a drill (or a failover) by hand: StartExecution with the manual input shape. */

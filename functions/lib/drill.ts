@@ -122,6 +122,17 @@ export const DrillState = z.object({
 });
 export type DrillState = z.infer<typeof DrillState>;
 
+/**
+ * What the execution was asked for, read back from its input (the state machine keeps the request at the
+ * top of the state): for a drill that failed before PrepareDrill resolved it, so its alert and evidence
+ * still say which resource type and which mode (a failover that cannot start is the loudest alert of all).
+ * Undefined when the input itself was invalid.
+ */
+export function requestOf(state: DrillState['state']): DrillRequest | undefined {
+  const parsed = DrillRequest.safeParse(state);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /** The tag that marks everything a drill creates; teardown deletes nothing without it. */
 export const DRILL_TAG = 'pilotlight:drill-id';
 export const MANAGED_TAG = 'pilotlight:managed';

@@ -1,4 +1,4 @@
-import { type Check, type DrillState, measure, secondsBetween } from './drill.js';
+import { type Check, type DrillState, measure, requestOf, secondsBetween } from './drill.js';
 import { causeMessage } from './errors.js';
 
 /**
@@ -38,6 +38,7 @@ export function buildEvidence(
   const { state, executionName } = input;
   const { rtoSeconds, rpoSeconds } = measure(state);
   const drill = state.drill;
+  const request = drill ? undefined : requestOf(state);
   const step = (name: string, startedAt?: string, endedAt?: string) => ({
     step: name,
     startedAt,
@@ -49,9 +50,9 @@ export function buildEvidence(
     drillId: drill?.drillId ?? executionName,
     executionName,
     status: drillStatus(state),
-    mode: drill?.mode ?? 'unknown',
-    trigger: drill?.trigger ?? null,
-    source: drill?.source ?? null,
+    mode: drill?.mode ?? request?.mode ?? 'unknown',
+    trigger: drill?.trigger ?? request?.trigger ?? null,
+    source: drill?.source ?? request?.source ?? null,
     target: drill?.target ?? null,
     timeline: [
       step('prepare', drill?.trigger.at, drill?.preparedAt),

@@ -209,4 +209,46 @@ describe('publishResult', () => {
     expect(emf[0]).not.toHaveProperty('DrillSucceeded');
     expect(emf[0]).not.toHaveProperty('RtoSeconds');
   });
+
+  it('names the mode and resource type from the request when the drill failed before it was prepared', async () => {
+    // Prepare: the state machine keeps the request at the top of the state; PrepareDrill never returned.
+    const input = {
+      executionName: 'failover-orders-db',
+      state: {
+        mode: 'failover',
+        source: {
+          account: '111111111111',
+          region: 'us-east-2',
+          resourceType: 'RDS',
+          recoveryPointArn: 'arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-1',
+        },
+        error: { Error: 'ServiceUnavailableException', Cause: 'the region is unavailable' },
+      },
+    } as DrillState;
+
+    // Act
+    const { result, emf } = await invoke(input);
+
+    // Assess
+    expect(result.alerts).toEqual([
+      'Pilotlight: drill FAILED (ServiceUnavailableException) — RDS failover-orders-db',
+      'Pilotlight: FAILOVER FAILED: restored resources are kept — RDS failover-orders-db',
+    ]);
+    expect(emf[0]).toMatchObject({ ResourceType: 'RDS', DrillFailed: 1 });
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain('Drill: failover-orders-db (failover)');
+    expect(message).toContain('Source: arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-1');
+  });
+
+  it('keeps "Unknown" when the input itself was not a drill request', async () => {
+    const input = {
+      executionName: 'bad-input',
+      state: { nonsense: true, error: { Error: 'InvalidDrillInput', Cause: 'source: required' } },
+    } as DrillState;
+
+    const { result, emf } = await invoke(input);
+
+    expect(result.alerts).toEqual(['Pilotlight: drill FAILED (InvalidDrillInput) — Unknown bad-input']);
+    expect(emf[0]).toMatchObject({ ResourceType: 'Unknown', DrillFailed: 1 });
+  });
 });

@@ -124,6 +124,7 @@ describe('pilotlight drill', () => {
     [['drill', '--event', 'not-an-event'], 'not an EventBridge event', '{"hello":"world"}'],
     [['drill', '--event', '/nonexistent/file.json'], 'cannot read the file', undefined],
     [['drill', '--fault', 'job:restore=EXPLODED'], 'unknown fault', undefined],
+    [['drill', '--fault', 'region:mars=down'], 'unknown fault', undefined],
     [['drill', '--fault', 'lambda:nope=crash'], 'no function "nope"', undefined],
     [['drill', '--count', '0'], '--count must be at least 1', undefined],
     [['drill', '--mode', 'chaos'], '--mode must be drill or failover', undefined],
