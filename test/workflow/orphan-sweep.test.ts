@@ -115,4 +115,21 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
       sandbox.dispose();
     }
   });
+
+  it('does not take a deleted resource, still listed by the lagging tag index, for an orphan', async () => {
+    const sandbox = await Sandbox.create({ seed: 11, faults: [] });
+    try {
+      sandbox.backupCompleted('RDS');
+      await sandbox.run();
+      // Teardown deleted the instance minutes ago; the tag index still lists it for a while.
+      const restored = [...sandbox.world.resources.values()];
+      expect(restored.map((r) => r.status)).toEqual(['deleted']);
+
+      const result = (await sandbox.lambda.invoke('sweepOrphans', {})) as unknown as SweepResult;
+
+      expect(result).toEqual({ checked: 1, inUse: 0, failover: 0, orphans: [], unchecked: [] });
+    } finally {
+      sandbox.dispose();
+    }
+  });
 });
