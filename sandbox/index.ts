@@ -12,7 +12,7 @@ import { Random } from './random.js';
 import { type Json, loadServerlessConfig, projectRoot, type ServerlessConfig } from './serverless-config.js';
 import { dispatch, serviceOperations } from './services.js';
 import { StepFunctionsSimulator } from './step-functions.js';
-import { World } from './world.js';
+import { QUOTAS, type Quotas, World } from './world.js';
 
 export type { EventBridgeEvent } from './events.js';
 export { FaultSpecError } from './faults.js';
@@ -37,6 +37,8 @@ export interface SandboxOptions {
    * serverless.yml names. Set it to the DR region to run the standby deployment.
    */
   region?: string;
+  /** Service quota overrides (`--quota NAME=N`); see QUOTAS in world.ts for the names and defaults. */
+  quotas?: Partial<Quotas>;
 }
 
 export interface MetricDatum {
@@ -117,7 +119,7 @@ export class Sandbox {
           const days = lock?.Rule?.DefaultRetention?.Days;
           return { name: this.names.ref(id), objectLockDays: days === undefined ? undefined : Number(days) };
         }),
-        maxConcurrentRestores: 10,
+        quotas: { ...QUOTAS, ...options.quotas },
       },
       this.clock,
       this.random,

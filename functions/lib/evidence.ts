@@ -1,4 +1,4 @@
-import { type Check, type DrillState, measure, requestOf, secondsBetween } from './drill.js';
+import { type Check, type DrillState, measure, queuedSeconds, requestOf, secondsBetween } from './drill.js';
 import { causeMessage } from './errors.js';
 
 /**
@@ -18,6 +18,8 @@ export interface Evidence {
   checks: Check[];
   rtoSeconds: number | null;
   rpoSeconds: number | null;
+  /** Time spent waiting for an admission slot behind other drills (not counted in the RTO). */
+  queuedSeconds: number;
   rtoTargetSeconds: number;
   rtoTargetMet: boolean | null;
   restoredResourceArn: string | null;
@@ -27,8 +29,9 @@ export interface Evidence {
   recordedAt: string;
 }
 
+/** A drill failed if any step recorded an error: the drill itself, its teardown, or its evidence. */
 export function drillStatus(state: DrillState['state']): 'SUCCEEDED' | 'FAILED' {
-  return state.error || state.teardownError ? 'FAILED' : 'SUCCEEDED';
+  return state.error || state.teardownError || state.evidenceError ? 'FAILED' : 'SUCCEEDED';
 }
 
 export function buildEvidence(
@@ -56,7 +59,13 @@ export function buildEvidence(
     target: drill?.target ?? null,
     timeline: [
       step('prepare', drill?.trigger.at, drill?.preparedAt),
+      step('wait for a copy slot', drill?.preparedAt, state.copySlot?.admittedAt),
       step('copy', state.copy?.startedAt, state.copy?.completedAt),
+      step(
+        'wait for a restore slot',
+        state.copy?.completedAt ?? drill?.preparedAt,
+        state.restoreSlot?.admittedAt,
+      ),
       step('restore', state.restore?.startedAt, state.restore?.completedAt),
       step('validate', state.restore?.completedAt, state.health?.validatedAt),
       step('teardown', state.health?.validatedAt ?? state.restore?.completedAt, state.teardown?.completedAt),
@@ -64,6 +73,7 @@ export function buildEvidence(
     checks: extra.checks,
     rtoSeconds,
     rpoSeconds,
+    queuedSeconds: queuedSeconds(state),
     rtoTargetSeconds: extra.rtoTargetSeconds,
     rtoTargetMet: rtoSeconds === null ? null : rtoSeconds <= extra.rtoTargetSeconds,
     restoredResourceArn: state.restore?.createdResourceArn ?? extra.restoredResourceArn ?? null,

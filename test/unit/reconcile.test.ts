@@ -38,6 +38,10 @@ beforeEach(() => {
   rds.reset();
   dynamo.reset();
   dynamo.on(ScanCommand).resolves({ Items: [copyJob, runningRestore, doneRestore] });
+  // Admission control's slots and queue: none open in these tests.
+  dynamo
+    .on(ScanCommand, { ExpressionAttributeValues: { ':slot': 'SLOT#', ':wait': 'WAIT#' } })
+    .resolves({ Items: [] });
   dynamo.on(UpdateCommand).resolves({});
   backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).resolves({
     CopyJob: {
@@ -72,7 +76,12 @@ describe('reconcile', () => {
     const result = await reconcile();
 
     // Assess
-    expect(result).toEqual({ checked: 3, resumed: expectedResumed, failed: [] });
+    expect(result).toEqual({
+      checked: 3,
+      resumed: expectedResumed,
+      failed: [],
+      slots: { freed: 0, admitted: 0 },
+    });
     expect(claimedJobIds()).toEqual(['JOB#copy-done', 'JOB#restore-done']);
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-copy-done' });
@@ -159,7 +168,7 @@ describe('reconcile', () => {
     const result = await reconcile();
 
     // Assess
-    expect(result).toEqual({ checked: 0, resumed: [], failed: [] });
+    expect(result).toEqual({ checked: 0, resumed: [], failed: [], slots: { freed: 0, admitted: 0 } });
     expect(backup).not.toHaveReceivedAnyCommand();
   });
 });

@@ -26,11 +26,11 @@ describe('a drill that fails', () => {
       expect(drill.status).toBe('FAILED');
       expect(drill.error?.name).toBe(errorName);
       expect(drill.steps.find((step) => step.name === failedStep)?.status).toMatch(/FAILED|TIMED_OUT/);
-      const after = drill.steps.map((step) => step.name).slice(-3);
+      const after = drill.steps.map((step) => step.name).slice(-4);
       expect(after).toEqual(
         failedStep === 'PrepareDrill'
           ? ['PrepareDrill', 'RecordEvidence', 'PublishResult']
-          : ['TearDown', 'RecordEvidence', 'PublishResult'],
+          : ['TearDown', 'ReleaseSlots', 'RecordEvidence', 'PublishResult'],
       );
       expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(report.sandbox.resourcesLeft).toBe(0);
