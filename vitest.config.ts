@@ -40,6 +40,8 @@ export default defineConfig({
       RESTORE_CONCURRENCY: 'default=10,RDS=20',
       COPY_CONCURRENCY: '5',
       DRILL_COPY_RETENTION_DAYS: '7',
+      SOURCE_ACCOUNTS: '111111111111',
+      SOURCE_REGIONS: 'us-east-2',
       DRILL_STATE_MACHINE_ARN: 'arn:aws:states:us-east-2:222222222222:stateMachine:pilotlight-test-drill',
     },
   },

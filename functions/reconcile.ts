@@ -1,7 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { startDrill } from './intake.js';
 import { reconcileSlots } from './lib/admission.js';
 import { TERMINAL_STATES } from './lib/events.js';
 import { lambdaHandler } from './lib/handler.js';
+import { drillMissedBackups, type MissedBackups } from './lib/missed-backups.js';
 import { logger, metrics } from './lib/observability.js';
 import { describeJob, resumeDrill } from './lib/resume.js';
 import { pendingJobs } from './lib/state-store.js';
@@ -12,6 +14,8 @@ export interface ReconcileResult {
   failed: string[];
   /** Admission slots freed because their drill had ended, and waiting drills admitted. */
   slots: { freed: number; admitted: number };
+  /** Completed backup jobs checked for a lost event, and the drills started for them. */
+  missedBackups: MissedBackups;
 }
 
 /** The reconciler could not check every open job or slot; the invocation fails so the dead-letter alarm shows it. */
@@ -30,6 +34,7 @@ export async function reconcile(): Promise<ReconcileResult> {
     resumed: [],
     failed: [],
     slots: { freed: 0, admitted: 0 },
+    missedBackups: { checked: 0, started: [] },
   };
   for (const job of jobs) {
     try {
@@ -47,6 +52,13 @@ export async function reconcile(): Promise<ReconcileResult> {
       logger.error('could not reconcile job', { jobId: job.jobId, drillId: job.drillId, error });
     }
   }
+  let backupsFailed = false;
+  try {
+    result.missedBackups = await drillMissedBackups(startDrill);
+  } catch (error) {
+    backupsFailed = true;
+    logger.error('could not check the source accounts for backups whose event was lost', { error });
+  }
   let slotsFailed = false;
   try {
     result.slots = await reconcileSlots();
@@ -57,10 +69,12 @@ export async function reconcile(): Promise<ReconcileResult> {
   metrics.addMetric('ReconciledJobs', MetricUnit.Count, result.resumed.length);
   metrics.addMetric('OpenJobs', MetricUnit.Count, jobs.length - result.resumed.length);
   metrics.addMetric('SlotsFreed', MetricUnit.Count, result.slots.freed);
-  if (result.failed.length > 0 || slotsFailed) {
+  metrics.addMetric('MissedBackupsDrilled', MetricUnit.Count, result.missedBackups.started.length);
+  if (result.failed.length > 0 || slotsFailed || backupsFailed) {
     const what = [
       ...(result.failed.length > 0 ? [`jobs ${result.failed.join(', ')}`] : []),
       ...(slotsFailed ? ['the admission slots'] : []),
+      ...(backupsFailed ? ['the completed backup jobs'] : []),
     ];
     throw new ReconcileIncomplete(`could not reconcile ${what.join(' and ')}`);
   }

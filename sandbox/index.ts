@@ -354,7 +354,8 @@ export class Sandbox {
    * arrives after a lag, and faults can drop, delay or duplicate it.
    */
   publishEvent(event: EventBridgeEvent, external: boolean): void {
-    const dropped = !external && this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop;
+    // AWS Backup's events are best-effort, the trigger events included.
+    const dropped = this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop;
     const delivery: Delivery = { event, external, outcomes: [], matched: false, dropped, delivered: false };
     this.deliveries.push(delivery);
     if (dropped) return;
@@ -426,6 +427,7 @@ export class Sandbox {
       completedAt: this.clock.now,
     });
     const event = this.backupJobEvent(point.arn, resourceType, resourceArn, startedAt);
+    this.world.recordBackupJob(String((event.detail as { backupJobId: string }).backupJobId), point);
     if (options.announce ?? true) this.publishEvent(event, true);
     return event;
   }
@@ -479,7 +481,7 @@ export class Sandbox {
       event.resources[0] &&
       !this.world.recoveryPoints.has(event.resources[0])
     ) {
-      this.world.addRecoveryPoint({
+      const point = this.world.addRecoveryPoint({
         account: event.account,
         region: event.region,
         vaultName: text(detail.backupVaultName) ?? 'Default',
@@ -489,6 +491,7 @@ export class Sandbox {
         createdAt: Math.min(when, this.clock.now),
         completedAt: this.clock.now,
       });
+      this.world.recordBackupJob(text(detail.backupJobId) ?? event.id, point);
     }
     const destination = text(detail.destinationRecoveryPointArn);
     const destinationVault = text(detail.destinationBackupVaultArn);
@@ -545,6 +548,14 @@ export class Sandbox {
       name,
       input: JSON.stringify(input),
     }).executionArn;
+  }
+
+  /**
+   * Keeps the run going for at least this many simulated seconds (schedules included), e.g. until the
+   * reconciler has had the chance to find a backup whose event was lost.
+   */
+  keepAliveFor(seconds: number): void {
+    this.clock.schedule(seconds * 1000, () => undefined);
   }
 
   /** Runs the simulation until every drill has finished and nothing but schedules is left. */

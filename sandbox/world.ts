@@ -157,6 +157,8 @@ export class World {
   readonly peakInUse = new Map<string, number>();
   /** Restore jobs that failed on a service quota (the burst promise: zero). */
   readonly quotaFailures: string[] = [];
+  /** Completed backup jobs in the source accounts (ListBackupJobs), by job id. */
+  readonly backupJobs = new Map<string, { id: string; point: RecoveryPoint }>();
   private idempotency = new Map<string, string>();
 
   constructor(
@@ -662,6 +664,50 @@ export class World {
       IamRoleArn: job.iamRoleArn,
       CreationDate: new Date(job.createdAt),
       CompletionDate: job.completedAt ? new Date(job.completedAt) : undefined,
+    };
+  }
+
+  /** The backup job that produced a recovery point (what ListBackupJobs reports in the source account). */
+  recordBackupJob(id: string, point: RecoveryPoint): void {
+    this.backupJobs.set(id, { id, point });
+  }
+
+  /** ListBackupJobs in the caller's account and region: COMPLETED jobs in a completion-time window. */
+  listBackupJobs(
+    caller: Caller,
+    input: {
+      ByState?: string;
+      ByCompleteAfter?: Date;
+      ByCompleteBefore?: Date;
+      MaxResults?: number;
+      NextToken?: string;
+    },
+  ) {
+    const matches = [...this.backupJobs.values()].filter(
+      ({ point }) =>
+        point.account === caller.account &&
+        point.region === caller.region &&
+        (!input.ByState || input.ByState === 'COMPLETED') &&
+        (!input.ByCompleteAfter || point.completedAt > input.ByCompleteAfter.getTime()) &&
+        (!input.ByCompleteBefore || point.completedAt < input.ByCompleteBefore.getTime()),
+    );
+    const perPage = input.MaxResults ?? 100;
+    const start = Number(input.NextToken || 0);
+    return {
+      BackupJobs: matches.slice(start, start + perPage).map(({ id, point }) => ({
+        AccountId: point.account,
+        BackupJobId: id,
+        BackupVaultName: point.vaultName,
+        BackupVaultArn: `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`,
+        RecoveryPointArn: point.arn,
+        ResourceArn: point.resourceArn,
+        ResourceType: point.resourceType,
+        State: 'COMPLETED',
+        CreationDate: new Date(point.createdAt),
+        CompletionDate: new Date(point.completedAt),
+        BackupSizeInBytes: point.sizeBytes,
+      })),
+      NextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
     };
   }
 

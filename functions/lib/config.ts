@@ -61,6 +61,28 @@ const ConfigSchema = z.object({
   }),
   /** Admission control: copies from one source account into the DR region that may run at once. */
   COPY_CONCURRENCY: z.coerce.number().int().min(1),
+  /**
+   * The source accounts and regions whose completed backup jobs the reconciler lists, to drill the backups
+   * whose event was lost (comma-separated).
+   */
+  SOURCE_ACCOUNTS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(accountId)),
+  SOURCE_REGIONS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(region)),
   /** Days a drill's copy stays in the DR vault (StartCopyJob Lifecycle.DeleteAfterDays). */
   DRILL_COPY_RETENTION_DAYS: z.coerce.number().int().min(1),
   /** This deployment's drill state machine: executions are started on it and resources are tagged with it. */

@@ -23,6 +23,8 @@ export interface Evidence {
   rtoTargetSeconds: number;
   rtoTargetMet: boolean | null;
   restoredResourceArn: string | null;
+  /** A manual re-drill: the drill of this recovery point before this one. */
+  redrillOf: string | null;
   teardown: unknown;
   error: { name: string; message: string } | null;
   teardownError: { name: string; message: string } | null;
@@ -77,6 +79,7 @@ export function buildEvidence(
     rtoTargetSeconds: extra.rtoTargetSeconds,
     rtoTargetMet: rtoSeconds === null ? null : rtoSeconds <= extra.rtoTargetSeconds,
     restoredResourceArn: state.restore?.createdResourceArn ?? extra.restoredResourceArn ?? null,
+    redrillOf: drill?.previousDrillId ?? null,
     teardown: state.teardown ?? null,
     error: state.error ? { name: state.error.Error, message: causeMessage(state.error.Cause) } : null,
     teardownError: state.teardownError

@@ -27,6 +27,7 @@ import {
   DRILL_ID,
   drillRecordUpdates,
   dynamo,
+  happenedBefore,
   jobUpdates,
   lambdaContext,
   loadEvent,
@@ -66,6 +67,7 @@ function waitingFor(jobId: string, job = pendingJob({ jobId })) {
 beforeEach(() => {
   sfn.reset();
   rds.reset();
+  backup.reset();
   dynamo.reset();
   dynamo.on(GetCommand).resolves({});
   dynamo.on(UpdateCommand).resolves({});
@@ -285,6 +287,26 @@ describe('resumeDrill', () => {
     // Assess
     expect(result).toBe('drill-closed');
     expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it("tags, then deletes, a late restore that carries no drill tag (its own restore job proves it is the drill's)", async () => {
+    // Prepare: the drill timed out; the resource reads back untagged (e.g. tagging had not taken effect).
+    sfn.on(SendTaskSuccessCommand).rejects(taskTimedOut());
+    rds.on(ListTagsForResourceCommand).resolves({ TagList: [] });
+
+    // Act
+    const result = await resumeDrill(pendingJob(), restoreCompleted);
+
+    // Assess
+    expect(result).toBe('drill-closed');
+    const tagged = rds.commandCalls(AddTagsToResourceCommand).at(-1);
+    const deleted = rds.commandCalls(DeleteDBInstanceCommand)[0];
+    expect(rds).toHaveReceivedCommandWith(AddTagsToResourceCommand, {
+      ResourceName: RESTORED_DB_ARN,
+      Tags: expect.arrayContaining([{ Key: 'pilotlight:drill-id', Value: DRILL_ID }]),
+    });
+    expect(rds).toHaveReceivedCommandTimes(AddTagsToResourceCommand, 2);
+    expect(happenedBefore(tagged, deleted)).toBe(true);
   });
 
   it('keeps a late failover restore', async () => {
