@@ -91,6 +91,7 @@ describe.each(['dr-account', 'source-account'])('accounts/%s.yaml', (name) => {
           statement.Condition?.ArnEquals?.['aws:SourceArn'] ??
           statement.Condition?.ArnLike?.['aws:SourceArn'];
         expect(sourceArn, id).toBeDefined();
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
         expect(JSON.stringify(sourceArn), id).toContain('${AWS::AccountId}');
       }
     }
@@ -345,6 +346,7 @@ describe('a source (production) account', () => {
     expect(statements.find((s) => s.Sid === 'DrAccountGrantsToAwsBackupOnly')?.Condition).toMatchObject({
       Bool: { 'kms:GrantIsForAWSResource': 'true' },
     });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
     const forDrAccount = statements.filter((s) => JSON.stringify(s.Principal).includes('${DrAccountId}'));
     expect(forDrAccount.length).toBe(2);
     for (const statement of forDrAccount) {
