@@ -154,6 +154,8 @@ export class Iam {
   /** Authorizations evaluated (cache misses) and calls authorized, for the record. */
   evaluations = 0;
   authorizedCalls = 0;
+  /** Calls authorized per calling function and the role session it called as ("teardown as arn:aws:sts::…"). */
+  readonly callsByPrincipal = new Map<string, number>();
   /** Every denial, in order: which function (or role session) was refused what. */
   readonly denials: {
     functionKey?: string;
@@ -375,10 +377,13 @@ export class Iam {
         );
       return; // the sandbox deploying the stack (CloudFormation's role), before anything runs
     }
-    // A cross-account session cached by the handler modules, now used by another function: in AWS that
-    // function (its own container) would have assumed the role itself, so its trust is checked as if it had.
+    // A cross-account role session: the handler modules cache it process-wide, so the function using it may
+    // not be the one that assumed it (nor under this sandbox's policies: the cache outlives a sandbox). In
+    // AWS each function (its own container) assumes the role itself, so the calling function's right to assume
+    // it (its identity policy and the role's trust policy, with the ExternalId presented) is checked on every
+    // call made with the session; the decision is cached, so this costs a map look-up.
     const fn = call.caller.functionKey;
-    if (principal.assumedBy && fn && principal.assumedBy !== fn) {
+    if (principal.assumedBy !== undefined && fn) {
       const identity = this.functions.get(fn);
       if (!identity) throw new Error(`no function ${fn}`);
       const assume: IamRequest = {
@@ -400,6 +405,20 @@ export class Iam {
         this.refuse(call, this.denied(call.service, identity.sessionArn, request, decision), request);
     }
     this.authorizedCalls += 1;
+    const who = `${fn ?? '-'} as ${identity.sessionArn}`;
+    this.callsByPrincipal.set(who, (this.callsByPrincipal.get(who) ?? 0) + 1);
+  }
+
+  /** What a call is authorized as: each action, resource and the full request context (for tests and audits). */
+  requestsFor(call: ApiCall): (IamRequest & { principal: string })[] {
+    const identity = this.identityOf(call.principal);
+    return iamRequestsFor(call.service, call.operation, call.input, this.environment(call)).map(
+      (request) => ({
+        ...request,
+        principal: identity.sessionArn,
+        context: this.requestContext(identity, request, call.caller.region),
+      }),
+    );
   }
 
   private refuse(call: ApiCall, error: IamDenied, request: IamRequest): void {

@@ -92,7 +92,7 @@ export function serviceOperations(
         roleArn: input.RoleArn ?? '',
         sessionArn,
         expiresAt,
-        assumedBy: caller.functionKey,
+        assumedBy: caller.functionKey ?? '',
         externalId: input.ExternalId,
       });
       return {
