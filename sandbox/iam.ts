@@ -154,6 +154,8 @@ export class Iam {
   /** Authorizations evaluated (cache misses) and calls authorized, for the record. */
   evaluations = 0;
   authorizedCalls = 0;
+  /** The actions each role was allowed and used (to spot grants nothing uses). */
+  readonly actionsUsed = new Map<string, Set<string>>();
   /** Calls authorized per calling function and the role session it called as ("teardown as arn:aws:sts::…"). */
   readonly callsByPrincipal = new Map<string, number>();
   /** Every denial, in order: which function (or role session) was refused what. */
@@ -396,6 +398,7 @@ export class Iam {
       const decision = await this.decide(identity, assume, call.caller.region);
       if (!decision.allowed)
         this.refuse(call, this.denied('STS', identity.sessionArn, assume, decision, 'STS'), assume);
+      else this.used(identity.roleArn, assume.action);
     }
     const identity = this.identityOf(principal);
     const requests = iamRequestsFor(call.service, call.operation, call.input, this.environment(call));
@@ -403,6 +406,11 @@ export class Iam {
       const decision = await this.decide(identity, request, call.caller.region);
       if (!decision.allowed)
         this.refuse(call, this.denied(call.service, identity.sessionArn, request, decision), request);
+      else
+        this.actionsUsed.set(
+          identity.roleArn,
+          (this.actionsUsed.get(identity.roleArn) ?? new Set()).add(request.action),
+        );
     }
     this.authorizedCalls += 1;
     const who = `${fn ?? '-'} as ${identity.sessionArn}`;
@@ -419,6 +427,10 @@ export class Iam {
         context: this.requestContext(identity, request, call.caller.region),
       }),
     );
+  }
+
+  private used(roleArn: string, action: string): void {
+    this.actionsUsed.set(roleArn, (this.actionsUsed.get(roleArn) ?? new Set()).add(action));
   }
 
   private refuse(call: ApiCall, error: IamDenied, request: IamRequest): void {

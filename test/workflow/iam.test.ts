@@ -141,11 +141,12 @@ describe('IAM, evaluated as AWS does', () => {
   });
 
   it('denies a function the DR trust policy does not name, even with the role session another function cached', async () => {
-    // startRestore is dropped from the DR role's trust; prepareDrill (still trusted) assumes the role first,
-    // and the handler modules' cached credentials would let startRestore use that session in one process.
+    // startRestore is dropped from the DR role's trust. The handler modules cache the DR session process-wide
+    // (assumed by another function, or in an earlier sandbox of this file), so startRestore may never call
+    // AssumeRole itself here: its right to the session is checked on each call it makes with it.
     const drAccount = replaceOnce(
       read('accounts/dr-account.yaml'),
-      '                  - Fn::Sub: arn:${AWS::Partition}:iam::${CentralAccountId}:role/pilotlight-${StageName}-startRestore-*\n',
+      `                  - Fn::Sub: arn:\${AWS::Partition}:iam::\${CentralAccountId}:role/pilotlight-\${StageName}-startRestore-*\n`,
       '',
     );
     const { report, sandbox } = await drillIn(projectWith({ drAccount }), 'RDS');
