@@ -7,11 +7,14 @@ import {
   validateTrustPolicy,
 } from '@cloud-copilot/iam-policy';
 import {
+  allowedContextKeysForRequest,
+  isConditionKeyArray,
   type RunSimulationResults,
   runSimulation,
   runUnsafeSimulation,
   type Simulation,
   type SimulationIdentityPolicy,
+  typeForContextKey,
 } from '@cloud-copilot/iam-simulate';
 import { SimulatedAwsError } from './aws-errors.js';
 import type { StackNames } from './cloudformation.js';
@@ -150,6 +153,9 @@ export class Iam {
   private readonly encryptionKeys = new Map<string, string>();
   private readonly orgAccounts: Set<string>;
   private readonly decisions = new Map<string, Promise<Decision>>();
+  /** Allowed context keys per request shape the full simulation validated (see evaluate). */
+  private readonly shapes = new Map<string, Set<string>>();
+  private readonly keyIsArray = new Map<string, boolean>();
   private readonly timeSensitive: boolean;
   /** Authorizations evaluated (cache misses) and calls authorized, for the record. */
   evaluations = 0;
@@ -506,6 +512,42 @@ export class Iam {
     return this.resourcePolicies.get(request.resourcePolicyOf);
   }
 
+  /**
+   * The shape of a request (its action, and its resource ARN with the last identifier generalized), whose
+   * resource type and allowed context keys do not change with the identifier (pl-1, pl-2, vol-…).
+   */
+  private shapeOf(request: IamRequest): string {
+    return `${request.action} ${request.resource.replace(/[^:/]+$/, '')}`;
+  }
+
+  /**
+   * The library's fast path: the context normalized as runSimulation normalizes it (only the keys the action
+   * and resource type allow, typed as arrays or single values), then evaluated without re-validating anything.
+   * Used only for a shape the full simulation has already validated (and agreed with) once.
+   */
+  private async fastEvaluate(
+    simulation: Simulation,
+    allowed: Set<string>,
+  ): Promise<'Allowed' | 'ImplicitlyDenied' | 'ExplicitlyDenied' | string> {
+    const normalized: Record<string, string | string[]> = {};
+    for (const [key, value] of Object.entries(simulation.request.contextVariables)) {
+      const lower = key.toLowerCase();
+      const slash = lower.indexOf('/');
+      const prefix = slash < 0 ? undefined : lower.slice(0, slash + 1);
+      if (!allowed.has(lower) && !(prefix && [...allowed].some((k) => k.startsWith(prefix)))) continue;
+      let isArray = this.keyIsArray.get(lower);
+      if (isArray === undefined) {
+        isArray = isConditionKeyArray(await typeForContextKey(lower));
+        this.keyIsArray.set(lower, isArray);
+      }
+      normalized[key] = isArray ? [value].flat() : Array.isArray(value) ? (value[0] ?? '') : value;
+    }
+    return runUnsafeSimulation(
+      { ...simulation, request: { ...simulation.request, contextVariables: normalized } },
+      {},
+    );
+  }
+
   private async evaluate(
     identity: IdentityOf,
     request: IamRequest,
@@ -524,6 +566,13 @@ export class Iam {
       resourceControlPolicies: [],
       resourcePolicy: this.resourcePolicyFor(request),
     };
+    // Actions without resource-level permissions ("*") always take the full simulation: it alone knows that a
+    // statement naming an ARN does not grant them (and their decisions are cached whole anyway).
+    const shape = request.resource === '*' ? undefined : this.shapeOf(request);
+    const allowedKeys = shape ? this.shapes.get(shape) : undefined;
+    if (allowedKeys && (await this.fastEvaluate(simulation, allowedKeys)) === 'Allowed')
+      return { allowed: true, reason: '' };
+    // A denial (or a new shape) is evaluated in full, for AWS's reason and the library's validation.
     const result: RunSimulationResults = await runSimulation(simulation, {});
     if (result.resultType === 'error') {
       // EBS recovery points (arn:aws:ec2:REGION::snapshot/ID) do not fit the library's recovery-point ARN
@@ -535,6 +584,19 @@ export class Iam {
       throw new Error(
         `IAM: cannot evaluate ${request.action} on ${request.resource}: ${JSON.stringify(result.errors)}`,
       );
+    }
+    if (shape && !allowedKeys && result.resultType === 'single') {
+      const [service = '', action = ''] = request.action.split(':');
+      const keys = new Set(
+        await allowedContextKeysForRequest(service, action, request.resource, false, undefined),
+      );
+      // The fast path must agree with the full simulation before it is trusted with this shape.
+      const fast = await this.fastEvaluate(simulation, keys);
+      if (fast !== result.overallResult)
+        throw new Error(
+          `IAM: the fast evaluation of ${request.action} on ${request.resource} says ${fast}, the full one ${result.overallResult}`,
+        );
+      this.shapes.set(shape, keys);
     }
     if (result.overallResult === 'Allowed') return { allowed: true, reason: '' };
     const analysis = result.resultType === 'single' ? result.result.analysis : result.results[0]?.analysis;
