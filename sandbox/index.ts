@@ -5,6 +5,7 @@ import { StackNames } from './cloudformation.js';
 import { dynamoEndpoint, recreateTable } from './dynamodb.js';
 import { type EventBridgeEvent, matchesPattern } from './events.js';
 import { type Faults, parseFaults } from './faults.js';
+import { Iam } from './iam.js';
 import { registerPrincipal } from './identity.js';
 import { type ApiCall, installInterceptor } from './interceptor.js';
 import { LambdaInvocationError, LambdaRuntime } from './lambda-runtime.js';
@@ -76,6 +77,8 @@ export class Sandbox {
   readonly world: World;
   readonly lambda: LambdaRuntime;
   readonly stepFunctions: StepFunctionsSimulator;
+  /** IAM, evaluated for every call each function makes (sandbox/iam.ts). */
+  readonly iam: Iam;
   readonly deliveries: Delivery[] = [];
   readonly metrics: MetricDatum[] = [];
   readonly logs: string[] = [];
@@ -128,6 +131,15 @@ export class Sandbox {
       (event) => this.publishEvent(event, false),
     );
     this.lambda = new LambdaRuntime(this.config, this.random, this.faults);
+    this.iam = new Iam(this.config, this.names, this.world, {
+      centralAccount: CENTRAL_ACCOUNT,
+      drAccount: this.world.settings.drAccount,
+      drRegion: this.world.settings.drRegion,
+      sourceAccounts: this.world.settings.sourceAccounts,
+      sourceRegion: PROD_REGION,
+      organizationId: this.param(p, 'organizationId'),
+      stage: STAGE,
+    });
     const machine = this.config.stateMachines[0];
     if (!machine) throw new Error('serverless.yml declares no state machine');
     const functionKeys = new Map(this.config.functions.map((f) => [this.names.functionArn(f.key), f.key]));
@@ -162,13 +174,18 @@ export class Sandbox {
   }
 
   private async start(): Promise<void> {
-    // The Lambda execution role's credentials, in the central account.
+    // The credentials in the (shared) process environment: each function's own role while its handler runs
+    // (identity.ts), the deployment's (CloudFormation's) while the sandbox provisions the stack.
     const accessKeyId = 'ASIASBXLAMBDAROLE0001';
+    const deployer = `arn:aws:iam::${CENTRAL_ACCOUNT}:role/pilotlight-${STAGE}-cloudformation`;
     registerPrincipal(accessKeyId, {
       account: CENTRAL_ACCOUNT,
-      roleArn: `arn:aws:iam::${CENTRAL_ACCOUNT}:role/pilotlight-${STAGE}-lambda`,
+      roleArn: deployer,
+      sessionArn: `arn:aws:sts::${CENTRAL_ACCOUNT}:assumed-role/pilotlight-${STAGE}-cloudformation/deploy`,
       expiresAt: Number.POSITIVE_INFINITY,
+      lambdaRuntime: true,
     });
+    this.iam.registerFunctionCredentials();
     const environment: Record<string, string> = {
       AWS_REGION: this.config.region,
       AWS_DEFAULT_REGION: this.config.region,
@@ -212,6 +229,7 @@ export class Sandbox {
       installInterceptor({
         passThrough: new Set(['DynamoDB']),
         onCall: (call) => this.countCall(call),
+        authorize: (call) => this.iam.authorize(call, this.provisioned),
         handler: (call) => dispatch(operations, call),
         backoff: async (delayFor) => {
           // Outside a handler (the sandbox creating the state table in dynalite) nothing advances the

@@ -16,7 +16,8 @@ import type {
   StandardRetryToken,
 } from '@smithy/types';
 import { awsError, SimulatedAwsError } from './aws-errors.js';
-import { principalFor } from './identity.js';
+import { IamDenied } from './iam.js';
+import { currentFunction, type Principal, principalFor } from './identity.js';
 
 /**
  * Interception at the AWS SDK boundary. Every SDK v3 client extends smithy's Client; on its first request
@@ -28,7 +29,18 @@ export interface ApiCall {
   service: string;
   operation: string;
   input: Record<string, unknown>;
-  caller: { account: string; region: string; roleArn: string };
+  caller: {
+    account: string;
+    region: string;
+    /** The role the request is signed as (aws:PrincipalArn). */
+    roleArn: string;
+    /** The role session, as AWS names the caller in errors. */
+    sessionArn: string;
+    /** The function whose handler made the call (none: the sandbox itself, provisioning the stack). */
+    functionKey?: string;
+  };
+  /** The signing principal (for IAM: which function assumed a role session, with which ExternalId). */
+  principal: Principal;
 }
 
 export type ApiHandler = (call: ApiCall) => Promise<unknown> | unknown;
@@ -37,6 +49,11 @@ interface Interceptor {
   handler: ApiHandler;
   passThrough: Set<string>;
   onCall: (call: ApiCall) => void;
+  /**
+   * Authorizes the call as IAM would (sandbox/iam.ts), after the region and fault checks and before the
+   * service (or dynalite) sees it: throws the service's access-denied error.
+   */
+  authorize?: (call: ApiCall) => Promise<void> | void;
   /**
    * Waits out an SDK retry backoff: on the virtual clock when a handler made the call, with the sandbox's
    * seeded jitter (the delay is `delayFor(jitter)`).
@@ -118,10 +135,14 @@ function middlewareFor(client: AnyClient) {
           account: principal.account,
           region: await client.config.region(),
           roleArn: principal.roleArn,
+          sessionArn: principal.sessionArn,
+          functionKey: currentFunction(),
         },
+        principal,
       };
       try {
         interceptor.onCall(call);
+        await interceptor.authorize?.(call);
         if (interceptor.passThrough.has(service)) return await next(args);
         const output = (await interceptor.handler(call)) as Record<string, unknown>;
         return {
@@ -137,6 +158,14 @@ function middlewareFor(client: AnyClient) {
           },
         };
       } catch (error) {
+        if (error instanceof IamDenied) {
+          // Every access-denied answer is HTTP 403, whatever the service calls the error.
+          const denied = awsError(error.service ?? service, error.errorName, error.message) as Error & {
+            $metadata: { httpStatusCode?: number };
+          };
+          denied.$metadata.httpStatusCode = 403;
+          throw denied;
+        }
         if (error instanceof SimulatedAwsError) throw awsError(service, error.errorName, error.message);
         throw error;
       }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { Faults } from './faults.js';
+import { invocationContext } from './identity.js';
 import type { Random } from './random.js';
 import type { FunctionSpec, Json, ServerlessConfig } from './serverless-config.js';
 
@@ -117,7 +118,10 @@ export class LambdaRuntime {
       succeed: () => undefined,
     } satisfies Context;
     try {
-      const result = await handler(JSON.parse(JSON.stringify(event)), context);
+      // Every AWS call the handler makes, however deep, is made as this function's role (identity.ts).
+      const result = await invocationContext.run({ functionKey: spec.key }, () =>
+        handler(JSON.parse(JSON.stringify(event)), context),
+      );
       return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as Json);
     } catch (error) {
       const name = error instanceof Error ? error.name : 'Error';

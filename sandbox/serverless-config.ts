@@ -26,6 +26,9 @@ export interface FunctionSpec {
   environment: Record<string, Json>;
   eventBridge: { pattern: Record<string, Json> }[];
   schedules: { rate: string; everyMs: number }[];
+  /** serverless-iam-roles-per-function: the function role's statements, and its custom name if any. */
+  iamRoleStatements: Json[];
+  iamRoleStatementsName?: string;
 }
 
 export interface ServerlessConfig {
@@ -180,6 +183,9 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
             ? [{ pattern: event.eventBridge.pattern }]
             : [],
         ),
+        iamRoleStatements: Array.isArray(spec.iamRoleStatements) ? spec.iamRoleStatements : [],
+        iamRoleStatementsName:
+          typeof spec.iamRoleStatementsName === 'string' ? spec.iamRoleStatementsName : undefined,
         schedules: events.flatMap((event) => {
           const schedule = event.schedule;
           const rate =

@@ -10,7 +10,7 @@ import type { Caller, RestoredResource, World } from './world.js';
  * shapes (dates as Date, lists as the service names them). An operation not listed fails loudly, so a
  * handler calling something the sandbox does not model is caught by the tests.
  */
-type Operation = (caller: Caller, input: Record<string, never>) => unknown;
+type Operation = (caller: ApiCall['caller'], input: Record<string, never>) => unknown;
 
 function tagList(tags: Record<string, string>) {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -55,7 +55,6 @@ export function serviceOperations(
   stepFunctions: StepFunctionsSimulator,
   random: Random,
 ): Record<string, Operation> {
-  const s = world.settings;
   const db = (caller: Caller, id: string) => {
     const found = world.findResource(caller, 'db-instance', id);
     if (!found) throw new SimulatedAwsError('DBInstanceNotFoundFault', `DBInstance ${id} not found.`);
@@ -75,27 +74,27 @@ export function serviceOperations(
   };
 
   return {
+    // Trust (the role's trust policy, ExternalId, the caller's own sts:AssumeRole permission) is IAM's
+    // (sandbox/iam.ts), evaluated before this runs: here STS only issues the session.
     'STS.AssumeRole': (
       caller,
-      input: { RoleArn?: string; ExternalId?: string; DurationSeconds?: number },
+      input: { RoleArn?: string; RoleSessionName?: string; ExternalId?: string; DurationSeconds?: number },
     ) => {
-      const match = (input.RoleArn ?? '').match(/^arn:aws:iam::(\d{12}):role\/(.+)$/);
-      const account = match?.[1] ?? '';
-      const role = match?.[2] ?? '';
-      const trusted =
-        caller.account === s.centralAccount &&
-        input.ExternalId === s.externalId &&
-        ((account === s.drAccount && (role === s.drRoleName || role === s.drTeardownRoleName)) ||
-          (s.sourceAccounts.includes(account) && role === s.sourceRoleName));
-      if (!trusted) {
-        throw new SimulatedAwsError(
-          'AccessDenied',
-          `User: ${caller.roleArn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`,
-        );
-      }
+      const match = (input.RoleArn ?? '').match(/^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/);
+      if (!match) throw new SimulatedAwsError('ValidationError', `${input.RoleArn} is not a valid role ARN`);
+      const [, account = '', role = ''] = match;
+      const session = input.RoleSessionName ?? 'session';
       const accessKeyId = `ASIASBX${random.hex(13).toUpperCase()}`;
       const expiresAt = Date.now() + (input.DurationSeconds ?? 3600) * 1000;
-      registerPrincipal(accessKeyId, { account, roleArn: input.RoleArn ?? '', expiresAt });
+      const sessionArn = `arn:aws:sts::${account}:assumed-role/${role}/${session}`;
+      registerPrincipal(accessKeyId, {
+        account,
+        roleArn: input.RoleArn ?? '',
+        sessionArn,
+        expiresAt,
+        assumedBy: caller.functionKey ?? '',
+        externalId: input.ExternalId,
+      });
       return {
         Credentials: {
           AccessKeyId: accessKeyId,
@@ -104,14 +103,14 @@ export function serviceOperations(
           Expiration: new Date(expiresAt),
         },
         AssumedRoleUser: {
-          Arn: `arn:aws:sts::${account}:assumed-role/${role}/pilotlight`,
-          AssumedRoleId: `AROA${random.hex(16).toUpperCase()}:pilotlight`,
+          Arn: sessionArn,
+          AssumedRoleId: `AROA${random.hex(16).toUpperCase()}:${session}`,
         },
       };
     },
     'STS.GetCallerIdentity': (caller) => ({
       Account: caller.account,
-      Arn: caller.roleArn,
+      Arn: caller.sessionArn,
       UserId: 'sandbox',
     }),
 
@@ -144,7 +143,6 @@ export function serviceOperations(
       input: { DBInstanceIdentifier?: string; SkipFinalSnapshot?: boolean },
     ) => {
       const resource = db(caller, input.DBInstanceIdentifier ?? '');
-      world.authorizeDelete(caller, resource);
       if (resource.deletionProtection)
         throw new SimulatedAwsError(
           'InvalidParameterCombination',
@@ -175,7 +173,6 @@ export function serviceOperations(
     },
     'EC2.DeleteVolume': (caller, input: { VolumeId?: string }) => {
       const resource = vol(caller, input.VolumeId ?? '');
-      world.authorizeDelete(caller, resource);
       teardownFault('IncorrectState');
       world.beginDelete(resource, 20);
       return {};

@@ -816,24 +816,6 @@ export class World {
     );
   }
 
-  /**
-   * The IAM policy of the DR account's teardown role (accounts/dr-account.yaml) allows deletes only on
-   * resources tagged pilotlight:managed=true and never on a failover's; no other role can delete.
-   */
-  authorizeDelete(caller: Caller, resource: RestoredResource): void {
-    const teardownRole = `arn:aws:iam::${this.settings.drAccount}:role/${this.settings.drTeardownRoleName}`;
-    if (
-      caller.roleArn !== teardownRole ||
-      resource.tags['pilotlight:managed'] !== 'true' ||
-      resource.tags['pilotlight:mode'] === 'failover'
-    ) {
-      throw new SimulatedAwsError(
-        'AccessDenied',
-        `${caller.roleArn} is not authorized to delete ${resource.arn} (explicit tag condition)`,
-      );
-    }
-  }
-
   /** Deletion completes a few minutes later; the resource is gone for every API once it does. */
   beginDelete(resource: RestoredResource, seconds: number): void {
     resource.status = 'deleting';

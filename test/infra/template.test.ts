@@ -112,6 +112,9 @@ const NO_RESOURCE_LEVEL = new Set([
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
+  // The task token names no resource (the IAM console: "only support the all resources wildcard").
+  'states:SendTaskSuccess',
+  'states:SendTaskFailure',
 ]);
 
 const logicalId = (functionKey: string) =>

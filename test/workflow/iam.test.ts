@@ -1,0 +1,294 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { invocationContext, principalFor } from '../../sandbox/identity.js';
+import { CENTRAL_ACCOUNT, Sandbox } from '../../sandbox/index.js';
+import { buildReport } from '../../sandbox/report.js';
+import { projectRoot } from '../../sandbox/serverless-config.js';
+import { onlyDrill, simulate } from './harness.js';
+
+const DR_ROLE = 'arn:aws:iam::333333333333:role/pilotlight-dr-orchestrator';
+const DR_TEARDOWN_ROLE = 'arn:aws:iam::333333333333:role/pilotlight-dr-teardown';
+const DR_REGION = 'us-west-2';
+const read = (path: string) => readFileSync(join(projectRoot, path), 'utf8');
+
+/** Replaces exactly one occurrence, so a test cannot silently edit nothing (or too much). */
+function replaceOnce(text: string, search: string, replacement: string): string {
+  const at = text.indexOf(search);
+  if (at < 0 || text.indexOf(search, at + 1) >= 0)
+    throw new Error(`expected exactly one occurrence of ${JSON.stringify(search)}`);
+  return text.slice(0, at) + replacement + text.slice(at + search.length);
+}
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+/** A copy of the project whose serverless.yml or account templates were edited (handlers and ASL are the real ones). */
+function projectWith(edits: { serverless?: string; drAccount?: string; sourceAccount?: string }): string {
+  const root = mkdtempSync(join(tmpdir(), 'pilotlight-iam-'));
+  roots.push(root);
+  for (const name of ['functions', 'statemachines']) symlinkSync(join(projectRoot, name), join(root, name));
+  mkdirSync(join(root, 'accounts'));
+  writeFileSync(join(root, 'serverless.yml'), edits.serverless ?? read('serverless.yml'));
+  writeFileSync(join(root, 'accounts/dr-account.yaml'), edits.drAccount ?? read('accounts/dr-account.yaml'));
+  writeFileSync(
+    join(root, 'accounts/source-account.yaml'),
+    edits.sourceAccount ?? read('accounts/source-account.yaml'),
+  );
+  return root;
+}
+
+async function drillIn(root: string, type: 'RDS' | 'EBS') {
+  const sandbox = await Sandbox.create({ seed: 7, root });
+  try {
+    const startedAt = new Date(sandbox.clock.now).toISOString();
+    sandbox.backupCompleted(type);
+    await sandbox.run();
+    return { report: buildReport(sandbox, 7, startedAt), sandbox };
+  } finally {
+    sandbox.dispose();
+  }
+}
+
+/** SDK calls made as a function's handler would make them (its role, via the invocation context). */
+function asFunction<T>(functionKey: string, call: () => Promise<T>): Promise<T> {
+  return invocationContext.run({ functionKey }, call);
+}
+
+describe('IAM, evaluated as AWS does', () => {
+  it.each(['RDS', 'EBS'] as const)(
+    'lets the %s drill succeed with every call authorized as the calling function or its role session',
+    async (type) => {
+      const { report, sandbox } = await simulate((s) => s.backupCompleted(type));
+      expect(onlyDrill(report).status).toBe('SUCCEEDED');
+      expect(sandbox.iam.denials).toEqual([]);
+      // Every call but the sandbox's own provisioning (the state table) was evaluated.
+      expect(sandbox.iam.authorizedCalls).toBeGreaterThan(20);
+      const callers = [...sandbox.iam.callsByPrincipal.keys()];
+      expect(callers).toContain(
+        'intake as arn:aws:sts::222222222222:assumed-role/pilotlight-sandbox-intake-us-east-2-lambdaRole/pilotlight-sandbox-intake',
+      );
+      expect(callers).toContain(
+        'teardown as arn:aws:sts::333333333333:assumed-role/pilotlight-dr-orchestrator/pilotlight',
+      );
+      expect(callers).toContain(
+        'startCopy as arn:aws:sts::111111111111:assumed-role/pilotlight-source-orchestrator/pilotlight',
+      );
+      // No function acted under another function's role.
+      for (const caller of callers) {
+        const [fn, , principal] = caller.split(' ');
+        if (principal?.includes('lambdaRole')) expect(principal).toContain(`-${fn}-us-east-2-lambdaRole/`);
+      }
+    },
+  );
+
+  it('fails the drill with AccessDenied when teardown loses sts:AssumeRole, and still records evidence and alerts', async () => {
+    const serverless = replaceOnce(
+      read('serverless.yml'),
+      `      - \${self:custom.iam.assumeDrTeardownRole}
+  recordEvidence:`,
+      `  recordEvidence:`,
+    );
+    const { report, sandbox } = await drillIn(projectWith({ serverless }), 'RDS');
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.steps.find((s) => s.name === 'TearDown')?.status).toBe('FAILED');
+    expect(`${drill.error?.name} ${drill.error?.message}`).toContain(
+      'AccessDenied User: arn:aws:sts::222222222222:assumed-role/pilotlight-sandbox-teardown-us-east-2-lambdaRole/pilotlight-sandbox-teardown is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/pilotlight-dr-teardown',
+    );
+    expect(
+      sandbox.iam.denials.every((d) => d.functionKey === 'teardown' && d.action === 'sts:AssumeRole'),
+    ).toBe(true);
+    // Evidence and alerts still go out, and the restored instance is reported as left behind.
+    expect(drill.evidence?.key).toBeTruthy();
+    expect(sandbox.world.objects.some((o) => o.key === drill.evidence?.key)).toBe(true);
+    expect(report.sandbox.alerts.length).toBeGreaterThan(0);
+    expect(report.sandbox.resourcesLeft).toBe(1);
+  });
+
+  it("fails the EBS teardown with EC2's UnauthorizedOperation when the DR teardown role loses its delete statement", async () => {
+    const drAccount = replaceOnce(
+      read('accounts/dr-account.yaml'),
+      `              - Sid: DeletePilotlightVolumesOnly
+                Effect: Allow
+                Action: [ec2:DeleteVolume]`,
+      `              - Sid: DeletePilotlightVolumesOnly
+                Effect: Allow
+                Action: [ec2:DetachVolume]`,
+    );
+    const { report, sandbox } = await drillIn(projectWith({ drAccount }), 'EBS');
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('TeardownIncomplete');
+    expect(drill.error?.message).toMatch(
+      /: UnauthorizedOperation: You are not authorized to perform this operation\. User: arn:aws:sts::333333333333:assumed-role\/pilotlight-dr-teardown\/pilotlight is not authorized to perform: ec2:DeleteVolume on resource: arn:aws:ec2:us-west-2:333333333333:volume\/vol-0[0-9a-f]+ because no identity-based policy allows the ec2:DeleteVolume action\. Encoded authorization failure message: /,
+    );
+    expect(sandbox.iam.denials.map((d) => d.action)).toContain('ec2:DeleteVolume');
+    expect(sandbox.iam.denials[0]?.message).toContain(
+      'because no identity-based policy allows the ec2:DeleteVolume action',
+    );
+    expect(sandbox.world.objects.some((o) => o.key === drill.evidence?.key)).toBe(true);
+    expect(report.sandbox.alerts.length).toBeGreaterThan(0);
+    expect(report.sandbox.resourcesLeft).toBe(1);
+  });
+
+  it('denies a function the DR trust policy does not name, even with the role session another function cached', async () => {
+    // startRestore is dropped from the DR role's trust. The handler modules cache the DR session process-wide
+    // (assumed by another function, or in an earlier sandbox of this file), so startRestore may never call
+    // AssumeRole itself here: its right to the session is checked on each call it makes with it.
+    const drAccount = replaceOnce(
+      read('accounts/dr-account.yaml'),
+      `                  - Fn::Sub: arn:\${AWS::Partition}:iam::\${CentralAccountId}:role/pilotlight-\${StageName}-startRestore-\${PrimaryRegion}-lambdaRole
+                  - Fn::Sub: arn:\${AWS::Partition}:iam::\${CentralAccountId}:role/pilotlight-\${StageName}-startRestore-\${AWS::Region}-lambdaRole\n`,
+      '',
+    );
+    const { report, sandbox } = await drillIn(projectWith({ drAccount }), 'RDS');
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.steps.find((s) => s.name === 'RestoreInDrAccount')?.status).toBe('FAILED');
+    expect(drill.error?.message).toContain(
+      'User: arn:aws:sts::222222222222:assumed-role/pilotlight-sandbox-startRestore-us-east-2-lambdaRole/pilotlight-sandbox-startRestore is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/pilotlight-dr-orchestrator',
+    );
+    expect(new Set(sandbox.iam.denials.map((d) => d.functionKey))).toEqual(new Set(['startRestore']));
+    expect(report.sandbox.alerts.length).toBeGreaterThan(0);
+  });
+
+  describe('checked call by call', () => {
+    let sandbox: Sandbox;
+    afterEach(() => sandbox?.dispose());
+
+    const assumeDr = (functionKey: string, externalId: string, roleArn = DR_ROLE) =>
+      asFunction(functionKey, () =>
+        new STSClient({ region: 'us-east-2' }).send(
+          new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'pilotlight', ExternalId: externalId }),
+        ),
+      );
+
+    it('denies AssumeRole with a wrong ExternalId, or from a function the trust policy does not name', async () => {
+      sandbox = await Sandbox.create({ seed: 3 });
+      const externalId = sandbox.config.params.externalId ?? '';
+
+      const trusted = await assumeDr('teardown', externalId);
+      expect(trusted.AssumedRoleUser?.Arn).toBe(
+        'arn:aws:sts::333333333333:assumed-role/pilotlight-dr-orchestrator/pilotlight',
+      );
+
+      const wrongId = await assumeDr('teardown', 'not-the-external-id').catch((error: unknown) => error);
+      expect(wrongId).toMatchObject({
+        name: 'AccessDenied',
+        message: `User: arn:aws:sts::${CENTRAL_ACCOUNT}:assumed-role/pilotlight-sandbox-teardown-us-east-2-lambdaRole/pilotlight-sandbox-teardown is not authorized to perform: sts:AssumeRole on resource: ${DR_ROLE}`,
+        $metadata: { httpStatusCode: 403 },
+      });
+
+      // recordEvidence has no sts:AssumeRole of its own, and the DR trust policy does not name it.
+      const untrusted = await assumeDr('recordEvidence', externalId).catch((error: unknown) => error);
+      expect(untrusted).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      expect((untrusted as Error).message).toContain(
+        'pilotlight-sandbox-recordEvidence-us-east-2-lambdaRole',
+      );
+      expect(sandbox.iam.denials.map((d) => [d.functionKey, d.action])).toEqual([
+        ['teardown', 'sts:AssumeRole'],
+        ['recordEvidence', 'sts:AssumeRole'],
+      ]);
+    });
+
+    it('supplies the request context AWS would: principal, organization, resource account and tags, time', async () => {
+      sandbox = await Sandbox.create({ seed: 3 });
+      const arn = `arn:aws:ec2:${DR_REGION}:333333333333:volume/vol-0context00000001`;
+      sandbox.world.resources.set(arn, {
+        arn,
+        account: '333333333333',
+        region: DR_REGION,
+        kind: 'volume',
+        id: 'vol-0context00000001',
+        status: 'available',
+        tags: { 'pilotlight:managed': 'true', 'pilotlight:drill-id': 'd-1' },
+        createdAt: sandbox.clock.now,
+      });
+      const session = await assumeDr('teardown', sandbox.config.params.externalId ?? '');
+      const principal = principalFor(session.Credentials?.AccessKeyId ?? '');
+      if (!principal) throw new Error('the session was not registered');
+      const [request, ...others] = sandbox.iam.requestsFor({
+        service: 'EC2',
+        operation: 'DeleteVolume',
+        input: { VolumeId: 'vol-0context00000001' },
+        caller: {
+          account: principal.account,
+          region: DR_REGION,
+          roleArn: principal.roleArn,
+          sessionArn: principal.sessionArn,
+          functionKey: 'teardown',
+        },
+        principal,
+      });
+      expect(others).toEqual([]);
+      expect(request).toMatchObject({
+        action: 'ec2:DeleteVolume',
+        resource: arn,
+        principal: 'arn:aws:sts::333333333333:assumed-role/pilotlight-dr-orchestrator/pilotlight',
+      });
+      expect(request?.context).toMatchObject({
+        'aws:PrincipalArn': DR_ROLE,
+        'aws:PrincipalAccount': '333333333333',
+        'aws:PrincipalOrgID': sandbox.config.params.organizationId,
+        'aws:ResourceAccount': '333333333333',
+        'aws:ResourceOrgID': sandbox.config.params.organizationId,
+        'aws:ResourceTag/pilotlight:managed': 'true',
+        'aws:ResourceTag/pilotlight:drill-id': 'd-1',
+        'ec2:ResourceTag/pilotlight:managed': 'true',
+        'aws:SecureTransport': 'true',
+        'aws:RequestedRegion': DR_REGION,
+        'aws:CurrentTime': new Date(sandbox.clock.now).toISOString(),
+      });
+    });
+
+    it('denies deleting a DR volume that does not carry pilotlight:managed=true, and allows it once tagged', async () => {
+      sandbox = await Sandbox.create({ seed: 3 });
+      const volume = (id: string, tags: Record<string, string>) => {
+        const arn = `arn:aws:ec2:${DR_REGION}:333333333333:volume/${id}`;
+        sandbox.world.resources.set(arn, {
+          arn,
+          account: '333333333333',
+          region: DR_REGION,
+          kind: 'volume',
+          id,
+          status: 'available',
+          tags,
+          createdAt: sandbox.clock.now,
+        });
+        return id;
+      };
+      const untagged = volume('vol-0untagged0000001', { Name: 'production-data' });
+      const tagged = volume('vol-0tagged000000001', { 'pilotlight:managed': 'true' });
+      const session = await assumeDr('teardown', sandbox.config.params.externalId ?? '', DR_TEARDOWN_ROLE);
+      const ec2 = new EC2Client({
+        region: DR_REGION,
+        credentials: {
+          accessKeyId: session.Credentials?.AccessKeyId ?? '',
+          secretAccessKey: session.Credentials?.SecretAccessKey ?? '',
+          sessionToken: session.Credentials?.SessionToken,
+        },
+      });
+
+      const denied = await asFunction('teardown', () =>
+        ec2.send(new DeleteVolumeCommand({ VolumeId: untagged })),
+      ).catch((error: unknown) => error);
+      expect(denied).toMatchObject({ name: 'UnauthorizedOperation', $metadata: { httpStatusCode: 403 } });
+      expect((denied as Error).message).toContain(
+        `You are not authorized to perform this operation. User: arn:aws:sts::333333333333:assumed-role/pilotlight-dr-teardown/pilotlight is not authorized to perform: ec2:DeleteVolume on resource: arn:aws:ec2:${DR_REGION}:333333333333:volume/${untagged} because no identity-based policy allows the ec2:DeleteVolume action`,
+      );
+      expect(sandbox.world.resourcesLeft().map((r) => r.id)).toContain(untagged);
+
+      await asFunction('teardown', () => ec2.send(new DeleteVolumeCommand({ VolumeId: tagged })));
+      expect(sandbox.world.resourcesLeft().map((r) => r.id)).not.toContain(tagged);
+    });
+  });
+});
