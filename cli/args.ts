@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { supportedResourceTypes } from '../functions/resources/index.js';
 
 /** Bad command-line input: exit status 2, one line on stderr, nothing started. */
 export class UsageError extends Error {
@@ -24,7 +25,9 @@ const DrillOptions = z.object({
   resourceType: z
     .string()
     .regex(/^[A-Za-z0-9]+$/, 'must be an AWS Backup resource type such as RDS or EBS')
-    .default('RDS'),
+    .default('RDS')
+    // Case-insensitive: `ebs` is EBS. A type Pilotlight does not drill is passed on as typed (intake skips it).
+    .transform((type) => supportedResourceTypes.find((t) => t.toLowerCase() === type.toLowerCase()) ?? type),
   count: decimal(1, 1000).default(1),
   /** Event files, delivered in order, each at its `time`. */
   events: z.array(z.string().min(1, 'needs a file')).default([]),

@@ -203,6 +203,13 @@ describe('pilotlight drill exit status', () => {
     expect(JSON.parse(stdout).drills[0].status).toBe('SUCCEEDED');
   });
 
+  it('takes --resource-type case-insensitively', async () => {
+    const code = await main(['drill', '--resource-type', 'ebs', '--json']);
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).drills[0].source.resourceType).toBe('EBS');
+  });
+
   it('exits 0 for a failover: what it restores is kept, not left behind', async () => {
     const code = await main(['drill', '--mode', 'failover', '--json']);
 
