@@ -143,7 +143,11 @@ function checkApiFault(spec: string, service: string, operation: string, error: 
 /** " (did you mean A, B?)" with the closest valid names by edit distance, or "" when nothing is close. */
 export function nearest(wanted: string, valid: Iterable<string>): string {
   const scored = [...valid]
-    .map((name) => ({ name, distance: editDistance(wanted.toLowerCase(), name.toLowerCase()) }))
+    .map((name) => {
+      const [w, n] = [wanted.toLowerCase(), name.toLowerCase()];
+      // A name that extends what was typed (AccessDenied → AccessDeniedException) is as near as a typo.
+      return { name, distance: w.length >= 4 && n.startsWith(w) ? 1 : editDistance(w, n) };
+    })
     .filter(
       ({ name, distance }) => distance <= Math.max(2, Math.floor(Math.max(wanted.length, name.length) / 3)),
     )
