@@ -1,17 +1,42 @@
 import { createHash } from 'node:crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { z } from 'zod';
+import { claimRecoveryPoint } from './lib/claims.js';
 import { sfn } from './lib/clients.js';
-import { config, drVaultArn } from './lib/config.js';
+import { config, drVaultArn, isStandby } from './lib/config.js';
 import type { DrillRequest } from './lib/drill.js';
-import { BACKUP_JOB, BackupEvent, BackupJobDetail, COPY_JOB, CopyJobDetail } from './lib/events.js';
+import {
+  arn,
+  BACKUP_JOB,
+  BackupEvent,
+  BackupJobDetail,
+  COPY_JOB,
+  CopyJobDetail,
+  problemsOf,
+} from './lib/events.js';
 import { lambdaHandler } from './lib/handler.js';
-import { logger } from './lib/observability.js';
+import { logger, metrics } from './lib/observability.js';
 import { findJob } from './lib/state-store.js';
 import { isSupported, supportedResourceTypes } from './resources/index.js';
 
 export interface IntakeResult {
   started: { drillId: string; executionArn: string }[];
   skipped: { eventId: string; reason: string }[];
+  /** Events that are not what AWS Backup sends (one line each): never retried, never dead-lettered. */
+  rejected: { eventId: string; reason: string }[];
+}
+
+/** An event whose shape is not AWS Backup's: rejected with one line, a metric and a log entry. */
+class RejectedEvent extends Error {
+  override readonly name = 'RejectedEvent';
+}
+
+function parseDetail<T extends z.ZodType>(schema: T, event: BackupEvent): z.infer<T> {
+  const parsed = schema.safeParse(event.detail);
+  if (!parsed.success)
+    throw new RejectedEvent(`"${event['detail-type']}" detail: ${problemsOf(parsed.error)}`);
+  return parsed.data;
 }
 
 type Decision = { request: DrillRequest } | { skip: string };
@@ -20,13 +45,15 @@ type Decision = { request: DrillRequest } | { skip: string };
 export async function decide(event: BackupEvent): Promise<Decision> {
   const type = event['detail-type'];
   if (type === BACKUP_JOB) {
-    const detail = BackupJobDetail.parse(event.detail);
+    const detail = parseDetail(BackupJobDetail, event);
     if (detail.state !== 'COMPLETED')
       return { skip: `backup job ${detail.backupJobId} is ${detail.state}, not COMPLETED` };
     if (!isSupported(detail.resourceType)) return { skip: unsupported(detail.resourceType) };
     const recoveryPointArn = event.resources[0];
     if (!recoveryPointArn)
       return { skip: `backup job ${detail.backupJobId} event names no recovery point (resources[0])` };
+    if (!arn.safeParse(recoveryPointArn).success)
+      throw new RejectedEvent(`resources[0] "${recoveryPointArn.slice(0, 80)}" is not a recovery point ARN`);
     return {
       request: {
         mode: 'drill',
@@ -48,7 +75,7 @@ export async function decide(event: BackupEvent): Promise<Decision> {
     };
   }
   if (type === COPY_JOB) {
-    const detail = CopyJobDetail.parse(event.detail);
+    const detail = parseDetail(CopyJobDetail, event);
     if (detail.state !== 'COMPLETED')
       return { skip: `copy job ${detail.copyJobId} is ${detail.state}, not COMPLETED` };
     if (detail.destinationBackupVaultArn !== drVaultArn) {
@@ -101,41 +128,83 @@ function vaultName(vaultArn: string | undefined): string {
 }
 
 /**
- * The execution name is the drill id. It is derived from the event id, so a duplicated event (AWS Backup
- * delivers best-effort) maps to the same execution and Step Functions refuses a second one.
+ * The execution name is the drill id. It is derived from the source recovery point and the mode, so the same
+ * backup redelivered under any event id maps to the same execution, which Step Functions refuses to start
+ * twice; the claim (lib/claims.ts) covers the triggers with other names (the plan's copy, manual starts).
  */
-export function drillIdFor(request: DrillRequest, eventId: string): string {
-  const hash = createHash('sha256').update(eventId).digest('hex').slice(0, 10);
+export function drillIdFor(request: DrillRequest): string {
+  const hash = createHash('sha256')
+    .update(`${request.mode}|${request.source.recoveryPointArn}`)
+    .digest('hex')
+    .slice(0, 12);
   const at = (request.trigger?.at ?? '').replace(/[-:]/g, '').slice(0, 13);
   return `${request.source.resourceType.toLowerCase()}-${at}-${hash}`;
 }
 
-export const handler = lambdaHandler(async (raw: unknown): Promise<IntakeResult> => {
-  const event = BackupEvent.parse(raw);
-  logger.appendKeys({ eventId: event.id });
-  const decision = await decide(event);
-  if ('skip' in decision) {
-    logger.info('event is not a drill trigger', { reason: decision.skip });
-    return { started: [], skipped: [{ eventId: event.id, reason: decision.skip }] };
-  }
-  const drillId = drillIdFor(decision.request, event.id);
+/**
+ * Starts the drill a trigger asks for, unless its recovery point already has one: the claim is taken first
+ * (a conditional write), then the execution is started under the drill id. A retry after a crash between
+ * the two finds its own claim and starts the execution.
+ */
+export async function startDrill(request: DrillRequest, eventId: string): Promise<IntakeResult> {
+  const drillId = drillIdFor(request);
   logger.appendKeys({ drillId });
+  const claim = await claimRecoveryPoint(drillId, request.source.recoveryPointArn, request.mode);
+  if (!claim.taken) {
+    const { holder } = claim;
+    const reason =
+      holder.status === 'RUNNING'
+        ? `recovery point ${request.source.recoveryPointArn} is already being drilled by ${holder.drillId}`
+        : `recovery point ${request.source.recoveryPointArn} was already drilled by ${holder.drillId} (a manual start re-drills it)`;
+    logger.info('duplicate trigger skipped', { reason, holder: holder.drillId });
+    return { started: [], skipped: [{ eventId, reason }], rejected: [] };
+  }
   try {
     const started = await sfn.send(
       new StartExecutionCommand({
         stateMachineArn: config.DRILL_STATE_MACHINE_ARN,
         name: drillId,
-        input: JSON.stringify(decision.request),
+        input: JSON.stringify(request),
       }),
     );
     logger.info('drill started', { executionArn: started.executionArn });
-    return { started: [{ drillId, executionArn: started.executionArn ?? '' }], skipped: [] };
+    return { started: [{ drillId, executionArn: started.executionArn ?? '' }], skipped: [], rejected: [] };
   } catch (error) {
     if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
-      const reason = `duplicate event: drill ${drillId} already ran for it`;
+      const reason = `duplicate trigger: drill ${drillId} already ran for recovery point ${request.source.recoveryPointArn}`;
       logger.info(reason);
-      return { started: [], skipped: [{ eventId: event.id, reason }] };
+      return { started: [], skipped: [{ eventId, reason }], rejected: [] };
     }
     throw error;
   }
-});
+}
+
+/** What intake does with one event: reject it, skip it (with the reason), or start its drill. */
+export async function intake(raw: unknown): Promise<IntakeResult> {
+  const envelope = BackupEvent.safeParse(raw);
+  const eventId = (raw as { id?: unknown } | null)?.id;
+  const id = typeof eventId === 'string' ? eventId : 'unknown';
+  try {
+    if (!envelope.success) throw new RejectedEvent(`not an AWS Backup event: ${problemsOf(envelope.error)}`);
+    const event = envelope.data;
+    logger.appendKeys({ eventId: event.id });
+    const decision = await decide(event);
+    if ('skip' in decision) {
+      logger.info('event is not a drill trigger', { reason: decision.skip });
+      return { started: [], skipped: [{ eventId: event.id, reason: decision.skip }], rejected: [] };
+    }
+    if (isStandby && !config.PRIMARY_DECLARED_DOWN) {
+      const reason = `standby deployment in ${config.AWS_REGION}: backup events are drilled by the primary deployment until it is declared down (primaryDeclaredDown)`;
+      logger.info('event left to the primary deployment', { reason });
+      return { started: [], skipped: [{ eventId: event.id, reason }], rejected: [] };
+    }
+    return await startDrill(decision.request, event.id);
+  } catch (error) {
+    if (!(error instanceof RejectedEvent)) throw error;
+    metrics.singleMetric().addMetric('RejectedEvents', MetricUnit.Count, 1);
+    logger.warn('event rejected', { reason: error.message });
+    return { started: [], skipped: [], rejected: [{ eventId: id, reason: error.message }] };
+  }
+}
+
+export const handler = lambdaHandler(async (raw: unknown): Promise<IntakeResult> => intake(raw));

@@ -1,9 +1,11 @@
 import { DescribeRecoveryPointCommand } from '@aws-sdk/client-backup';
 import { z } from 'zod';
+import { claimRecoveryPoint } from './lib/claims.js';
 import { drClients, sourceClients } from './lib/clients.js';
 import { config, drVaultArn } from './lib/config.js';
 import { type Drill, DrillRequest } from './lib/drill.js';
-import { InvalidDrillInput } from './lib/errors.js';
+import { DrillAlreadyRunning, InvalidDrillInput } from './lib/errors.js';
+import { executionStatus } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { updateDrill } from './lib/state-store.js';
@@ -39,7 +41,15 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
       `recovery point ${request.source.recoveryPointArn} is ${recoveryPoint.Status}, not COMPLETED`,
     );
   }
+  // Checked before any job starts: restoring an RDS snapshot as an EBS volume would time out after hours
+  // and leave a production-named instance behind.
+  if (recoveryPoint.ResourceType !== request.source.resourceType) {
+    throw new InvalidDrillInput(
+      `recovery point ${request.drRecoveryPointArn ?? request.source.recoveryPointArn} is a ${recoveryPoint.ResourceType ?? 'unknown'} backup, not ${request.source.resourceType}`,
+    );
+  }
   const createdAt = recoveryPoint.CreationDate ?? new Date(input.startedAt);
+  const previousDrillId = await claim(drillId, request);
 
   await updateDrill(drillId, { status: 'RUNNING', resourceType: request.source.resourceType });
   return {
@@ -60,7 +70,33 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     needsCopy: !inDrVault,
     drRecoveryPointArn: request.drRecoveryPointArn,
     preparedAt: new Date().toISOString(),
+    ...(previousDrillId ? { previousDrillId } : {}),
   };
+}
+
+/**
+ * One drill per source recovery point and mode. A drill started by intake finds intake's claim under its own
+ * id; a manual start takes it, or re-drills a recovery point whose last drill has ended (and says so).
+ * Returns the previous drill of this recovery point, if this one replaces a finished one.
+ */
+async function claim(drillId: string, request: DrillRequest): Promise<string | undefined> {
+  const { recoveryPointArn } = request.source;
+  const manual = (request.trigger?.kind ?? 'manual') === 'manual';
+  let result = await claimRecoveryPoint(drillId, recoveryPointArn, request.mode, { afterFinished: manual });
+  if (!result.taken && manual && (await executionStatus(result.holder.drillId)) !== 'RUNNING') {
+    // The holder ended without finishing its claim (its evidence step crashed): it no longer runs.
+    result = await claimRecoveryPoint(drillId, recoveryPointArn, request.mode, {
+      replace: result.holder.drillId,
+    });
+  }
+  if (!result.taken) {
+    throw new DrillAlreadyRunning(
+      `recovery point ${recoveryPointArn} is already being drilled (${request.mode}) by ${result.holder.drillId}`,
+    );
+  }
+  if (result.previous)
+    logger.info('re-drilling a recovery point', { previousDrillId: result.previous.drillId });
+  return result.previous?.drillId;
 }
 
 export const handler = lambdaHandler(async (event: unknown) => prepareDrill(Input.parse(event)));

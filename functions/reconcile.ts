@@ -1,42 +1,26 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
-import { drClients, sourceClients } from './lib/clients.js';
+import { startDrill } from './intake.js';
+import { reconcileSlots } from './lib/admission.js';
 import { TERMINAL_STATES } from './lib/events.js';
 import { lambdaHandler } from './lib/handler.js';
+import { drillMissedBackups, type MissedBackups } from './lib/missed-backups.js';
 import { logger, metrics } from './lib/observability.js';
-import { type JobOutcome, resumeDrill } from './lib/resume.js';
-import { type PendingJob, pendingJobs } from './lib/state-store.js';
-
-/** Reads a job's current state from AWS Backup, in the account that owns the job. */
-async function describe(job: PendingJob): Promise<JobOutcome> {
-  if (job.kind === 'copy') {
-    const { CopyJob } = await sourceClients(job.account, job.region).backup.send(
-      new DescribeCopyJobCommand({ CopyJobId: job.jobId }),
-    );
-    return {
-      jobId: job.jobId,
-      state: CopyJob?.State ?? 'UNKNOWN',
-      statusMessage: CopyJob?.StatusMessage,
-      drRecoveryPointArn: CopyJob?.DestinationRecoveryPointArn,
-      startedAt: CopyJob?.CreationDate?.toISOString(),
-      completedAt: CopyJob?.CompletionDate?.toISOString(),
-    };
-  }
-  const restore = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
-  return {
-    jobId: job.jobId,
-    state: restore.Status ?? 'UNKNOWN',
-    statusMessage: restore.StatusMessage,
-    createdResourceArn: restore.CreatedResourceArn,
-    startedAt: restore.CreationDate?.toISOString(),
-    completedAt: restore.CompletionDate?.toISOString(),
-  };
-}
+import { describeJob, resumeDrill } from './lib/resume.js';
+import { pendingJobs } from './lib/state-store.js';
 
 export interface ReconcileResult {
   checked: number;
   resumed: string[];
   failed: string[];
+  /** Admission slots freed because their drill had ended, and waiting drills admitted. */
+  slots: { freed: number; admitted: number };
+  /** Completed backup jobs checked for a lost event, and the drills started for them. */
+  missedBackups: MissedBackups;
+}
+
+/** The reconciler could not check every open job or slot; the invocation fails so the dead-letter alarm shows it. */
+class ReconcileIncomplete extends Error {
+  override readonly name = 'ReconcileIncomplete';
 }
 
 /**
@@ -45,10 +29,16 @@ export interface ReconcileResult {
  */
 export async function reconcile(): Promise<ReconcileResult> {
   const jobs = await pendingJobs();
-  const result: ReconcileResult = { checked: jobs.length, resumed: [], failed: [] };
+  const result: ReconcileResult = {
+    checked: jobs.length,
+    resumed: [],
+    failed: [],
+    slots: { freed: 0, admitted: 0 },
+    missedBackups: { checked: 0, started: [] },
+  };
   for (const job of jobs) {
     try {
-      const outcome = await describe(job);
+      const outcome = await describeJob(job);
       if (!TERMINAL_STATES.has(outcome.state)) continue;
       if ((await resumeDrill(job, outcome)) === 'resumed') {
         result.resumed.push(job.jobId);
@@ -62,9 +52,32 @@ export async function reconcile(): Promise<ReconcileResult> {
       logger.error('could not reconcile job', { jobId: job.jobId, drillId: job.drillId, error });
     }
   }
+  let backupsFailed = false;
+  try {
+    result.missedBackups = await drillMissedBackups(startDrill);
+  } catch (error) {
+    backupsFailed = true;
+    logger.error('could not check the source accounts for backups whose event was lost', { error });
+  }
+  let slotsFailed = false;
+  try {
+    result.slots = await reconcileSlots();
+  } catch (error) {
+    slotsFailed = true;
+    logger.error('could not reconcile admission slots', { error });
+  }
   metrics.addMetric('ReconciledJobs', MetricUnit.Count, result.resumed.length);
   metrics.addMetric('OpenJobs', MetricUnit.Count, jobs.length - result.resumed.length);
-  if (result.failed.length > 0) throw new Error(`could not reconcile jobs ${result.failed.join(', ')}`);
+  metrics.addMetric('SlotsFreed', MetricUnit.Count, result.slots.freed);
+  metrics.addMetric('MissedBackupsDrilled', MetricUnit.Count, result.missedBackups.started.length);
+  if (result.failed.length > 0 || slotsFailed || backupsFailed) {
+    const what = [
+      ...(result.failed.length > 0 ? [`jobs ${result.failed.join(', ')}`] : []),
+      ...(slotsFailed ? ['the admission slots'] : []),
+      ...(backupsFailed ? ['the completed backup jobs'] : []),
+    ];
+    throw new ReconcileIncomplete(`could not reconcile ${what.join(' and ')}`);
+  }
   return result;
 }
 

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { finishClaim } from './lib/claims.js';
 import { s3 } from './lib/clients.js';
 import { config } from './lib/config.js';
-import { DrillState, type EvidenceRef } from './lib/drill.js';
+import { DrillState, type EvidenceRef, requestOf } from './lib/drill.js';
 import { buildEvidence, drillStatus } from './lib/evidence.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
@@ -41,6 +42,10 @@ export async function recordEvidence(input: DrillState): Promise<EvidenceRef> {
     }),
   );
   await updateDrill(drillId, { status: drillStatus(input.state) });
+  // The drill has ended: its recovery point may be drilled again, by hand.
+  const source = input.state.drill?.source ?? requestOf(input.state)?.source;
+  const mode = input.state.drill?.mode ?? requestOf(input.state)?.mode;
+  if (source && mode) await finishClaim(drillId, source.recoveryPointArn, mode);
   logger.info('evidence recorded', { key, sha256 });
   return { bucket: config.EVIDENCE_BUCKET, key, sha256, versionId: put.VersionId };
 }

@@ -8,7 +8,7 @@ import {
 } from './lib/events.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
-import { type JobOutcome, resumeDrill } from './lib/resume.js';
+import { describeJob, type JobOutcome, resumeDrill } from './lib/resume.js';
 import { findJob } from './lib/state-store.js';
 
 export type ResumeDrillResult =
@@ -52,7 +52,12 @@ export const handler = lambdaHandler(async (raw: unknown): Promise<ResumeDrillRe
   const job = await findJob(outcome.jobId);
   if (!job) return { resumed: false, reason: `no drill waits for job ${outcome.jobId}` };
   logger.appendKeys({ drillId: job.drillId });
-  const result = await resumeDrill(job, outcome);
+  // The event only says which job changed; what happened is read from AWS Backup (see describeJob).
+  const current = await describeJob(job);
+  if (!TERMINAL_STATES.has(current.state)) {
+    return { resumed: false, reason: `job ${job.jobId} is ${current.state} in AWS Backup, not finished` };
+  }
+  const result = await resumeDrill(job, current);
   logger.info('job event handled', { jobId: job.jobId, state: outcome.state, result });
   if (result === 'resumed') return { resumed: true, jobId: job.jobId, drillId: job.drillId };
   return { resumed: false, reason: `job ${job.jobId} was already handled (${result})` };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { sourceClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { Drill } from './lib/drill.js';
+import { UnexpectedRecord } from './lib/errors.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { rememberJob, updateDrill } from './lib/state-store.js';
@@ -24,10 +25,14 @@ export async function startCopy({ drill, taskToken }: z.infer<typeof Input>): Pr
       IamRoleArn: `arn:aws:iam::${drill.source.account}:role/${config.COPY_ROLE_NAME}`,
       // A retried task must not start a second copy.
       IdempotencyToken: `${drill.drillId}-copy`,
+      // The drill's copy is not a backup anyone keeps: AWS Backup deletes it after a few days.
+      Lifecycle: { DeleteAfterDays: config.DRILL_COPY_RETENTION_DAYS },
     }),
   );
   const copyJobId = started.CopyJobId;
-  if (!copyJobId) throw new Error('StartCopyJob returned no CopyJobId');
+  if (!copyJobId) throw new UnexpectedRecord('StartCopyJob returned no CopyJobId');
+  // The job id is on the drill record before anything else, so teardown and the reconciler can find it.
+  await updateDrill(drill.drillId, { copyJobId });
   await rememberJob({
     jobId: copyJobId,
     kind: 'copy',
@@ -39,7 +44,6 @@ export async function startCopy({ drill, taskToken }: z.infer<typeof Input>): Pr
     region: drill.source.region,
     startedAt: new Date().toISOString(),
   });
-  await updateDrill(drill.drillId, { copyJobId });
   logger.info('copy job started', { copyJobId });
   return { copyJobId };
 }

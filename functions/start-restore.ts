@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { drClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { CopyResult, Drill } from './lib/drill.js';
+import { UnexpectedRecord } from './lib/errors.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { rememberJob, updateDrill } from './lib/state-store.js';
@@ -28,6 +29,12 @@ export async function startRestore({
       RecoveryPointArn: copy.drRecoveryPointArn,
     }),
   );
+  // Intent first: if the start succeeds and every later write fails, teardown still finds the job by its
+  // recovery point and start time (ListRestoreJobs), and a retried task gets the same job back (token).
+  await updateDrill(drill.drillId, {
+    restoreRequestedAt: new Date().toISOString(),
+    drRecoveryPointArn: copy.drRecoveryPointArn,
+  });
   const started = await clients.backup.send(
     new StartRestoreJobCommand({
       RecoveryPointArn: copy.drRecoveryPointArn,
@@ -38,7 +45,8 @@ export async function startRestore({
     }),
   );
   const restoreJobId = started.RestoreJobId;
-  if (!restoreJobId) throw new Error('StartRestoreJob returned no RestoreJobId');
+  if (!restoreJobId) throw new UnexpectedRecord('StartRestoreJob returned no RestoreJobId');
+  await updateDrill(drill.drillId, { restoreJobId });
   await rememberJob({
     jobId: restoreJobId,
     kind: 'restore',
@@ -50,7 +58,6 @@ export async function startRestore({
     region: config.DR_REGION,
     startedAt: new Date().toISOString(),
   });
-  await updateDrill(drill.drillId, { restoreJobId });
   logger.info('restore job started', { restoreJobId });
   return { restoreJobId };
 }

@@ -1,10 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { paginateGetResources } from '@aws-sdk/client-resource-groups-tagging-api';
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { drClients, sfn } from './lib/clients.js';
-import { config, executionArnOf } from './lib/config.js';
+import { drClients } from './lib/clients.js';
+import { config } from './lib/config.js';
 import { DRILL_TAG, MANAGED_TAG, MODE_TAG, OWNER_TAG } from './lib/drill.js';
 import { describeError } from './lib/errors.js';
+import { executionStatus } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger, metrics } from './lib/observability.js';
 import { resourceModules } from './resources/index.js';
@@ -29,17 +29,6 @@ export interface SweepResult {
   orphans: Orphan[];
   /** Resources whose drill or state could not be read this time (nothing done to them). */
   unchecked: string[];
-}
-
-/** The drill's execution status, or 'NOT_FOUND' (purged after 90 days, or never started by this machine). */
-async function executionStatus(drillId: string): Promise<string> {
-  try {
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: executionArnOf(drillId) }));
-    return execution.status ?? 'UNKNOWN';
-  } catch (error) {
-    if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return 'NOT_FOUND';
-    throw error;
-  }
 }
 
 function moduleFor(resourceArn: string): ResourceModule | undefined {

@@ -1,37 +1,45 @@
-import { DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
+import { DescribeRestoreJobCommand, paginateListRestoreJobs } from '@aws-sdk/client-backup';
 import { drClients } from './lib/clients.js';
 import { config } from './lib/config.js';
-import { DRILL_TAG, DrillState, type TeardownResult } from './lib/drill.js';
+import { DRILL_TAG, type Drill, DrillState, drillTags, type TeardownResult } from './lib/drill.js';
 import { describeError, TeardownIncomplete, TeardownRefused } from './lib/errors.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
-import { readDrill } from './lib/state-store.js';
+import { findJob, readDrill, rememberJob } from './lib/state-store.js';
 import { resourceModule } from './resources/index.js';
 import { accountOf } from './resources/types.js';
 
 /**
- * Finds what this drill restored: from the restore step's result, else from the drill record, else from the
- * restore job itself (a drill that failed or timed out while waiting on the restore).
+ * The restore job this drill started: from the restore step's result, else from the drill record, else (the
+ * job id was never recorded) the DR account's restore job of this drill's DR recovery point that started at
+ * or after the drill asked for it (ListRestoreJobs).
  */
-async function restoredResource(
-  state: DrillState['state'],
-  drillId: string,
-): Promise<{ arn?: string; runningJob?: string }> {
-  if (state.restore) return { arn: state.restore.createdResourceArn };
+async function restoreJobOf(state: DrillState['state'], drillId: string): Promise<string | undefined> {
+  if (state.restore) return state.restore.restoreJobId;
   const record = await readDrill(drillId);
-  if (record?.createdResourceArn) return { arn: record.createdResourceArn };
-  if (!record?.restoreJobId) return {};
-  const job = await drClients().backup.send(
-    new DescribeRestoreJobCommand({ RestoreJobId: record.restoreJobId }),
-  );
-  if (job.CreatedResourceArn) return { arn: job.CreatedResourceArn };
-  if (job.Status === 'PENDING' || job.Status === 'RUNNING') return { runningJob: record.restoreJobId };
-  return {};
+  if (record?.restoreJobId) return record.restoreJobId;
+  if (!record?.restoreRequestedAt || !record.drRecoveryPointArn) return undefined;
+  const since = new Date(Date.parse(record.restoreRequestedAt) - 60_000);
+  for await (const page of paginateListRestoreJobs(
+    { client: drClients().backup },
+    { ByAccountId: config.DR_ACCOUNT_ID, ByCreatedAfter: since },
+  )) {
+    const job = (page.RestoreJobs ?? []).find(
+      (candidate) =>
+        candidate.RecoveryPointArn === record.drRecoveryPointArn &&
+        candidate.IamRoleArn === `arn:aws:iam::${config.DR_ACCOUNT_ID}:role/${config.RESTORE_ROLE_NAME}`,
+    );
+    if (job?.RestoreJobId) return job.RestoreJobId;
+  }
+  return undefined;
 }
 
 /**
- * Deletes what the drill restored — only in the DR account, and only if it carries this drill's tag.
- * A restore job still running is left to the job's completion path (resume-drill deletes a late restore).
+ * Deletes what the drill restored — only what a restore job of this drill created (DescribeRestoreJob in the
+ * DR account), only in the DR account, and only with this drill's tag: a resource the drill restored but
+ * could not tag is tagged first (it is proven the drill's by its own restore job); a resource carrying
+ * another drill's tag is refused. A restore job still running is left to the job's completion path
+ * (resume-drill deletes a late restore); its record is made sure to exist for that.
  */
 export async function teardown({
   executionName,
@@ -39,35 +47,49 @@ export async function teardown({
 }: DrillState): Promise<TeardownResult & { pendingRestoreJobId?: string }> {
   const drillId = state.drill?.drillId ?? executionName;
   logger.appendKeys({ drillId });
-  const resourceType = state.drill?.source.resourceType;
+  const drill = state.drill;
   const result: TeardownResult & { pendingRestoreJobId?: string } = {
     deleted: [],
     alreadyGone: [],
     completedAt: '',
   };
-  if (resourceType) {
-    const { arn, runningJob } = await restoredResource(state, drillId);
-    if (runningJob) result.pendingRestoreJobId = runningJob;
+  const restoreJobId = drill ? await restoreJobOf(state, drillId) : undefined;
+  if (drill && restoreJobId) {
+    const job = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: restoreJobId }));
+    const arn = job.CreatedResourceArn;
+    if (!arn && (job.Status === 'PENDING' || job.Status === 'RUNNING')) {
+      result.pendingRestoreJobId = restoreJobId;
+      await rememberLateRestore(drill, restoreJobId);
+    }
     if (arn) {
       if (accountOf(arn) !== '' && accountOf(arn) !== config.DR_ACCOUNT_ID) {
         throw new TeardownRefused(
           `${arn} is not in the DR account ${config.DR_ACCOUNT_ID}; refusing to delete it`,
         );
       }
-      const module = resourceModule(resourceType);
+      const module = resourceModule(drill.source.resourceType);
       const tags = await module.readTags(drClients(), arn);
       if (tags === undefined) {
         result.alreadyGone.push(arn);
-      } else if (tags[DRILL_TAG] !== drillId) {
-        throw new TeardownRefused(`${arn} does not carry ${DRILL_TAG}=${drillId}; refusing to delete it`);
+      } else if (tags[DRILL_TAG] !== undefined && tags[DRILL_TAG] !== drillId) {
+        throw new TeardownRefused(
+          `${arn} carries ${DRILL_TAG}=${tags[DRILL_TAG]}, not ${drillId}; refusing to delete it`,
+        );
       } else {
         try {
+          if (tags[DRILL_TAG] === undefined) {
+            await module.tag(
+              drClients(),
+              arn,
+              drillTags(drillId, drill.mode, config.DRILL_STATE_MACHINE_ARN),
+            );
+          }
           (await module.delete(drClients(), arn)) === 'deleted'
             ? result.deleted.push(arn)
             : result.alreadyGone.push(arn);
         } catch (error) {
           const { name, message } = describeError(error);
-          throw new TeardownIncomplete(`could not delete ${arn}: ${name}: ${message}`);
+          throw new TeardownIncomplete(`could not delete ${arn}: ${name}: ${message}`, { cause: error });
         }
       }
     }
@@ -75,6 +97,26 @@ export async function teardown({
   result.completedAt = new Date().toISOString();
   logger.info('teardown finished', { ...result });
   return result;
+}
+
+/**
+ * A restore still running when its drill ends is deleted when it finishes (resume-drill, reconcile). That
+ * path needs the job's record; start-restore may have failed to write it, so it is written here if missing.
+ */
+async function rememberLateRestore(drill: Drill, restoreJobId: string): Promise<void> {
+  if (await findJob(restoreJobId)) return;
+  await rememberJob({
+    jobId: restoreJobId,
+    kind: 'restore',
+    drillId: drill.drillId,
+    mode: drill.mode,
+    resourceType: drill.source.resourceType,
+    // No execution waits on it any more: resuming fails as for a closed drill, and the restore is deleted.
+    taskToken: `ended:${drill.drillId}`,
+    account: config.DR_ACCOUNT_ID,
+    region: config.DR_REGION,
+    startedAt: new Date().toISOString(),
+  });
 }
 
 export const handler = lambdaHandler(async (event: unknown) => teardown(DrillState.parse(event)));

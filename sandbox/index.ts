@@ -13,7 +13,7 @@ import { Random } from './random.js';
 import { type Json, loadServerlessConfig, projectRoot, type ServerlessConfig } from './serverless-config.js';
 import { dispatch, serviceOperations } from './services.js';
 import { StepFunctionsSimulator } from './step-functions.js';
-import { type RestoredResource, World } from './world.js';
+import { QUOTAS, type Quotas, type RestoredResource, World } from './world.js';
 
 export { EventInputError, eventTimes, validateEvent } from './estate.js';
 export type { EventBridgeEvent } from './events.js';
@@ -41,6 +41,8 @@ export interface SandboxOptions {
    * serverless.yml names. Set it to the DR region to run the standby deployment.
    */
   region?: string;
+  /** Service quota overrides (`--quota NAME=N`); see QUOTAS in world.ts for the names and defaults. */
+  quotas?: Partial<Quotas>;
   /** When the simulated clock starts (ms since 1970), e.g. the first delivered event's `time`; EPOCH by default. */
   startAt?: number;
 }
@@ -137,7 +139,7 @@ export class Sandbox {
           const days = lock?.Rule?.DefaultRetention?.Days;
           return { name: this.names.ref(id), objectLockDays: days === undefined ? undefined : Number(days) };
         }),
-        maxConcurrentRestores: 10,
+        quotas: { ...QUOTAS, ...options.quotas },
       },
       this.clock,
       this.random,
@@ -370,7 +372,8 @@ export class Sandbox {
    * arrives after a lag, and faults can drop, delay or duplicate it.
    */
   publishEvent(event: EventBridgeEvent, external: boolean): void {
-    const dropped = !external && this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop;
+    // AWS Backup's events are best-effort, the trigger events included.
+    const dropped = this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop;
     const delivery: Delivery = { event, external, outcomes: [], matched: false, dropped, delivered: false };
     this.deliveries.push(delivery);
     if (dropped) return;
@@ -444,6 +447,7 @@ export class Sandbox {
       completedAt: this.clock.now,
     });
     const event = this.backupJobEvent(point.arn, resourceType, resourceArn, startedAt);
+    this.world.recordBackupJob(String((event.detail as { backupJobId: string }).backupJobId), point);
     if (options.announce ?? true) this.publishEvent(event, true);
     return event;
   }
@@ -523,7 +527,7 @@ export class Sandbox {
         ? (text(detail.sourceRecoveryPointArn) ?? event.resources[0])
         : event.resources[0];
     if (source && !this.world.recoveryPoints.has(source)) {
-      this.world.addRecoveryPoint({
+      const point = this.world.addRecoveryPoint({
         account: event.account,
         region: event.region,
         vaultName:
@@ -536,6 +540,8 @@ export class Sandbox {
         createdAt,
         completedAt: type === 'Copy Job State Change' ? createdAt : completedAt,
       });
+      if (type === 'Backup Job State Change')
+        this.world.recordBackupJob(text(detail.backupJobId) ?? event.id, point);
     }
     const destination = text(detail.destinationRecoveryPointArn);
     const vault = this.world.vaults.get(text(detail.destinationBackupVaultArn) ?? '');
@@ -589,6 +595,14 @@ export class Sandbox {
       name,
       input: JSON.stringify(input),
     }).executionArn;
+  }
+
+  /**
+   * Keeps the run going for at least this many simulated seconds (schedules included), e.g. until the
+   * reconciler has had the chance to find a backup whose event was lost.
+   */
+  keepAliveFor(seconds: number): void {
+    this.clock.schedule(seconds * 1000, () => undefined);
   }
 
   /** Runs the simulation until every drill has finished and nothing but schedules is left. */

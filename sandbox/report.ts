@@ -103,53 +103,74 @@ function acted(outcomes: { result?: Json }[]): boolean {
   });
 }
 
+/** An execution the state machine ended as a skipped duplicate (DuplicateSkipped): its reason, else undefined. */
+function duplicateReason(output: Json | undefined): string | undefined {
+  const result = output as { skipped?: boolean; reason?: string } | null | undefined;
+  if (result?.skipped !== true) return undefined;
+  try {
+    return String(
+      (JSON.parse(result.reason ?? '') as { errorMessage?: string }).errorMessage ?? result.reason,
+    );
+  } catch {
+    return result.reason ?? 'skipped';
+  }
+}
+
 export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): RunReport {
-  const drills: DrillReport[] = [...sandbox.stepFunctions.executions.values()].map((execution) => {
-    const stored = sandbox.world.objects.filter((o) => o.metadata['drill-id'] === execution.name).at(-1);
-    const evidence = stored ? (JSON.parse(stored.body) as Evidence) : undefined;
-    const request = JSON.parse(execution.input) as {
-      mode?: string;
-      trigger?: Json;
-      source?: Evidence['source'];
-    };
-    const source = evidence?.source ?? request.source ?? {};
-    const target = evidence?.target ?? {};
-    const error =
-      evidence?.error ??
-      evidence?.teardownError ??
-      (execution.status === 'FAILED'
-        ? { name: execution.error ?? 'Unknown', message: execution.cause ?? '' }
-        : null);
-    return {
-      drillId: execution.name,
-      executionName: execution.name,
-      status: execution.status,
-      mode: evidence?.mode ?? request.mode ?? 'drill',
-      trigger: evidence?.trigger ?? request.trigger ?? { kind: 'manual' },
-      source: {
-        account: source.account ?? '',
-        region: source.region ?? '',
-        resourceType: source.resourceType ?? '',
-        resourceArn: source.resourceArn ?? null,
-        recoveryPointArn: source.recoveryPointArn ?? '',
-      },
-      target: { account: target.account ?? '', region: target.region ?? '', vault: target.vault ?? '' },
-      steps: execution.steps.map((step) => ({ ...step, endedAt: step.endedAt ?? null })),
-      rtoSeconds: evidence?.rtoSeconds ?? null,
-      rpoSeconds: evidence?.rpoSeconds ?? null,
-      checks: evidence?.checks ?? [],
-      evidence: stored
-        ? {
-            bucket: stored.bucket,
-            key: stored.key,
-            sha256: stored.sha256,
-            versionId: stored.versionId,
-            retainUntil: stored.retainUntil ? new Date(stored.retainUntil).toISOString() : null,
-          }
-        : null,
-      error,
-    };
+  const executions = [...sandbox.stepFunctions.executions.values()];
+  const duplicates = executions.flatMap((execution) => {
+    const reason = duplicateReason(execution.output);
+    return reason === undefined ? [] : [{ eventId: execution.name, reason }];
   });
+  const drills: DrillReport[] = executions
+    .filter((execution) => duplicateReason(execution.output) === undefined)
+    .map((execution) => {
+      const stored = sandbox.world.objects.filter((o) => o.metadata['drill-id'] === execution.name).at(-1);
+      const evidence = stored ? (JSON.parse(stored.body) as Evidence) : undefined;
+      const input: unknown = JSON.parse(execution.input);
+      const request = (input !== null && typeof input === 'object' && !Array.isArray(input) ? input : {}) as {
+        mode?: string;
+        trigger?: Json;
+        source?: Evidence['source'];
+      };
+      const source = evidence?.source ?? request.source ?? {};
+      const target = evidence?.target ?? {};
+      const error =
+        evidence?.error ??
+        evidence?.teardownError ??
+        (execution.status === 'FAILED'
+          ? { name: execution.error ?? 'Unknown', message: execution.cause ?? '' }
+          : null);
+      return {
+        drillId: execution.name,
+        executionName: execution.name,
+        status: execution.status,
+        mode: evidence?.mode ?? request.mode ?? 'drill',
+        trigger: evidence?.trigger ?? request.trigger ?? { kind: 'manual' },
+        source: {
+          account: source.account ?? '',
+          region: source.region ?? '',
+          resourceType: source.resourceType ?? '',
+          resourceArn: source.resourceArn ?? null,
+          recoveryPointArn: source.recoveryPointArn ?? '',
+        },
+        target: { account: target.account ?? '', region: target.region ?? '', vault: target.vault ?? '' },
+        steps: execution.steps.map((step) => ({ ...step, endedAt: step.endedAt ?? null })),
+        rtoSeconds: evidence?.rtoSeconds ?? null,
+        rpoSeconds: evidence?.rpoSeconds ?? null,
+        checks: evidence?.checks ?? [],
+        evidence: stored
+          ? {
+              bucket: stored.bucket,
+              key: stored.key,
+              sha256: stored.sha256,
+              versionId: stored.versionId,
+              retainUntil: stored.retainUntil ? new Date(stored.retainUntil).toISOString() : null,
+            }
+          : null,
+        error,
+      };
+    });
 
   const lost = sandbox.deliveries.filter(
     (d) => d.external && d.matched && !acted(d.outcomes) && d.outcomes.some((outcome) => outcome.error),
@@ -158,7 +179,7 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
     eventId: d.event.id,
     reason: [...new Set(reasonsOf(d.outcomes))].join('; '),
   }));
-  const skipped = sandbox.deliveries
+  const skippedEvents = sandbox.deliveries
     .filter((d) => d.external && !acted(d.outcomes) && !lost.includes(d))
     .map((d) => {
       const detail = d.event.detail as { state?: Json; status?: Json };
@@ -170,6 +191,7 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
           ];
       return { eventId: d.event.id, reason: [...new Set(reasons)].join('; ') || 'the event started nothing' };
     });
+  const skipped = [...skippedEvents, ...duplicates];
 
   const left = sandbox.world.resourcesLeft();
   const leftBehind = new Set(sandbox.leftBehind().map((r) => r.arn));

@@ -122,6 +122,8 @@ export function serviceOperations(
     'Backup.DescribeCopyJob': (caller, input) => world.describeCopyJob(caller, input),
     'Backup.StartRestoreJob': (caller, input) => world.startRestoreJob(caller, input),
     'Backup.DescribeRestoreJob': (caller, input) => world.describeRestoreJob(caller, input),
+    'Backup.ListRestoreJobs': (caller, input) => world.listRestoreJobs(caller, input),
+    'Backup.ListBackupJobs': (caller, input) => world.listBackupJobs(caller, input),
 
     'RDS.DescribeDBInstances': (caller, input: { DBInstanceIdentifier?: string }) => ({
       DBInstances: [dbInstance(db(caller, input.DBInstanceIdentifier ?? ''))],

@@ -29,6 +29,8 @@ export interface RecoveryPoint {
   completedAt: number;
   sizeBytes: number;
   metadata: Record<string, string>;
+  /** StartCopyJob's Lifecycle.DeleteAfterDays on a copy: AWS Backup deletes it then. */
+  deleteAt?: number;
 }
 
 export interface Job {
@@ -107,8 +109,38 @@ export interface WorldSettings {
   organizationId?: string;
   topics: string[];
   buckets: { name: string; objectLockDays?: number }[];
-  /** AWS Backup's concurrent restore jobs per account (a service quota). */
-  maxConcurrentRestores: number;
+  /** Service quotas the sandbox enforces (see QUOTAS); a run may override them (`--quota NAME=N`). */
+  quotas: Quotas;
+}
+
+/**
+ * The service quotas that bite a burst of drills, with their AWS defaults. Each is enforced the way the
+ * service enforces it.
+ */
+export const QUOTAS = {
+  /**
+   * Amazon RDS "DB instances": 40 per account per Region by default (RDS User Guide, Quotas in Amazon RDS).
+   * AWS Backup restores through RDS, so a restore job that would exceed it ends FAILED.
+   */
+  'rds-db-instances': 40,
+  /**
+   * Amazon EBS "Storage for General Purpose SSD (gp3) volumes": 50 TiB per account per Region by default
+   * (Amazon EBS quotas). A restored volume that would exceed it fails its restore job.
+   */
+  'ebs-gp3-storage-tib': 50,
+  /**
+   * Copy jobs one account runs at once into another Region. StartCopyJob documents LimitExceededException;
+   * the snapshot copies behind it are limited per destination Region (the EBS quota "Concurrent snapshot
+   * copies per destination Region", 20 by default as we know it; not re-checked against the quota page
+   * here, so it is overridable with --quota like every quota).
+   */
+  'backup-copy-jobs-per-region': 20,
+} as const;
+export type QuotaName = keyof typeof QUOTAS;
+export type Quotas = Record<QuotaName, number>;
+
+export function isQuotaName(name: string): name is QuotaName {
+  return Object.hasOwn(QUOTAS, name);
 }
 
 const RUNNING = new Set(['CREATED', 'PENDING', 'RUNNING']);
@@ -127,6 +159,12 @@ export class World {
   /** The accounts of the organization and the IAM roles their stacks created (by role name). */
   readonly accounts = new Map<string, { organizationId?: string; roles: Set<string> }>();
   peakConcurrentRestores = 0;
+  /** Per `account/type`: the most restore jobs running plus restored resources present at one time. */
+  readonly peakInUse = new Map<string, number>();
+  /** Restore jobs that failed on a service quota (the burst promise: zero). */
+  readonly quotaFailures: string[] = [];
+  /** Completed backup jobs in the source accounts (ListBackupJobs), by job id. */
+  readonly backupJobs = new Map<string, { id: string; point: RecoveryPoint }>();
   private idempotency = new Map<string, string>();
 
   constructor(
@@ -318,6 +356,7 @@ export class World {
       DestinationBackupVaultArn?: string;
       IamRoleArn?: string;
       IdempotencyToken?: string;
+      Lifecycle?: { DeleteAfterDays?: number };
     },
   ) {
     const point = this.pointIn(caller, input.RecoveryPointArn ?? '', input.SourceBackupVaultName);
@@ -333,6 +372,23 @@ export class World {
         `IamRoleArn must be a role in ${caller.account}`,
       );
     }
+    const existing = input.IdempotencyToken
+      ? this.idempotency.get(`${caller.account}/${input.IdempotencyToken}`)
+      : undefined;
+    const copying = [...this.jobs.values()].filter(
+      (j) =>
+        j.kind === 'copy' &&
+        j.account === caller.account &&
+        RUNNING.has(j.state) &&
+        this.vaults.get(j.destinationVaultArn ?? '')?.region === destination.region,
+    ).length;
+    if (!existing && copying >= this.settings.quotas['backup-copy-jobs-per-region']) {
+      throw new SimulatedAwsError(
+        'LimitExceededException',
+        `Too many copy jobs in progress from ${caller.account} to ${destination.region} (quota ${this.settings.quotas['backup-copy-jobs-per-region']})`,
+      );
+    }
+    const deleteAfterDays = input.Lifecycle?.DeleteAfterDays;
     const job = this.idempotent(caller, input.IdempotencyToken, () => {
       const created: Job = {
         id: this.random.uuid().toUpperCase(),
@@ -352,7 +408,7 @@ export class World {
       this.clock.schedule(this.random.seconds(20, 60), () => {
         created.state = 'RUNNING';
       });
-      this.clock.schedule(duration, () => this.finishCopy(created, point, destination));
+      this.clock.schedule(duration, () => this.finishCopy(created, point, destination, deleteAfterDays));
       return created;
     });
     return { CopyJobId: job.id, CreationDate: new Date(job.createdAt), IsParent: false };
@@ -362,6 +418,7 @@ export class World {
     job: Job,
     point: RecoveryPoint,
     destination: { name: string; account: string; region: string },
+    deleteAfterDays: number | undefined,
   ): void {
     job.completedAt = this.clock.now;
     if (this.faults.copyJob === 'FAILED') {
@@ -386,6 +443,15 @@ export class World {
       });
       copy.metadata = { ...point.metadata };
       copy.sizeBytes = point.sizeBytes;
+      if (deleteAfterDays !== undefined) {
+        // AWS Backup counts the lifecycle from the recovery point's creation.
+        copy.deleteAt = point.createdAt + deleteAfterDays * 86_400_000;
+        this.clock.schedule(
+          Math.max(0, copy.deleteAt - this.clock.now),
+          () => this.recoveryPoints.delete(copy.arn),
+          { background: true },
+        );
+      }
       job.state = 'COMPLETED';
       job.destinationRecoveryPointArn = copy.arn;
     }
@@ -450,12 +516,6 @@ export class World {
       ? this.idempotency.get(`${caller.account}/${input.IdempotencyToken}`)
       : undefined;
     if (!existing) {
-      if (this.runningRestores(caller.account) >= this.settings.maxConcurrentRestores) {
-        throw new SimulatedAwsError(
-          'LimitExceededException',
-          `Too many concurrent restore jobs in ${caller.account} (quota ${this.settings.maxConcurrentRestores})`,
-        );
-      }
       if (point.resourceType === 'RDS') {
         const id = metadata.DBInstanceIdentifier;
         if (!id)
@@ -507,12 +567,62 @@ export class World {
       return created;
     });
     this.peakConcurrentRestores = Math.max(this.peakConcurrentRestores, this.runningRestores(caller.account));
+    this.notePeak(caller.account, point.resourceType);
     return { RestoreJobId: job.id };
+  }
+
+  /** Restore jobs running plus restored resources present, of one type in one account. */
+  inUse(account: string, resourceType: string): number {
+    const jobs = [...this.jobs.values()].filter(
+      (job) =>
+        job.kind === 'restore' &&
+        job.account === account &&
+        job.resourceType === resourceType &&
+        RUNNING.has(job.state),
+    ).length;
+    const kind = resourceType === 'RDS' ? 'db-instance' : 'volume';
+    return jobs + this.present(account).filter((r) => r.kind === kind).length;
+  }
+
+  private present(account: string): RestoredResource[] {
+    return [...this.resources.values()].filter((r) => r.account === account && r.status !== 'deleted');
+  }
+
+  private notePeak(account: string, resourceType: string): void {
+    const key = `${account}/${resourceType}`;
+    this.peakInUse.set(key, Math.max(this.peakInUse.get(key) ?? 0, this.inUse(account, resourceType)));
+  }
+
+  /** The service quota a restore of this type would exceed in the account, if any (checked as it creates). */
+  private quotaExceeded(
+    job: Job,
+    point: RecoveryPoint,
+    metadata: Record<string, string>,
+  ): string | undefined {
+    const present = this.present(job.account);
+    if (point.resourceType === 'RDS') {
+      const quota = this.settings.quotas['rds-db-instances'];
+      const instances = present.filter((r) => r.kind === 'db-instance').length;
+      if (instances >= quota)
+        return `InstanceQuotaExceeded: the DB instance quota (${quota}) of ${job.account} in ${job.region} is reached`;
+      return undefined;
+    }
+    const quotaGiB = this.settings.quotas['ebs-gp3-storage-tib'] * 1024;
+    const usedGiB = present.filter((r) => r.kind === 'volume').reduce((sum, r) => sum + (r.size ?? 0), 0);
+    const size = Number(metadata.volumeSize ?? point.sizeBytes / 2 ** 30);
+    if (usedGiB + size > quotaGiB)
+      return `VolumeLimitExceeded: gp3 storage (${quotaGiB} GiB) of ${job.account} in ${job.region} would be exceeded`;
+    return undefined;
   }
 
   private finishRestore(job: Job, point: RecoveryPoint, metadata: Record<string, string>): void {
     job.completedAt = this.clock.now;
-    if (this.faults.restoreJob === 'FAILED' || this.faults.restoreJob === 'ABORTED') {
+    const exceeded = this.quotaExceeded(job, point, metadata);
+    if (exceeded) {
+      job.state = 'FAILED';
+      job.statusMessage = `Restore failed: ${exceeded}`;
+      this.quotaFailures.push(`${job.id}: ${exceeded}`);
+    } else if (this.faults.restoreJob === 'FAILED' || this.faults.restoreJob === 'ABORTED') {
       job.state = this.faults.restoreJob;
       job.statusMessage =
         job.state === 'FAILED'
@@ -522,6 +632,7 @@ export class World {
       const resource = this.createRestoredResource(job, point, metadata);
       job.state = 'COMPLETED';
       job.createdResourceArn = resource.arn;
+      this.notePeak(job.account, point.resourceType);
     }
     this.emitJobEvent(job);
   }
@@ -587,6 +698,83 @@ export class World {
       IamRoleArn: job.iamRoleArn,
       CreationDate: new Date(job.createdAt),
       CompletionDate: job.completedAt ? new Date(job.completedAt) : undefined,
+    };
+  }
+
+  /** The backup job that produced a recovery point (what ListBackupJobs reports in the source account). */
+  recordBackupJob(id: string, point: RecoveryPoint): void {
+    this.backupJobs.set(id, { id, point });
+  }
+
+  /** ListBackupJobs in the caller's account and region: COMPLETED jobs in a completion-time window. */
+  listBackupJobs(
+    caller: Caller,
+    input: {
+      ByState?: string;
+      ByCompleteAfter?: Date;
+      ByCompleteBefore?: Date;
+      MaxResults?: number;
+      NextToken?: string;
+    },
+  ) {
+    const matches = [...this.backupJobs.values()].filter(
+      ({ point }) =>
+        point.account === caller.account &&
+        point.region === caller.region &&
+        (!input.ByState || input.ByState === 'COMPLETED') &&
+        (!input.ByCompleteAfter || point.completedAt > input.ByCompleteAfter.getTime()) &&
+        (!input.ByCompleteBefore || point.completedAt < input.ByCompleteBefore.getTime()),
+    );
+    const perPage = input.MaxResults ?? 100;
+    const start = Number(input.NextToken || 0);
+    return {
+      BackupJobs: matches.slice(start, start + perPage).map(({ id, point }) => ({
+        AccountId: point.account,
+        BackupJobId: id,
+        BackupVaultName: point.vaultName,
+        BackupVaultArn: `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`,
+        RecoveryPointArn: point.arn,
+        ResourceArn: point.resourceArn,
+        ResourceType: point.resourceType,
+        State: 'COMPLETED',
+        CreationDate: new Date(point.createdAt),
+        CompletionDate: new Date(point.completedAt),
+        BackupSizeInBytes: point.sizeBytes,
+      })),
+      NextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
+    };
+  }
+
+  /** ListRestoreJobs in the caller's account and region (newest first, as AWS Backup lists them). */
+  listRestoreJobs(
+    caller: Caller,
+    input: {
+      ByAccountId?: string;
+      ByCreatedAfter?: Date;
+      ByStatus?: string;
+      MaxResults?: number;
+      NextToken?: string;
+    },
+  ) {
+    const matches = [...this.jobs.values()]
+      .filter(
+        (job) =>
+          job.kind === 'restore' &&
+          job.account === caller.account &&
+          job.region === caller.region &&
+          (!input.ByAccountId || input.ByAccountId === job.account) &&
+          (!input.ByCreatedAfter || job.createdAt >= input.ByCreatedAfter.getTime()) &&
+          (!input.ByStatus ||
+            this.describeRestoreJob(caller, { RestoreJobId: job.id }).Status === input.ByStatus),
+      )
+      .sort((a, b) => b.createdAt - a.createdAt);
+    const perPage = input.MaxResults ?? 100;
+    const start = Number(input.NextToken || 0);
+    return {
+      RestoreJobs: matches
+        .slice(start, start + perPage)
+        .map((job) => this.describeRestoreJob(caller, { RestoreJobId: job.id })),
+      NextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
     };
   }
 

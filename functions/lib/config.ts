@@ -27,6 +27,64 @@ const ConfigSchema = z.object({
     .pipe(z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id')).min(1)),
   RESTORE_AVAILABILITY_ZONE: z.string().min(4),
   RTO_TARGET_SECONDS: z.coerce.number().int().positive(),
+  /** The region this deployment runs in (set by Lambda). A deployment in the DR region is the standby. */
+  AWS_REGION: region,
+  /**
+   * 'true' once an operator declares the primary deployment down: the standby then drills backup events
+   * too. Until then the standby only runs what it is asked to (manual drills and failovers).
+   */
+  PRIMARY_DECLARED_DOWN: z.enum(['true', 'false']).transform((value) => value === 'true'),
+  /**
+   * Admission control: restored resources of one type that may exist at once in the DR account
+   * (`TYPE=N` pairs, `default=N` for the rest). Below the service quota each type is bounded by (the RDS
+   * "DB instances" quota is 40 per region by default), leaving room for the pilot-light estate itself.
+   */
+  RESTORE_CONCURRENCY: z.string().transform((value, ctx) => {
+    const limits: Record<string, number> = {};
+    for (const pair of value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)) {
+      const match = /^([A-Za-z0-9]+)=(\d+)$/.exec(pair);
+      const limit = Number(match?.[2]);
+      if (!match?.[1] || !(limit >= 1)) {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not TYPE=N with N >= 1` });
+        return z.NEVER;
+      }
+      limits[match[1]] = limit;
+    }
+    if (limits.default === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs a default=N entry' });
+      return z.NEVER;
+    }
+    return limits;
+  }),
+  /** Admission control: copies from one source account into the DR region that may run at once. */
+  COPY_CONCURRENCY: z.coerce.number().int().min(1),
+  /**
+   * The source accounts and regions whose completed backup jobs the reconciler lists, to drill the backups
+   * whose event was lost (comma-separated).
+   */
+  SOURCE_ACCOUNTS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(accountId)),
+  SOURCE_REGIONS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(region)),
+  /** Days a drill's copy stays in the DR vault (StartCopyJob Lifecycle.DeleteAfterDays). */
+  DRILL_COPY_RETENTION_DAYS: z.coerce.number().int().min(1),
   /** This deployment's drill state machine: executions are started on it and resources are tagged with it. */
   DRILL_STATE_MACHINE_ARN: z
     .string()
@@ -47,6 +105,14 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
 export const config: Config = parseConfig(process.env);
 
 export const drVaultArn = `arn:aws:backup:${config.DR_REGION}:${config.DR_ACCOUNT_ID}:backup-vault:${config.DR_VAULT_NAME}`;
+
+/** How many restored resources of this type may exist at once in the DR account. */
+export function restoreLimit(resourceType: string): number {
+  return config.RESTORE_CONCURRENCY[resourceType] ?? config.RESTORE_CONCURRENCY.default ?? 1;
+}
+
+/** This deployment runs in the DR region: the standby of the primary deployment. */
+export const isStandby = config.AWS_REGION === config.DR_REGION;
 
 /** The ARN of one drill's execution: the execution name is the drill id. */
 export function executionArnOf(drillId: string): string {

@@ -59,6 +59,8 @@ export const Drill = z.object({
   needsCopy: z.boolean(),
   drRecoveryPointArn: z.string().optional(),
   preparedAt: isoTime,
+  /** A manual re-drill of a recovery point already drilled: the drill before this one. */
+  previousDrillId: z.string().optional(),
 });
 export type Drill = z.infer<typeof Drill>;
 
@@ -93,6 +95,9 @@ export const TeardownResult = z.object({
 export type TeardownResult = z.infer<typeof TeardownResult>;
 
 export const StateError = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+/** What a drill waited for admission (lib/admission.ts). */
+export const SlotResult = z.object({ pool: z.string(), queuedSeconds: z.number(), admittedAt: isoTime });
 export type StateError = z.infer<typeof StateError>;
 
 export const EvidenceRef = z.object({
@@ -114,9 +119,14 @@ export const DrillState = z.object({
       health: HealthResult.optional(),
       teardown: TeardownResult.optional(),
       evidence: EvidenceRef.optional(),
+      copySlot: SlotResult.optional(),
+      restoreSlot: SlotResult.optional(),
       error: StateError.optional(),
       teardownError: StateError.optional(),
       evidenceError: StateError.optional(),
+      releaseError: StateError.optional(),
+      /** The execution's input as it arrived (any JSON), kept by the first state. */
+      request: z.unknown().optional(),
     })
     .passthrough(),
 });
@@ -129,7 +139,7 @@ export type DrillState = z.infer<typeof DrillState>;
  * Undefined when the input itself was invalid.
  */
 export function requestOf(state: DrillState['state']): DrillRequest | undefined {
-  const parsed = DrillRequest.safeParse(state);
+  const parsed = DrillRequest.safeParse(state.request);
   return parsed.success ? parsed.data : undefined;
 }
 
@@ -147,7 +157,16 @@ export function drillTags(drillId: string, mode: DrillMode, owner: string): Reco
   return { [DRILL_TAG]: drillId, [MANAGED_TAG]: 'true', [MODE_TAG]: mode, [OWNER_TAG]: owner };
 }
 
-/** RTO: trigger → validated restore. RPO: age of the recovery point when the trigger happened. */
+/** Seconds the drill waited in admission control's queues (time spent behind other drills, not restoring). */
+export function queuedSeconds(state: DrillState['state']): number {
+  return (state.copySlot?.queuedSeconds ?? 0) + (state.restoreSlot?.queuedSeconds ?? 0);
+}
+
+/**
+ * RTO: trigger → validated restore, less the time the drill queued behind other drills for a slot (a burst of
+ * drills is Pilotlight's scheduling, not the recovery's duration; the queue time is reported beside it).
+ * RPO: age of the recovery point when the trigger happened.
+ */
 export function measure(state: DrillState['state']): {
   rtoSeconds: number | null;
   rpoSeconds: number | null;
@@ -161,7 +180,10 @@ export function measure(state: DrillState['state']): {
   );
   const rtoSeconds =
     state.health && !state.error
-      ? Math.max(0, Math.round((Date.parse(state.health.validatedAt) - triggeredAt) / 1000))
+      ? Math.max(
+          0,
+          Math.round((Date.parse(state.health.validatedAt) - triggeredAt) / 1000) - queuedSeconds(state),
+        )
       : null;
   return { rtoSeconds, rpoSeconds };
 }

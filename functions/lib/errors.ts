@@ -69,3 +69,48 @@ export function causeMessage(cause: string | undefined): string {
   }
   return cause;
 }
+
+/**
+ * Another drill of the same source recovery point (and mode) is running. The state machine ends the
+ * execution as skipped, not failed: one drill per recovery point is the promise, not an error.
+ */
+export class DrillAlreadyRunning extends DrillError {
+  override readonly name = 'DrillAlreadyRunning';
+}
+
+/**
+ * The restored resource could not be tagged for a reason retrying will not fix (e.g. AccessDenied). The
+ * drill fails at once with the real error instead of waiting for its timeout; teardown still deletes it.
+ */
+export class RestoreNotTagged extends DrillError {
+  override readonly name = 'RestoreNotTagged';
+}
+
+/** An alert could not be sent to the topic; the AlertsNotSent metric (with its own alarm) says so. */
+export class AlertNotSent extends DrillError {
+  override readonly name = 'AlertNotSent';
+}
+
+/** A state-table item or an AWS answer does not have the shape Pilotlight wrote or expects. */
+export class UnexpectedRecord extends DrillError {
+  override readonly name = 'UnexpectedRecord';
+}
+
+const TRANSIENT_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+]);
+
+/**
+ * Whether an AWS error may go away by itself (throttling or a server fault) — the SDK has already retried
+ * it — as opposed to one that only a change of configuration fixes (AccessDenied, validation, not found).
+ */
+export function isTransientAwsError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const fault = (error as { $fault?: unknown }).$fault;
+  return fault === 'server' || TRANSIENT_NAMES.has(error.name);
+}

@@ -5,29 +5,40 @@ import { z } from 'zod';
  * AWS Backup's EventBridge events, as AWS sends them. Backup and copy jobs report `state`; restore jobs
  * report `status`. Sizes arrive as strings in some events and numbers in others, so they are not parsed.
  */
-export const BackupEvent = EventBridgeSchema.extend({ source: z.literal('aws.backup') });
+export const BackupEvent = EventBridgeSchema.extend({
+  source: z.literal('aws.backup'),
+  account: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id'),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region'),
+});
+
+/** A zod error as one line: `path: message; path: message` (never a raw ZodError dump). */
+export function problemsOf(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || 'value'}: ${issue.message}`).join('; ');
+}
+
+export const arn = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, 'must be an ARN');
 export type BackupEvent = z.infer<typeof BackupEvent>;
 
 export const BackupJobDetail = z.object({
-  backupJobId: z.string(),
-  state: z.string(),
-  resourceType: z.string(),
-  resourceArn: z.string().optional(),
-  backupVaultName: z.string().default('Default'),
-  backupVaultArn: z.string().optional(),
+  backupJobId: z.string().min(1),
+  state: z.string().min(1),
+  resourceType: z.string().min(1),
+  resourceArn: arn.optional(),
+  backupVaultName: z.string().min(1).default('Default'),
+  backupVaultArn: arn.optional(),
   creationDate: z.string().optional(),
   completionDate: z.string().optional(),
 });
 
 export const CopyJobDetail = z.object({
-  copyJobId: z.string(),
-  state: z.string(),
-  resourceType: z.string(),
-  resourceArn: z.string().optional(),
-  sourceBackupVaultArn: z.string().optional(),
-  sourceRecoveryPointArn: z.string().optional(),
-  destinationBackupVaultArn: z.string(),
-  destinationRecoveryPointArn: z.string().optional(),
+  copyJobId: z.string().min(1),
+  state: z.string().min(1),
+  resourceType: z.string().min(1),
+  resourceArn: arn.optional(),
+  sourceBackupVaultArn: arn.optional(),
+  sourceRecoveryPointArn: arn.optional(),
+  destinationBackupVaultArn: arn,
+  destinationRecoveryPointArn: arn.optional(),
   creationDate: z.string().optional(),
   completionDate: z.string().optional(),
   statusMessage: z.string().optional(),

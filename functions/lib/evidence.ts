@@ -1,4 +1,4 @@
-import { type Check, type DrillState, measure, requestOf, secondsBetween } from './drill.js';
+import { type Check, type DrillState, measure, queuedSeconds, requestOf, secondsBetween } from './drill.js';
 import { causeMessage } from './errors.js';
 
 /**
@@ -18,17 +18,22 @@ export interface Evidence {
   checks: Check[];
   rtoSeconds: number | null;
   rpoSeconds: number | null;
+  /** Time spent waiting for an admission slot behind other drills (not counted in the RTO). */
+  queuedSeconds: number;
   rtoTargetSeconds: number;
   rtoTargetMet: boolean | null;
   restoredResourceArn: string | null;
+  /** A manual re-drill: the drill of this recovery point before this one. */
+  redrillOf: string | null;
   teardown: unknown;
   error: { name: string; message: string } | null;
   teardownError: { name: string; message: string } | null;
   recordedAt: string;
 }
 
+/** A drill failed if any step recorded an error: the drill itself, its teardown, or its evidence. */
 export function drillStatus(state: DrillState['state']): 'SUCCEEDED' | 'FAILED' {
-  return state.error || state.teardownError ? 'FAILED' : 'SUCCEEDED';
+  return state.error || state.teardownError || state.evidenceError ? 'FAILED' : 'SUCCEEDED';
 }
 
 export function buildEvidence(
@@ -56,7 +61,13 @@ export function buildEvidence(
     target: drill?.target ?? null,
     timeline: [
       step('prepare', drill?.trigger.at, drill?.preparedAt),
+      step('wait for a copy slot', drill?.preparedAt, state.copySlot?.admittedAt),
       step('copy', state.copy?.startedAt, state.copy?.completedAt),
+      step(
+        'wait for a restore slot',
+        state.copy?.completedAt ?? drill?.preparedAt,
+        state.restoreSlot?.admittedAt,
+      ),
       step('restore', state.restore?.startedAt, state.restore?.completedAt),
       step('validate', state.restore?.completedAt, state.health?.validatedAt),
       step('teardown', state.health?.validatedAt ?? state.restore?.completedAt, state.teardown?.completedAt),
@@ -64,9 +75,11 @@ export function buildEvidence(
     checks: extra.checks,
     rtoSeconds,
     rpoSeconds,
+    queuedSeconds: queuedSeconds(state),
     rtoTargetSeconds: extra.rtoTargetSeconds,
     rtoTargetMet: rtoSeconds === null ? null : rtoSeconds <= extra.rtoTargetSeconds,
     restoredResourceArn: state.restore?.createdResourceArn ?? extra.restoredResourceArn ?? null,
+    redrillOf: drill?.previousDrillId ?? null,
     teardown: state.teardown ?? null,
     error: state.error ? { name: state.error.Error, message: causeMessage(state.error.Cause) } : null,
     teardownError: state.teardownError

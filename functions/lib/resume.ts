@@ -1,9 +1,18 @@
+import { DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { resourceModule } from '../resources/index.js';
-import { drClients, sfn } from './clients.js';
+import { accountOf } from '../resources/types.js';
+import { drClients, sfn, sourceClients } from './clients.js';
 import { config } from './config.js';
 import { DRILL_TAG, drillTags } from './drill.js';
-import { CopyJobFailed, RestoreJobFailed } from './errors.js';
+import {
+  CopyJobFailed,
+  describeError,
+  isTransientAwsError,
+  RestoreJobFailed,
+  RestoreNotTagged,
+  UnexpectedRecord,
+} from './errors.js';
 import { logger } from './observability.js';
 import { claimJob, type PendingJob, releaseJob, updateDrill } from './state-store.js';
 
@@ -51,23 +60,44 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
     }
     let output: Record<string, unknown>;
     if (job.kind === 'restore') {
-      if (!outcome.createdResourceArn)
-        throw new Error(`restore job ${job.jobId} completed without a created resource`);
-      await resourceModule(job.resourceType).tag(
-        drClients(),
-        outcome.createdResourceArn,
-        drillTags(job.drillId, job.mode, config.DRILL_STATE_MACHINE_ARN),
-      );
-      await updateDrill(job.drillId, { createdResourceArn: outcome.createdResourceArn });
+      // The outcome comes from DescribeRestoreJob in the DR account (describeJob), never from an event: a
+      // forged or misrouted event must not steer tagging (and so teardown) to another resource.
+      const createdResourceArn = inDrAccount(job, outcome.createdResourceArn);
+      // Recorded before tagging: if tagging fails, teardown and the sweeper still know what to delete.
+      await updateDrill(job.drillId, { createdResourceArn });
+      try {
+        await resourceModule(job.resourceType).tag(
+          drClients(),
+          createdResourceArn,
+          drillTags(job.drillId, job.mode, config.DRILL_STATE_MACHINE_ARN),
+        );
+      } catch (error) {
+        if (isTransientAwsError(error)) throw error;
+        // Retrying cannot fix AccessDenied or a validation error: fail the drill now, with the real error.
+        const { name, message } = describeError(error);
+        await sfn.send(
+          new SendTaskFailureCommand({
+            taskToken: job.taskToken,
+            error: new RestoreNotTagged('').name,
+            cause:
+              `could not tag ${createdResourceArn} (restore job ${job.jobId}): ${name}: ${message}`.slice(
+                0,
+                32_000,
+              ),
+          }),
+        );
+        return 'resumed';
+      }
+      outcome.createdResourceArn = createdResourceArn;
       output = {
         restoreJobId: job.jobId,
-        createdResourceArn: outcome.createdResourceArn,
+        createdResourceArn,
         startedAt: iso(outcome.startedAt, job.startedAt),
         completedAt: iso(outcome.completedAt, now),
       };
     } else {
       if (!outcome.drRecoveryPointArn)
-        throw new Error(`copy job ${job.jobId} completed without a destination recovery point`);
+        throw new UnexpectedRecord(`copy job ${job.jobId} completed without a destination recovery point`);
       output = {
         copyJobId: job.jobId,
         drRecoveryPointArn: outcome.drRecoveryPointArn,
@@ -90,18 +120,76 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
 }
 
 /**
+ * The resource a restore job of this drill created, as AWS Backup in the DR account reports it. Refuses an
+ * ARN outside the DR account.
+ */
+export async function createdResourceOf(job: Pick<PendingJob, 'jobId' | 'drillId'>): Promise<string> {
+  const described = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
+  return inDrAccount(job, described.CreatedResourceArn);
+}
+
+function inDrAccount(job: Pick<PendingJob, 'jobId' | 'drillId'>, arn: string | undefined): string {
+  if (!arn)
+    throw new UnexpectedRecord(
+      `restore job ${job.jobId} of drill ${job.drillId} reports no created resource`,
+    );
+  if (accountOf(arn) !== '' && accountOf(arn) !== config.DR_ACCOUNT_ID) {
+    throw new UnexpectedRecord(
+      `restore job ${job.jobId} created ${arn} outside the DR account ${config.DR_ACCOUNT_ID}`,
+    );
+  }
+  return arn;
+}
+
+/**
+ * A job's current state, read from AWS Backup in the account that owns the job. The job events only say
+ * which job to look at; what happened is always read here.
+ */
+export async function describeJob(job: PendingJob): Promise<JobOutcome> {
+  if (job.kind === 'copy') {
+    const { CopyJob } = await sourceClients(job.account, job.region).backup.send(
+      new DescribeCopyJobCommand({ CopyJobId: job.jobId }),
+    );
+    return {
+      jobId: job.jobId,
+      state: CopyJob?.State ?? 'UNKNOWN',
+      statusMessage: CopyJob?.StatusMessage,
+      drRecoveryPointArn: CopyJob?.DestinationRecoveryPointArn,
+      startedAt: CopyJob?.CreationDate?.toISOString(),
+      completedAt: CopyJob?.CompletionDate?.toISOString(),
+    };
+  }
+  const restore = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
+  return {
+    jobId: job.jobId,
+    state: restore.Status ?? 'UNKNOWN',
+    statusMessage: restore.StatusMessage,
+    createdResourceArn: restore.CreatedResourceArn,
+    startedAt: restore.CreationDate?.toISOString(),
+    completedAt: restore.CompletionDate?.toISOString(),
+  };
+}
+
+/**
  * The drill stopped waiting (its restore timed out) and the restore finished afterwards: delete what it made,
  * so nothing is left behind. Failover restores are kept.
  */
 async function cleanUpLateRestore(job: PendingJob, outcome: JobOutcome): Promise<void> {
-  if (job.kind !== 'restore' || job.mode === 'failover' || !outcome.createdResourceArn) return;
+  if (job.kind !== 'restore' || job.mode === 'failover' || outcome.state !== 'COMPLETED') return;
+  const arn = inDrAccount(job, outcome.createdResourceArn);
   const module = resourceModule(job.resourceType);
-  const tags = await module.readTags(drClients(), outcome.createdResourceArn);
-  if (tags?.[DRILL_TAG] !== job.drillId) return;
-  const result = await module.delete(drClients(), outcome.createdResourceArn);
+  const tags = await module.readTags(drClients(), arn);
+  if (tags === undefined) return;
+  if (tags[DRILL_TAG] === undefined) {
+    // Proven this drill's by its own restore job: tag it so the tag-guarded delete may act on it.
+    await module.tag(drClients(), arn, drillTags(job.drillId, job.mode, config.DRILL_STATE_MACHINE_ARN));
+  } else if (tags[DRILL_TAG] !== job.drillId) {
+    return;
+  }
+  const result = await module.delete(drClients(), arn);
   logger.warn('deleted a restore that finished after its drill ended', {
     drillId: job.drillId,
-    resourceArn: outcome.createdResourceArn,
+    resourceArn: arn,
     result,
   });
 }

@@ -1,8 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { dynamo } from './clients.js';
 import { config } from './config.js';
-import type { Check, DrillMode } from './drill.js';
+import { Check, DrillMode } from './drill.js';
+import { UnexpectedRecord } from './errors.js';
 
 /**
  * The orchestrator's state table. Two kinds of items:
@@ -10,30 +12,42 @@ import type { Check, DrillMode } from './drill.js';
  *   Resolved exactly once (conditional update), whether by the job event or by the reconciler.
  * - `DRILL#<drillId>`: what a drill has created so far, so teardown can find it even when a step failed.
  */
-export type JobKind = 'copy' | 'restore';
+const JobKind = z.enum(['copy', 'restore']);
+export type JobKind = z.infer<typeof JobKind>;
 
-export interface PendingJob {
-  jobId: string;
-  kind: JobKind;
-  drillId: string;
-  mode: DrillMode;
-  resourceType: string;
-  taskToken: string;
-  account: string;
-  region: string;
-  status: 'PENDING' | 'RESOLVED';
-  startedAt: string;
-}
+const PendingJob = z.object({
+  jobId: z.string(),
+  kind: JobKind,
+  drillId: z.string(),
+  mode: DrillMode,
+  resourceType: z.string(),
+  taskToken: z.string(),
+  account: z.string(),
+  region: z.string(),
+  status: z.enum(['PENDING', 'RESOLVED']),
+  startedAt: z.string(),
+});
+export type PendingJob = z.infer<typeof PendingJob>;
 
-export interface DrillRecord {
-  drillId: string;
-  copyJobId?: string;
-  restoreJobId?: string;
-  createdResourceArn?: string;
-  resourceType?: string;
-  checks?: Check[];
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-  updatedAt: string;
+const DrillRecord = z.object({
+  drillId: z.string(),
+  copyJobId: z.string().optional(),
+  restoreJobId: z.string().optional(),
+  createdResourceArn: z.string().optional(),
+  resourceType: z.string().optional(),
+  /** Written before StartRestoreJob: the restore was asked for at this time, from this DR recovery point. */
+  restoreRequestedAt: z.string().optional(),
+  drRecoveryPointArn: z.string().optional(),
+  checks: z.array(Check).optional(),
+  status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']).optional(),
+  updatedAt: z.string(),
+});
+export type DrillRecord = z.infer<typeof DrillRecord>;
+
+function parseItem<T extends z.ZodType>(schema: T, item: unknown, what: string): z.infer<T> {
+  const parsed = schema.safeParse(item);
+  if (!parsed.success) throw new UnexpectedRecord(`state item ${what} is malformed: ${parsed.error.message}`);
+  return parsed.data;
 }
 
 const TTL_DAYS = 90;
@@ -52,7 +66,7 @@ export async function findJob(jobId: string): Promise<PendingJob | undefined> {
   const result = await dynamo.send(
     new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: `JOB#${jobId}` }, ConsistentRead: true }),
   );
-  return result.Item as PendingJob | undefined;
+  return result.Item ? parseItem(PendingJob, result.Item, `JOB#${jobId}`) : undefined;
 }
 
 /** Marks a job resolved; returns false when someone else (event or reconciler) already resolved it. */
@@ -109,7 +123,7 @@ export async function pendingJobs(): Promise<PendingJob[]> {
         ExclusiveStartKey: startKey,
       }),
     );
-    jobs.push(...((page.Items ?? []) as PendingJob[]));
+    jobs.push(...(page.Items ?? []).map((item) => parseItem(PendingJob, item, 'JOB#')));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return jobs;
@@ -141,5 +155,5 @@ export async function readDrill(drillId: string): Promise<DrillRecord | undefine
   const result = await dynamo.send(
     new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: `DRILL#${drillId}` }, ConsistentRead: true }),
   );
-  return result.Item as DrillRecord | undefined;
+  return result.Item ? parseItem(DrillRecord, result.Item, `DRILL#${drillId}`) : undefined;
 }

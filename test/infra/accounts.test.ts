@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  actionsOf,
   allStatements,
   asList,
   cfnLint,
@@ -11,6 +12,7 @@ import {
   repoRoot,
   resourcesOfType,
   roleStatements,
+  type Statement,
 } from './lib.js';
 
 // Example parameter values, for the checks that need a concrete ARN.
@@ -18,6 +20,7 @@ const PARAMETERS = {
   CentralAccountId: '222222222222',
   DrAccountId: '333333333333',
   OrganizationId: 'o-a1b2c3d4e5',
+  PrimaryRegion: 'us-east-2',
   PrimaryEventBusArn: 'arn:aws:events:us-east-2:222222222222:event-bus/default',
   StandbyEventBusArn: 'arn:aws:events:us-west-2:222222222222:event-bus/default',
 };
@@ -45,50 +48,212 @@ describe.each(['dr-account', 'source-account'])('accounts/%s.yaml', (name) => {
     expect(wildcards).toEqual([]);
   });
 
-  it('lets only Pilotlight roles of the central account in, with the external id', () => {
+  it('lets in only the exact roles of Pilotlight functions (both regions), with the external id', () => {
     const assumable = resourcesOfType(template, 'AWS::IAM::Role').filter(([, role]) =>
       JSON.stringify(role.Properties?.AssumeRolePolicyDocument).includes(':root'),
     );
-    expect(assumable.length).toBe(1);
+    expect(assumable.length).toBe(name === 'dr-account' ? 2 : 1);
     for (const [id] of assumable) {
-      const trust = props(template, id).AssumeRolePolicyDocument as {
-        Statement: { Condition: { ArnLike: { 'aws:PrincipalArn': unknown[] } } }[];
-      };
-      const condition = trust.Statement[0]?.Condition ?? { ArnLike: { 'aws:PrincipalArn': [] } };
-      expect(condition).toMatchObject({ StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } } });
-      const principals = condition.ArnLike['aws:PrincipalArn'];
+      const trust = props(template, id).AssumeRolePolicyDocument as { Statement: Statement[] };
+      expect(trust.Statement).toHaveLength(1);
+      const condition = trust.Statement[0]?.Condition ?? {};
+      expect(condition.StringEquals).toEqual({ 'sts:ExternalId': { Ref: 'ExternalId' } });
+      // Exact ARNs: no ArnLike, no wildcard, every function in the primary and the standby region.
+      expect(Object.keys(condition).sort()).toEqual(['ArnEquals', 'StringEquals']);
+      const principals = asList(condition.ArnEquals?.['aws:PrincipalArn'] as unknown[]).map((p) =>
+        String((p as { 'Fn::Sub': string })['Fn::Sub']),
+      );
       expect(principals.length).toBeGreaterThan(0);
-      for (const principal of principals)
-        expect(JSON.stringify(principal)).toMatch(/role\/pilotlight-\$\{StageName\}-[a-zA-Z]+-\*/);
+      const regions = new Map<string, string[]>();
+      for (const principal of principals) {
+        expect(principal).not.toContain('*');
+        const match = TRUSTED_ROLE.exec(principal);
+        expect(match, principal).not.toBeNull();
+        regions.set(match?.[1] ?? '', [...(regions.get(match?.[1] ?? '') ?? []), match?.[2] ?? ''].sort());
+      }
+      const standby = name === 'dr-account' ? 'AWS::Region' : 'DrRegion';
+      for (const [fn, inRegions] of regions) expect(inRegions, fn).toEqual([standby, 'PrimaryRegion'].sort());
     }
   });
+
+  it('puts aws:SourceAccount and aws:SourceArn on every service-principal trust', () => {
+    const services = resourcesOfType(template, 'AWS::IAM::Role').filter(([, role]) =>
+      JSON.stringify(role.Properties?.AssumeRolePolicyDocument).includes('"Service"'),
+    );
+    expect(services.length).toBeGreaterThanOrEqual(name === 'dr-account' ? 3 : 2);
+    for (const [id, role] of services) {
+      const trust = role.Properties?.AssumeRolePolicyDocument as { Statement: Statement[] };
+      for (const statement of trust.Statement) {
+        expect(statement.Condition?.StringEquals?.['aws:SourceAccount'], id).toEqual({
+          Ref: 'AWS::AccountId',
+        });
+        const sourceArn =
+          statement.Condition?.ArnEquals?.['aws:SourceArn'] ??
+          statement.Condition?.ArnLike?.['aws:SourceArn'];
+        expect(sourceArn, id).toBeDefined();
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+        expect(JSON.stringify(sourceArn), id).toContain('${AWS::AccountId}');
+      }
+    }
+  });
+
+  it('names every forwarding rule the forwarder role trusts (aws:SourceArn), and only those', () => {
+    const trust = props(template, 'BackupEventsForwarderRole').AssumeRolePolicyDocument as {
+      Statement: Statement[];
+    };
+    const trusted = asList(
+      trust.Statement[0]?.Condition?.ArnEquals?.['aws:SourceArn'] as { 'Fn::Sub': string }[],
+    );
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').map(([, rule]) =>
+      String(rule.Properties?.Name),
+    );
+    expect(rules.length).toBe(2);
+    expect(trusted.map((t) => t['Fn::Sub'].split('rule/')[1]).sort()).toEqual(rules.sort());
+  });
 });
+
+/** pilotlight-<stage>-<function>-<region>-lambdaRole, the names serverless-iam-roles-per-function gives. */
+const TRUSTED_ROLE =
+  /^arn:\$\{AWS::Partition\}:iam::\$\{CentralAccountId\}:role\/pilotlight-\$\{StageName\}-([a-zA-Z]+)-\$\{(PrimaryRegion|AWS::Region|DrRegion)\}-lambdaRole$/;
+
+const TAGGING = /^(ec2:CreateTags|rds:AddTagsToResource)$/;
+const DELETING = /:Delete/;
+const allowed = (statements: Statement[]) => actionsOf(statements);
 
 describe('the DR account', () => {
   const template = readYamlTemplate('accounts/dr-account.yaml');
   const statements = roleStatements(template, 'DrOrchestratorRole');
+  const teardown = roleStatements(template, 'DrTeardownRole');
+  const pilotlightRoles = ['DrOrchestratorRole', 'DrTeardownRole'];
 
-  it('deletes and describes only resources tagged pilotlight:managed=true', () => {
-    const deleting = statements.filter((s) => asList(s.Action).some((a) => /Delete/.test(a)));
-    const deletes = deleting.flatMap((s) => asList(s.Action)).filter((a) => /Delete/.test(a));
-    expect(deletes.sort()).toEqual(['ec2:DeleteVolume', 'rds:DeleteDBInstance']);
+  it('has one role for read/restore/check and one for teardown, named by the Pilotlight params', () => {
+    expect(props(template, 'DrOrchestratorRole').RoleName).toEqual({ Ref: 'DrRoleName' });
+    expect(props(template, 'DrTeardownRole').RoleName).toEqual({ Ref: 'DrTeardownRoleName' });
+    const parameters = (template as unknown as { Parameters: Record<string, { Default?: string }> })
+      .Parameters;
+    expect(parameters.DrRoleName?.Default).toBe('pilotlight-dr-orchestrator');
+    expect(parameters.DrTeardownRoleName?.Default).toBe('pilotlight-dr-teardown');
+  });
+
+  it('lets the read/restore/check role delete nothing, and denies it every delete explicitly', () => {
+    expect(allowed(statements).filter((a) => DELETING.test(a))).toEqual([]);
+    const deny = statements.find((s) => s.Effect === 'Deny' && s.Resource === '*' && !s.Condition);
+    for (const action of [
+      'rds:DeleteDBInstance',
+      'ec2:DeleteVolume',
+      'ec2:DeleteTags',
+      'rds:RemoveTagsFromResource',
+    ])
+      expect(asList(deny?.Action)).toContain(action);
+  });
+
+  it('lets the teardown role delete only pl-* instances and volumes tagged pilotlight:managed=true', () => {
+    const deleting = teardown.filter(
+      (s) => s.Effect === 'Allow' && asList(s.Action).some((a) => DELETING.test(a)),
+    );
+    expect(deleting.flatMap((s) => asList(s.Action)).sort()).toEqual([
+      'ec2:DeleteVolume',
+      'rds:DeleteDBInstance',
+    ]);
     for (const statement of deleting) {
+      expect(asList(statement.Action)).toHaveLength(1);
       expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/pilotlight:managed': 'true' } });
+    }
+    const rds = deleting.find((s) => asList(s.Action).includes('rds:DeleteDBInstance'));
+    expect(JSON.stringify(rds?.Resource)).toMatch(/:db:pl-\*"/);
+  });
+
+  it('denies every delete of a failover restore (pilotlight:mode=failover) explicitly, in every role', () => {
+    for (const id of resourcesOfType(template, 'AWS::IAM::Role').map(([roleId]) => roleId)) {
+      const roleStatementsOf = roleStatements(template, id);
+      const deletes = allowed(roleStatementsOf).filter((a) => DELETING.test(a));
+      if (id === 'DrTeardownRole') expect(deletes.length).toBeGreaterThan(0);
+      for (const action of deletes) {
+        const deny = roleStatementsOf.find(
+          (s) =>
+            s.Effect === 'Deny' &&
+            asList(s.Action).includes(action) &&
+            s.Resource === '*' &&
+            JSON.stringify(s.Condition) ===
+              JSON.stringify({ StringEquals: { 'aws:ResourceTag/pilotlight:mode': 'failover' } }),
+        );
+        expect(deny, `${id} ${action}`).toBeDefined();
+      }
     }
   });
 
-  it('grants "*" resources only to the actions that have no resource-level permissions', () => {
-    const unscoped = statements.filter((s) => s.Resource === '*').flatMap((s) => asList(s.Action));
-    // Restore-job status, the EC2 describe call and the orphan sweeper's tag search: none reads data or
-    // changes anything, and AWS offers no resource-level permission for any of them.
-    expect(unscoped.sort()).toEqual(['backup:DescribeRestoreJob', 'ec2:DescribeVolumes', 'tag:GetResources']);
+  it('lets no Pilotlight role both tag and delete, and denies the teardown role every tag change', () => {
+    for (const id of pilotlightRoles) {
+      const actions = allowed(roleStatements(template, id));
+      const tags = actions.some((a) => TAGGING.test(a));
+      const deletes = actions.some((a) => DELETING.test(a));
+      expect(tags && deletes, id).toBe(false);
+    }
+    const deny = teardown.find((s) => s.Effect === 'Deny' && asList(s.Action).includes('ec2:CreateTags'));
+    expect(deny?.Resource).toBe('*');
+    expect(deny?.Condition).toBeUndefined();
+    expect(asList(deny?.Action).sort()).toEqual(
+      ['ec2:CreateTags', 'ec2:DeleteTags', 'rds:AddTagsToResource', 'rds:RemoveTagsFromResource'].sort(),
+    );
   });
 
-  it('adds no tag other than pilotlight: ones', () => {
-    for (const statement of statements.filter((s) =>
-      asList(s.Action).some((a) => /AddTags|CreateTags/.test(a)),
-    )) {
-      expect(statement.Condition).toEqual({ 'ForAllValues:StringLike': { 'aws:TagKeys': ['pilotlight:*'] } });
+  it('tags only resources that are not Pilotlight-tagged yet, with pilotlight: keys, marking them managed', () => {
+    const tagging = statements.filter(
+      (s) => s.Effect === 'Allow' && asList(s.Action).some((a) => TAGGING.test(a)),
+    );
+    expect(tagging.flatMap((s) => asList(s.Action)).sort()).toEqual([
+      'ec2:CreateTags',
+      'rds:AddTagsToResource',
+    ]);
+    for (const statement of tagging) {
+      expect(statement.Condition?.['ForAllValues:StringLike']).toEqual({ 'aws:TagKeys': ['pilotlight:*'] });
+      // Null = true: the resource has no pilotlight:managed tag, so nothing already Pilotlight's (a drill's
+      // or a failover's) can be re-tagged.
+      expect(statement.Condition?.Null).toEqual({ 'aws:ResourceTag/pilotlight:managed': 'true' });
+      expect(statement.Condition?.StringEquals?.['aws:RequestTag/pilotlight:managed']).toBe('true');
+    }
+    const rds = tagging.find((s) => asList(s.Action).includes('rds:AddTagsToResource'));
+    expect(JSON.stringify(rds?.Resource)).toMatch(/:db:pl-\*"/);
+    // Volumes only in the restore subnet's Availability Zone.
+    const ebs = tagging.find((s) => asList(s.Action).includes('ec2:CreateTags'));
+    expect(ebs?.Condition?.StringEquals?.['ec2:AvailabilityZone']).toEqual({
+      'Fn::GetAtt': ['RestoreSubnetA', 'AvailabilityZone'],
+    });
+  });
+
+  it('keeps AWS Backup (the restore role) from applying pilotlight: tags', () => {
+    const deny = roleStatements(template, 'BackupRestoreRole').find(
+      (s) => s.Effect === 'Deny' && asList(s.Action).includes('ec2:CreateTags'),
+    );
+    expect(asList(deny?.Action).sort()).toEqual(['ec2:CreateTags', 'rds:AddTagsToResource']);
+    expect(deny?.Condition).toEqual({ 'ForAnyValue:StringLike': { 'aws:TagKeys': ['pilotlight:*'] } });
+  });
+
+  it('grants "*" resources only to the actions that have no resource-level permissions', () => {
+    const unscoped = (id: string) =>
+      roleStatements(template, id)
+        .filter((s) => s.Effect === 'Allow' && s.Resource === '*')
+        .flatMap((s) => asList(s.Action))
+        .sort();
+    // Restore-job status, the EC2 describe calls and the orphan sweeper's tag search: none reads data or
+    // changes anything, and AWS offers no resource-level permission for any of them.
+    expect(unscoped('DrOrchestratorRole')).toEqual(['backup:DescribeRestoreJob', 'ec2:DescribeVolumes']);
+    expect(unscoped('DrTeardownRole')).toEqual([
+      'backup:DescribeRestoreJob',
+      'ec2:DescribeVolumes',
+      'tag:GetResources',
+    ]);
+    expect(unscoped('BackupRestoreRole')).toEqual(['ec2:DescribeSnapshots', 'ec2:DescribeVolumes']);
+  });
+
+  it('scopes rds:Describe* to pl-* instances and AWS Backup snapshots', () => {
+    const describes = resourcesOfType(template, 'AWS::IAM::Role')
+      .flatMap(([id]) => roleStatements(template, id))
+      .filter((s) => s.Effect === 'Allow' && asList(s.Action).some((a) => a.startsWith('rds:Describe')));
+    expect(describes.length).toBeGreaterThanOrEqual(3);
+    for (const statement of describes) {
+      for (const resource of asList(statement.Resource as unknown[]))
+        expect(JSON.stringify(resource)).toMatch(/:(db:pl-|snapshot:awsbackup:)\*"/);
     }
   });
 
@@ -96,6 +261,25 @@ describe('the DR account', () => {
     const pass = statements.find((s) => asList(s.Action).includes('iam:PassRole'));
     expect(pass?.Resource).toEqual({ 'Fn::GetAtt': ['BackupRestoreRole', 'Arn'] });
     expect(pass?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'backup.amazonaws.com' } });
+  });
+
+  it('has a DR vault whose access policy nobody but the administrators can change, and an optional lock', () => {
+    const vault = props(template, 'DrVault');
+    const statements = (vault.AccessPolicy as { Statement: Statement[] }).Statement;
+    const deny = statements.find(
+      (s) => s.Effect === 'Deny' && asList(s.Action).includes('backup:PutBackupVaultAccessPolicy'),
+    );
+    expect(deny?.Principal).toEqual({ AWS: '*' });
+    expect(asList(deny?.Action)).toContain('backup:DeleteBackupVaultAccessPolicy');
+    expect(asList(deny?.Action)).toContain('backup:DeleteBackupVaultLockConfiguration');
+    expect(JSON.stringify(deny?.Condition)).toContain('AdministratorAccess');
+    expect(vault.LockConfiguration).toEqual({
+      'Fn::If': [
+        'HasVaultLock',
+        { MinRetentionDays: { Ref: 'VaultLockMinRetentionDays' } },
+        { Ref: 'AWS::NoValue' },
+      ],
+    });
   });
 
   it('has a DR vault the organization can copy into, encrypted with a rotating key', () => {
@@ -155,15 +339,52 @@ describe('a source (production) account', () => {
     expect(denied.filter((a) => a.includes('*'))).toEqual([]);
   });
 
-  it('lets the DR account use the backup key only through grants for AWS resources', () => {
+  it('lets the DR account use the backup key only through AWS services (grants for AWS resources)', () => {
     const key = props(template, 'SourceBackupKey');
     expect(key.EnableKeyRotation).toBe(true);
-    const statements = (
-      key.KeyPolicy as { Statement: { Sid: string; Action: unknown; Condition?: unknown }[] }
-    ).Statement;
-    expect(statements.find((s) => s.Sid === 'DrAccountGrantsToAwsBackupOnly')?.Condition).toEqual({
+    const statements = (key.KeyPolicy as { Statement: Statement[] }).Statement;
+    expect(statements.find((s) => s.Sid === 'DrAccountGrantsToAwsBackupOnly')?.Condition).toMatchObject({
       Bool: { 'kms:GrantIsForAWSResource': 'true' },
     });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+    const forDrAccount = statements.filter((s) => JSON.stringify(s.Principal).includes('${DrAccountId}'));
+    expect(forDrAccount.length).toBe(2);
+    for (const statement of forDrAccount) {
+      expect(statement.Effect).toBe('Allow');
+      const via = asList(statement.Condition?.StringLike?.['kms:ViaService'] as string[]);
+      expect(via.sort()).toEqual(['backup.*.amazonaws.com', 'ec2.*.amazonaws.com', 'rds.*.amazonaws.com']);
+    }
+  });
+
+  it('lets AWS Backup share EBS snapshots only with the DR account, and never publicly', () => {
+    const statements = roleStatements(template, 'BackupCopyRole');
+    const share = statements.filter(
+      (s) => s.Effect === 'Allow' && asList(s.Action).includes('ec2:ModifySnapshotAttribute'),
+    );
+    expect(share).toHaveLength(1);
+    expect(asList(share[0]?.Action)).toEqual(['ec2:ModifySnapshotAttribute']);
+    expect(share[0]?.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'ec2:Add/userId': [{ Ref: 'DrAccountId' }] },
+      Null: { 'ec2:Add/group': 'true' },
+    });
+    const deny = statements.find(
+      (s) => s.Effect === 'Deny' && asList(s.Action).includes('ec2:ModifySnapshotAttribute'),
+    );
+    expect(deny?.Condition).toEqual({ 'ForAnyValue:StringEquals': { 'ec2:Add/group': ['all'] } });
+    // RDS has no condition key for the accounts added: only AWS Backup's snapshots, only by AWS Backup.
+    const rds = statements.find(
+      (s) => s.Effect === 'Allow' && asList(s.Action).includes('rds:ModifyDBSnapshotAttribute'),
+    );
+    expect(asList(rds?.Action)).toEqual(['rds:ModifyDBSnapshotAttribute']);
+    expect(JSON.stringify(rds?.Resource)).toMatch(/:snapshot:awsbackup:\*"/);
+  });
+
+  it('scopes rds:DescribeDBSnapshots to AWS Backup snapshots', () => {
+    const describes = roleStatements(template, 'BackupCopyRole').filter((s) =>
+      asList(s.Action).includes('rds:DescribeDBSnapshots'),
+    );
+    expect(describes).toHaveLength(1);
+    expect(JSON.stringify(describes[0]?.Resource)).toMatch(/:snapshot:awsbackup:\*"/);
   });
 
   it('forwards AWS Backup job events to the central bus', () => {

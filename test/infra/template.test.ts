@@ -14,6 +14,7 @@ import {
   readYamlTemplate,
   resourcesOfType,
   roleStatements,
+  type Statement,
   type Template,
 } from './lib.js';
 
@@ -28,6 +29,9 @@ beforeAll(() => {
 }, 180_000);
 
 const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
+/** The DR account's two roles (params drRoleName and drTeardownRoleName, accounts/dr-account.yaml). */
+const DR_ROLE = 'arn:aws:iam::333333333333:role/pilotlight-dr-orchestrator';
+const DR_TEARDOWN_ROLE = 'arn:aws:iam::333333333333:role/pilotlight-dr-teardown';
 const KEY = getAtt('PilotlightKey');
 
 /** What each function's code calls (functions/*.ts), and nothing more. */
@@ -200,7 +204,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('assumes only the DR role, and source roles only inside the organization', () => {
+  it('assumes only the two DR roles, and source roles only inside the organization', () => {
     const assumes = Object.keys(EXPECTED_ACTIONS).flatMap((key) =>
       roleStatements(template, roleOf(key)).filter((s) => asList(s.Action).includes('sts:AssumeRole')),
     );
@@ -210,28 +214,117 @@ describe('least privilege', () => {
       if (resource.includes(':role/pilotlight-source-orchestrator')) {
         expect(statement.Condition?.StringEquals?.['aws:ResourceOrgID']).toMatch(/^o-/);
       } else {
-        expect(resource).toBe('arn:aws:iam::333333333333:role/pilotlight-dr-orchestrator');
+        expect([DR_ROLE, DR_TEARDOWN_ROLE]).toContain(resource);
       }
     }
   });
 
-  it.each([
-    ['accounts/dr-account.yaml', 'DrOrchestratorRole', ':role/pilotlight-dr-orchestrator'],
-    ['accounts/source-account.yaml', 'SourceOrchestratorRole', ':role/pilotlight-source-orchestrator'],
-  ])('is trusted by %s for exactly the functions that assume its role', (file, roleId, roleArn) => {
+  it('lets only teardown, sweepOrphans and resumeDrill assume the DR teardown role', () => {
     const assuming = Object.keys(EXPECTED_ACTIONS).filter((key) =>
       roleStatements(template, roleOf(key)).some(
-        (s) => asList(s.Action).includes('sts:AssumeRole') && String(s.Resource).endsWith(roleArn),
+        (s) => asList(s.Action).includes('sts:AssumeRole') && s.Resource === DR_TEARDOWN_ROLE,
       ),
     );
-    const trust = props(readYamlTemplate(file), roleId).AssumeRolePolicyDocument as {
-      Statement: { Condition: { ArnLike: { 'aws:PrincipalArn': { 'Fn::Sub': string }[] } } }[];
+    expect(assuming.sort()).toEqual(['resumeDrill', 'sweepOrphans', 'teardown']);
+  });
+
+  it('tells every function both DR role names (DR_ROLE_NAME read/restore/check, DR_TEARDOWN_ROLE_NAME delete)', () => {
+    for (const [, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      const environment = fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined;
+      const variables = environment?.Variables ?? {};
+      expect(variables.DR_ROLE_NAME).toBe('pilotlight-dr-orchestrator');
+      expect(variables.DR_TEARDOWN_ROLE_NAME).toBe('pilotlight-dr-teardown');
+    }
+  });
+
+  it('names each function role as the accounts/ trust policies expect (pilotlight-<stage>-<fn>-<region>-lambdaRole)', () => {
+    for (const key of Object.keys(EXPECTED_ACTIONS)) {
+      expect(props(template, roleOf(key)).RoleName).toEqual({
+        'Fn::Join': ['-', ['pilotlight', 'prod', key, { Ref: 'AWS::Region' }, 'lambdaRole']],
+      });
+    }
+  });
+
+  it.each([
+    ['accounts/dr-account.yaml', 'DrOrchestratorRole', DR_ROLE, 'AWS::Region'],
+    ['accounts/dr-account.yaml', 'DrTeardownRole', DR_TEARDOWN_ROLE, 'AWS::Region'],
+    [
+      'accounts/source-account.yaml',
+      'SourceOrchestratorRole',
+      'arn:aws:iam::*:role/pilotlight-source-orchestrator',
+      'DrRegion',
+    ],
+  ])(
+    'is trusted by %s (%s) for exactly the functions that assume it, in both regions',
+    (file, roleId, roleArn, standby) => {
+      const assuming = Object.keys(EXPECTED_ACTIONS).filter((key) =>
+        roleStatements(template, roleOf(key)).some(
+          (s) => asList(s.Action).includes('sts:AssumeRole') && s.Resource === roleArn,
+        ),
+      );
+      const trust = props(readYamlTemplate(file), roleId).AssumeRolePolicyDocument as {
+        Statement: { Condition: { ArnEquals: { 'aws:PrincipalArn': { 'Fn::Sub': string }[] } } }[];
+      };
+      const trusted = (trust.Statement[0]?.Condition.ArnEquals['aws:PrincipalArn'] ?? []).map((principal) =>
+        principal['Fn::Sub']
+          .match(
+            /:role\/pilotlight-\$\{StageName\}-([a-zA-Z]+)-\$\{(PrimaryRegion|AWS::Region|DrRegion)\}-lambdaRole$/,
+          )
+          ?.slice(1, 3)
+          .join('@'),
+      );
+      expect(assuming.length).toBeGreaterThan(0);
+      expect(trusted.sort()).toEqual(
+        assuming.flatMap((fn) => [`${fn}@PrimaryRegion`, `${fn}@${standby}`]).sort(),
+      );
+    },
+  );
+
+  it("lets Step Functions assume the state machine role only for this stack's drill state machine", () => {
+    const trust = props(template, 'DrillStateMachineRole').AssumeRolePolicyDocument as {
+      Statement: Statement[];
     };
-    const trusted = (trust.Statement[0]?.Condition.ArnLike['aws:PrincipalArn'] ?? []).map(
-      (principal) => principal['Fn::Sub'].match(/role\/pilotlight-\$\{StageName\}-([a-zA-Z]+)-\*$/)?.[1],
+    expect(trust.Statement).toHaveLength(1);
+    expect(trust.Statement[0]?.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnEquals: {
+        'aws:SourceArn': {
+          'Fn::Sub':
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+            'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:pilotlight-prod-drill',
+        },
+      },
+    });
+  });
+
+  it('puts aws:SourceArn next to aws:SourceAccount wherever a service principal is allowed', () => {
+    // The per-function Lambda roles are the exception: Lambda documents no aws:SourceArn for assuming an
+    // execution role, and each is reachable only through its own function.
+    const lambdaRoles = new Set(Object.keys(EXPECTED_ACTIONS).map(roleOf));
+    const serviceAllows = allStatements(template).filter(
+      ({ where, statement }) =>
+        statement.Effect === 'Allow' &&
+        JSON.stringify(statement.Principal ?? '').includes('"Service"') &&
+        !lambdaRoles.has(where.replace(/ trust$/, '')) &&
+        where !== 'IamRoleLambdaExecution trust' &&
+        // The logs service is bound to this account's log groups by encryption context instead.
+        !JSON.stringify(statement.Principal).includes('logs.'),
     );
-    expect(assuming.length).toBeGreaterThan(0);
-    expect(trusted.sort()).toEqual(assuming.sort());
+    expect(serviceAllows.map(({ where }) => where).sort()).toEqual(
+      [
+        'AlertTopicPolicy',
+        'DrillStateMachineRole trust',
+        'EventTargetDeadLetterQueuePolicy',
+        'PilotlightKey',
+      ].sort(),
+    );
+    for (const { where, statement } of serviceAllows) {
+      // The key is used on behalf of the topic and queues, whose policies name the source (serverless.yml).
+      if (where === 'PilotlightKey') continue;
+      const condition = JSON.stringify(statement.Condition);
+      expect(condition, where).toContain('aws:SourceAccount');
+      expect(condition, where).toContain('aws:SourceArn');
+    }
   });
 
   it('lets the state machine invoke only its task functions, and log and trace', () => {
@@ -266,13 +359,33 @@ describe('least privilege', () => {
     }
   });
 
-  it('accepts Backup events on the bus only from the organization', () => {
+  it('accepts only AWS Backup job events on the bus, only from the organization', () => {
     const policy = props(template, 'OrganizationBackupEventsPolicy').Statement as {
       Action: string;
       Condition: unknown;
     };
     expect(policy.Action).toBe('events:PutEvents');
-    expect(policy.Condition).toEqual({ StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' } });
+    expect(policy.Condition).toEqual({
+      StringEquals: { 'aws:PrincipalOrgID': 'o-a1b2c3d4e5' },
+      'ForAllValues:StringEquals': {
+        'events:source': ['aws.backup'],
+        'events:detail-type': [
+          'Backup Job State Change',
+          'Copy Job State Change',
+          'Restore Job State Change',
+        ],
+      },
+      Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+    });
+  });
+
+  it('resumes drills on restore job events from the DR account only', () => {
+    const restoreRules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) =>
+      JSON.stringify(rule.Properties?.EventPattern ?? {}).includes('Restore Job State Change'),
+    );
+    expect(restoreRules).toHaveLength(1);
+    const pattern = restoreRules[0]?.[1].Properties?.EventPattern as { account?: unknown } | undefined;
+    expect(pattern?.account).toEqual(['333333333333']);
   });
 });
 
@@ -282,6 +395,57 @@ describe('data at rest and in transit', () => {
     expect(key.EnableKeyRotation).toBe(true);
     const statements = asList((key.KeyPolicy as { Statement: { Sid: string; Effect: string }[] }).Statement);
     expect(statements.find((s) => s.Sid === 'GrantsOnlyForAwsServices')?.Effect).toBe('Deny');
+  });
+
+  it('lets only the break-glass role disable, schedule the deletion of, or re-policy the evidence key', () => {
+    const key = props(template, 'PilotlightKey');
+    const statements = asList((key.KeyPolicy as { Statement: Statement[] }).Statement);
+    const guarded = ['kms:DisableKey', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion'];
+    const breakGlass = {
+      'aws:PrincipalArn': {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+        'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/pilotlight-break-glass',
+      },
+    };
+    const allows = statements.filter(
+      (s) => s.Effect === 'Allow' && asList(s.Action).some((a) => guarded.includes(a)),
+    );
+    expect(allows).toHaveLength(1);
+    expect(asList(allows[0]?.Action).sort()).toEqual(guarded);
+    expect(allows[0]?.Condition).toEqual({ ArnEquals: breakGlass });
+    const deny = statements.find((s) => s.Effect === 'Deny' && asList(s.Action).includes('kms:PutKeyPolicy'));
+    expect(deny?.Principal).toEqual({ AWS: '*' });
+    expect(asList(deny?.Action).sort()).toEqual(guarded);
+    expect(deny?.Condition).toEqual({ ArnNotEquals: breakGlass });
+    // Deliberate: the deploying principal is locked out of PutKeyPolicy too (README.md, Security).
+    expect(key.BypassPolicyLockoutSafetyCheck).toBe(true);
+  });
+
+  it('denies plain-HTTP access to every queue', () => {
+    const queues = resourcesOfType(template, 'AWS::SQS::Queue').map(([id]) => id);
+    expect(queues.length).toBe(2);
+    const policies = resourcesOfType(template, 'AWS::SQS::QueuePolicy');
+    for (const queue of queues) {
+      const policy = policies.find(([, p]) =>
+        asList(p.Properties?.Queues as unknown[]).some(
+          (q) => JSON.stringify(q) === JSON.stringify({ Ref: queue }),
+        ),
+      );
+      const statements = asList(
+        (policy?.[1].Properties?.PolicyDocument as { Statement: Statement[] })?.Statement,
+      );
+      expect(statements, queue).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: '*',
+          Resource: getAtt(queue),
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+      const deny = statements.find((s) => s.Effect === 'Deny');
+      for (const action of ['sqs:SendMessage', 'sqs:ReceiveMessage'])
+        expect(asList(deny?.Action), queue).toContain(action);
+    }
   });
 
   it('encrypts the state table, the alert topic, the queues and the function environment with that key', () => {
@@ -414,9 +578,10 @@ describe('operability', () => {
     const machine = props(template, 'DrillStateMachine');
     expect(machine.StateMachineName).toBe('pilotlight-prod-drill');
     expect(machine.TracingConfiguration).toEqual({ Enabled: true });
+    // No execution data: state input and output carry task tokens.
     expect(machine.LoggingConfiguration).toEqual({
       Level: 'ALL',
-      IncludeExecutionData: true,
+      IncludeExecutionData: false,
       Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: getAtt('DrillStateMachineLogGroup') } }],
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { executionArnOf, parseConfig } from '../../functions/lib/config.js';
+import { executionArnOf, isStandby, parseConfig, restoreLimit } from '../../functions/lib/config.js';
 
 /** The environment serverless.yml gives every function (the vitest config sets the same values). */
 function validEnv(): NodeJS.ProcessEnv {
@@ -20,6 +20,13 @@ function validEnv(): NodeJS.ProcessEnv {
     RESTORE_SECURITY_GROUP_IDS: 'sg-0a1b2c3d4e5f60718, sg-0123456789abcdef0',
     RESTORE_AVAILABILITY_ZONE: 'us-west-2a',
     RTO_TARGET_SECONDS: '14400',
+    AWS_REGION: 'us-east-2',
+    PRIMARY_DECLARED_DOWN: 'false',
+    RESTORE_CONCURRENCY: 'default=10,RDS=20',
+    COPY_CONCURRENCY: '5',
+    DRILL_COPY_RETENTION_DAYS: '7',
+    SOURCE_ACCOUNTS: '111111111111',
+    SOURCE_REGIONS: 'us-east-2',
     DRILL_STATE_MACHINE_ARN: 'arn:aws:states:us-east-2:222222222222:stateMachine:pilotlight-prod-drill',
   };
 }
@@ -144,5 +151,56 @@ describe('parseConfig', () => {
     expect(message).toContain('DR_ACCOUNT_ID: must be a 12-digit AWS account id');
     expect(message).toContain('RTO_TARGET_SECONDS: ');
     expect(message.split('; ')).toHaveLength(3);
+  });
+
+  it('parses the restore concurrency pairs, the copy concurrency, the copy retention and the declared-down flag', () => {
+    // Prepare
+    const env = { ...validEnv(), RESTORE_CONCURRENCY: 'default=10, RDS=20', PRIMARY_DECLARED_DOWN: 'true' };
+
+    // Act
+    const config = parseConfig(env);
+
+    // Assess
+    expect(config.RESTORE_CONCURRENCY).toEqual({ default: 10, RDS: 20 });
+    expect(config.COPY_CONCURRENCY).toBe(5);
+    expect(config.DRILL_COPY_RETENTION_DAYS).toBe(7);
+    expect(config.PRIMARY_DECLARED_DOWN).toBe(true);
+    expect(config.AWS_REGION).toBe('us-east-2');
+  });
+
+  it('explains a restore concurrency without a default, or with a pair that is not TYPE=N with N >= 1', () => {
+    // Prepare
+    const noDefault = { ...validEnv(), RESTORE_CONCURRENCY: 'RDS=20' };
+    const badPair = { ...validEnv(), RESTORE_CONCURRENCY: 'default=10,EBS=0' };
+
+    // Act
+    const first = problemWith(noDefault);
+    const second = problemWith(badPair);
+
+    // Assess
+    expect(first).toBe('Pilotlight configuration is invalid: RESTORE_CONCURRENCY: needs a default=N entry');
+    expect(second).toBe(
+      'Pilotlight configuration is invalid: RESTORE_CONCURRENCY: "EBS=0" is not TYPE=N with N >= 1',
+    );
+  });
+
+  it('accepts only true or false for PRIMARY_DECLARED_DOWN', () => {
+    // Prepare
+    const env = { ...validEnv(), PRIMARY_DECLARED_DOWN: 'yes' };
+
+    // Act
+    const message = problemWith(env);
+
+    // Assess
+    expect(message).toContain('PRIMARY_DECLARED_DOWN: ');
+  });
+
+  it('limits restores per resource type, falling back to the default (RDS=20, default=10 in tests)', () => {
+    expect(restoreLimit('RDS')).toBe(20);
+    expect(restoreLimit('EBS')).toBe(10);
+  });
+
+  it('is not the standby when it runs outside the DR region (us-east-2 against us-west-2 in tests)', () => {
+    expect(isStandby).toBe(false);
   });
 });

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { decide, drillIdFor, handler } from '../../functions/intake.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { decide, drillIdFor, handler, startDrill } from '../../functions/intake.js';
 import type { DrillRequest } from '../../functions/lib/drill.js';
 import type { BackupEvent } from '../../functions/lib/events.js';
-import { dynamo, lambdaContext, loadEvent, pendingJob, withDetail } from './support.js';
+import { dynamo, happenedBefore, lambdaContext, loadEvent, pendingJob, withDetail } from './support.js';
 
 const sfn = mockClient(SFNClient);
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-2:222222222222:stateMachine:pilotlight-test-drill';
@@ -25,7 +26,39 @@ beforeEach(() => {
   sfn.reset();
   dynamo.reset();
   dynamo.on(GetCommand).resolves({});
+  dynamo.on(PutCommand).resolves({});
+  stdout = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
 });
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+let stdout: string[] = [];
+
+/** The names of the EMF metrics the handler printed. */
+function emfMetricNames(): string[] {
+  return stdout
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.includes('"_aws"'))
+    .flatMap((line) =>
+      (
+        JSON.parse(line) as { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } }
+      )._aws.CloudWatchMetrics.flatMap((group) => group.Metrics.map((metric) => metric.Name)),
+    );
+}
+
+const RDS_RECOVERY_POINT =
+  'arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-4c1e9a2b-7d3f-4e8a-b5c6-0f1e2d3c4b5a';
+const CLAIM_PK = `CLAIM#drill#${RDS_RECOVERY_POINT}`;
+
+function conditionFailed(): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
 
 describe('decide', () => {
   it('asks for a drill of the recovery point named in resources[0] when an RDS backup job completes', async () => {
@@ -192,40 +225,144 @@ describe('decide', () => {
 });
 
 describe('drillIdFor', () => {
-  it('names the drill after the resource type, the trigger time and a hash of the event id', async () => {
+  it('names the drill after the resource type, the trigger time and a hash of the mode and recovery point', async () => {
     // Prepare
     const event = loadEvent('backup-job-completed-rds');
     const request = requestOf(await decide(event));
-    const hash = createHash('sha256').update(event.id).digest('hex').slice(0, 10);
+    const hash = createHash('sha256').update(`drill|${RDS_RECOVERY_POINT}`).digest('hex').slice(0, 12);
 
     // Act
-    const drillId = drillIdFor(request, event.id);
+    const drillId = drillIdFor(request);
 
     // Assess
     expect(drillId).toBe(`rds-20260105T0157-${hash}`);
   });
 
-  it('gives a redelivered event the same drill id and a different event a different one', async () => {
+  it('gives the same backup redelivered under another event id the same drill id, another recovery point or mode a different one', async () => {
     // Prepare
     const request = requestOf(await decide(loadEvent('backup-job-completed-rds')));
+    const redelivered: DrillRequest = {
+      ...request,
+      trigger: { kind: 'backup-job', eventId: 'another-event-id', jobId: 'X', at: request.trigger?.at ?? '' },
+    };
+    const otherPoint: DrillRequest = {
+      ...request,
+      source: { ...request.source, recoveryPointArn: `${RDS_RECOVERY_POINT}-other` },
+    };
+    const failover: DrillRequest = { ...request, mode: 'failover' };
 
     // Act
-    const first = drillIdFor(request, 'event-a');
-    const redelivered = drillIdFor(request, 'event-a');
-    const other = drillIdFor(request, 'event-b');
+    const first = drillIdFor(request);
+    const again = drillIdFor(redelivered);
+    const other = drillIdFor(otherPoint);
+    const otherMode = drillIdFor(failover);
 
     // Assess
-    expect(redelivered).toBe(first);
+    expect(again).toBe(first);
     expect(other).not.toBe(first);
+    expect(otherMode).not.toBe(first);
   });
 });
+
+describe('startDrill', () => {
+  it('claims the recovery point with a conditional write before starting the execution', async () => {
+    // Prepare
+    const request = requestOf(await decide(loadEvent('backup-job-completed-rds')));
+    const drillId = drillIdFor(request);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `arn:exec:${drillId}`, startDate: new Date() });
+
+    // Act
+    const result = await startDrill(request, 'event-1');
+
+    // Assess
+    expect(result.started).toEqual([{ drillId, executionArn: `arn:exec:${drillId}` }]);
+    expect(dynamo).toHaveReceivedCommandTimes(PutCommand, 1);
+    const put = dynamo.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(put?.Item).toMatchObject({ pk: CLAIM_PK, drillId, status: 'RUNNING', mode: 'drill' });
+    expect(put?.ConditionExpression).toBe('attribute_not_exists(pk) OR drillId = :me');
+    expect(put?.ExpressionAttributeValues).toEqual({ ':me': drillId });
+    expect(put?.ReturnValues).toBe('ALL_OLD');
+    const claimOrder = dynamo.commandCalls(PutCommand)[0];
+    const startOrder = sfn.commandCalls(StartExecutionCommand)[0];
+    expect(happenedBefore(claimOrder, startOrder)).toBe(true);
+  });
+
+  it('skips, naming the holder, and starts nothing when another drill is running on the recovery point', async () => {
+    // Prepare
+    const request = requestOf(await decide(loadEvent('backup-job-completed-rds')));
+    dynamo.on(PutCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand, { Key: { pk: CLAIM_PK } }).resolves({
+      Item: { pk: CLAIM_PK, drillId: 'rds-manual-holder', status: 'RUNNING', claimedAt: TRIGGERED_AT_ISO },
+    });
+
+    // Act
+    const result = await startDrill(request, 'event-2');
+
+    // Assess
+    expect(result).toEqual({
+      started: [],
+      skipped: [
+        {
+          eventId: 'event-2',
+          reason: `recovery point ${RDS_RECOVERY_POINT} is already being drilled by rds-manual-holder`,
+        },
+      ],
+      rejected: [],
+    });
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: { pk: CLAIM_PK }, ConsistentRead: true });
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('skips a trigger for a recovery point whose drill has finished (only a manual start re-drills it)', async () => {
+    // Prepare
+    const request = requestOf(await decide(loadEvent('backup-job-completed-rds')));
+    dynamo.on(PutCommand).rejects(conditionFailed());
+    dynamo.on(GetCommand, { Key: { pk: CLAIM_PK } }).resolves({
+      Item: {
+        pk: CLAIM_PK,
+        drillId: 'rds-earlier',
+        status: 'FINISHED',
+        claimedAt: TRIGGERED_AT_ISO,
+        finishedAt: TRIGGERED_AT_ISO,
+      },
+    });
+
+    // Act
+    const result = await startDrill(request, 'event-3');
+
+    // Assess
+    expect(result.skipped).toEqual([
+      {
+        eventId: 'event-3',
+        reason: `recovery point ${RDS_RECOVERY_POINT} was already drilled by rds-earlier (a manual start re-drills it)`,
+      },
+    ]);
+    expect(dynamo.commandCalls(PutCommand)[0]?.args[0].input.ConditionExpression).not.toContain(':finished');
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('fails, starting nothing, when the claim cannot be written for a reason other than its condition', async () => {
+    // Prepare
+    const request = requestOf(await decide(loadEvent('backup-job-completed-rds')));
+    dynamo.on(PutCommand).rejects(new Error('ProvisionedThroughputExceeded'));
+
+    // Act
+    const started = startDrill(request, 'event-4');
+
+    // Assess
+    await expect(started).rejects.toThrow('ProvisionedThroughputExceeded');
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});
+
+const TRIGGERED_AT_ISO = '2026-01-05T01:57:59.120Z';
 
 describe('handler', () => {
   it('starts the drill state machine with the drill id as execution name and the request as input', async () => {
     // Prepare
     const event = loadEvent('backup-job-completed-rds');
     const request = requestOf(await decide(event));
-    const drillId = drillIdFor(request, event.id);
+    const drillId = drillIdFor(request);
     const executionArn = `arn:aws:states:us-east-2:222222222222:execution:pilotlight-test-drill:${drillId}`;
     sfn.on(StartExecutionCommand).resolves({ executionArn, startDate: new Date() });
 
@@ -233,7 +370,7 @@ describe('handler', () => {
     const result = await handler(event, lambdaContext());
 
     // Assess
-    expect(result).toEqual({ started: [{ drillId, executionArn }], skipped: [] });
+    expect(result).toEqual({ started: [{ drillId, executionArn }], skipped: [], rejected: [] });
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     const input = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(input?.stateMachineArn).toBe(STATE_MACHINE_ARN);
@@ -244,7 +381,7 @@ describe('handler', () => {
   it('reports a redelivered event as a duplicate when its execution already exists', async () => {
     // Prepare
     const event = loadEvent('backup-job-completed-rds');
-    const drillId = drillIdFor(requestOf(await decide(event)), event.id);
+    const drillId = drillIdFor(requestOf(await decide(event)));
     sfn
       .on(StartExecutionCommand)
       .rejects(
@@ -257,7 +394,13 @@ describe('handler', () => {
     // Assess
     expect(result).toEqual({
       started: [],
-      skipped: [{ eventId: event.id, reason: `duplicate event: drill ${drillId} already ran for it` }],
+      skipped: [
+        {
+          eventId: event.id,
+          reason: `duplicate trigger: drill ${drillId} already ran for recovery point ${RDS_RECOVERY_POINT}`,
+        },
+      ],
+      rejected: [],
     });
   });
 
@@ -289,29 +432,136 @@ describe('handler', () => {
       },
     ]);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    expect(dynamo).not.toHaveReceivedCommand(PutCommand);
   });
 
-  it('throws on an input that is not an AWS Backup EventBridge event and starts nothing', async () => {
+  it('rejects, with one line and a RejectedEvents metric, an input that is not an AWS Backup event', async () => {
     // Prepare
-    const malformed = { ...loadEvent('manual-drill') };
+    const malformed = { ...loadEvent('manual-drill'), id: 'not-an-event' };
 
     // Act
-    const invocation = handler(malformed, lambdaContext());
+    const result = await handler(malformed, lambdaContext());
 
     // Assess
-    await expect(invocation).rejects.toThrow();
+    expect(result.started).toEqual([]);
+    expect(result.skipped).toEqual([]);
+    expect(result.rejected).toHaveLength(1);
+    expect(result.rejected[0]?.eventId).toBe('not-an-event');
+    expect(result.rejected[0]?.reason).toMatch(/^not an AWS Backup event: /);
+    expect(result.rejected[0]?.reason).not.toContain('\n');
+    expect(emfMetricNames()).toContain('RejectedEvents');
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
-  it('throws on an EventBridge event from a source other than aws.backup', async () => {
+  it('rejects an EventBridge event from a source other than aws.backup', async () => {
     // Prepare
     const event = { ...loadEvent('backup-job-completed-rds'), source: 'aws.ec2' };
 
     // Act
-    const invocation = handler(event, lambdaContext());
+    const result = await handler(event, lambdaContext());
 
     // Assess
-    await expect(invocation).rejects.toThrow();
+    expect(result.rejected).toEqual([{ eventId: event.id, reason: expect.stringContaining('source') }]);
+    expect(result.started).toEqual([]);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('rejects a backup event whose account is not a 12-digit account id, or whose region is not a region', async () => {
+    // Prepare
+    const badAccount = { ...loadEvent('backup-job-completed-rds'), account: '1111' };
+    const badRegion = { ...loadEvent('backup-job-completed-rds'), region: 'mars' };
+
+    // Act
+    const first = await handler(badAccount, lambdaContext());
+    const second = await handler(badRegion, lambdaContext());
+
+    // Assess
+    expect(first.rejected[0]?.reason).toContain('account: must be a 12-digit account id');
+    expect(second.rejected[0]?.reason).toContain('region: must be an AWS region');
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('rejects a backup event whose detail is malformed, naming the field', async () => {
+    // Prepare
+    const event = withDetail(loadEvent('backup-job-completed-rds'), { backupJobId: 42 });
+
+    // Act
+    const result = await handler(event, lambdaContext());
+
+    // Assess
+    expect(result.rejected).toEqual([
+      {
+        eventId: event.id,
+        reason: expect.stringMatching(/^"Backup Job State Change" detail: backupJobId: /),
+      },
+    ]);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('rejects a completed backup event whose resources[0] is not a recovery point ARN', async () => {
+    // Prepare
+    const event: BackupEvent = { ...loadEvent('backup-job-completed-rds'), resources: ['not-an-arn'] };
+
+    // Act
+    const result = await handler(event, lambdaContext());
+
+    // Assess
+    expect(result.rejected).toEqual([
+      { eventId: event.id, reason: 'resources[0] "not-an-arn" is not a recovery point ARN' },
+    ]);
+    expect(dynamo).not.toHaveReceivedCommand(PutCommand);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});
+
+describe('intake on a standby deployment (AWS_REGION is the DR region)', () => {
+  /** The intake module loaded afresh with the given environment: configuration is read at module load. */
+  async function intakeWith(env: Record<string, string>) {
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    vi.resetModules();
+    return import('../../functions/intake.js');
+  }
+
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  it('leaves backup events to the primary deployment until the primary is declared down', async () => {
+    // Prepare
+    const standby = await intakeWith({ AWS_REGION: 'us-west-2', PRIMARY_DECLARED_DOWN: 'false' });
+    const event = loadEvent('backup-job-completed-rds');
+
+    // Act
+    const result = await standby.intake(event);
+
+    // Assess
+    expect(result).toEqual({
+      started: [],
+      skipped: [
+        {
+          eventId: event.id,
+          reason:
+            'standby deployment in us-west-2: backup events are drilled by the primary deployment until it is declared down (primaryDeclaredDown)',
+        },
+      ],
+      rejected: [],
+    });
+    expect(dynamo).not.toHaveReceivedCommand(PutCommand);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('drills backup events once the primary is declared down', async () => {
+    // Prepare
+    const standby = await intakeWith({ AWS_REGION: 'us-west-2', PRIMARY_DECLARED_DOWN: 'true' });
+    const event = loadEvent('backup-job-completed-rds');
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });
+
+    // Act
+    const result = await standby.intake(event);
+
+    // Assess
+    expect(result.started).toHaveLength(1);
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
   });
 });

@@ -37,6 +37,16 @@ function validatedAfter(seconds: number): DrillState {
   return succeededState({ health: { checks: [], validatedAt } });
 }
 
+/** The drill's own EMF document (the one with the ResourceType dimension). */
+function drillDocument(emf: Emf[]): Emf | undefined {
+  return emf.find((document) => 'ResourceType' in document);
+}
+
+/** The AlertsNotSent EMF document: its own document, with the service dimension only. */
+function alertsDocument(emf: Emf[]): Emf | undefined {
+  return emf.find((document) => 'AlertsNotSent' in document);
+}
+
 function subjects(): string[] {
   return sns.commandCalls(PublishCommand).map((call) => call.args[0].input.Subject ?? '');
 }
@@ -163,8 +173,8 @@ describe('publishResult', () => {
 
     // Assess
     expect(result).toEqual({ status: 'SUCCEEDED', alerts: [] });
-    expect(emf).toHaveLength(1);
-    const [document] = emf;
+    expect(emf).toHaveLength(2);
+    const document = drillDocument(emf);
     const directive = document?._aws.CloudWatchMetrics[0];
     expect(directive?.Namespace).toBe('Pilotlight');
     expect(directive?.Dimensions[0]).toContain('ResourceType');
@@ -176,6 +186,7 @@ describe('publishResult', () => {
         'CopySeconds',
         'RestoreSeconds',
         'RtoTargetBreached',
+        'QueuedSeconds',
       ]),
     );
     expect(document).toMatchObject({
@@ -186,7 +197,9 @@ describe('publishResult', () => {
       CopySeconds: 2328,
       RestoreSeconds: 1741,
       RtoTargetBreached: 0,
+      QueuedSeconds: 0,
     });
+    expect(alertsDocument(emf)).toMatchObject({ AlertsNotSent: 0 });
   });
 
   it('flushes DrillFailed and TeardownFailed for a drill that failed and left resources behind', async () => {
@@ -205,22 +218,24 @@ describe('publishResult', () => {
 
     // Assess
     expect(result.alerts).toHaveLength(2);
-    expect(emf[0]).toMatchObject({ ResourceType: 'RDS', DrillFailed: 1, TeardownFailed: 1 });
-    expect(emf[0]).not.toHaveProperty('DrillSucceeded');
-    expect(emf[0]).not.toHaveProperty('RtoSeconds');
+    expect(drillDocument(emf)).toMatchObject({ ResourceType: 'RDS', DrillFailed: 1, TeardownFailed: 1 });
+    expect(drillDocument(emf)).not.toHaveProperty('DrillSucceeded');
+    expect(drillDocument(emf)).not.toHaveProperty('RtoSeconds');
   });
 
   it('names the mode and resource type from the request when the drill failed before it was prepared', async () => {
-    // Prepare: the state machine keeps the request at the top of the state; PrepareDrill never returned.
+    // Prepare: the state machine keeps the raw input under $.request; PrepareDrill never returned.
     const input = {
       executionName: 'failover-orders-db',
       state: {
-        mode: 'failover',
-        source: {
-          account: '111111111111',
-          region: 'us-east-2',
-          resourceType: 'RDS',
-          recoveryPointArn: 'arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-1',
+        request: {
+          mode: 'failover',
+          source: {
+            account: '111111111111',
+            region: 'us-east-2',
+            resourceType: 'RDS',
+            recoveryPointArn: 'arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-1',
+          },
         },
         error: { Error: 'ServiceUnavailableException', Cause: 'the region is unavailable' },
       },
@@ -234,7 +249,8 @@ describe('publishResult', () => {
       'Pilotlight: drill FAILED (ServiceUnavailableException) — RDS failover-orders-db',
       'Pilotlight: FAILOVER FAILED: restored resources are kept — RDS failover-orders-db',
     ]);
-    expect(emf[0]).toMatchObject({ ResourceType: 'RDS', DrillFailed: 1 });
+    expect(drillDocument(emf)).toMatchObject({ ResourceType: 'RDS', DrillFailed: 1 });
+    expect(drillDocument(emf)).not.toHaveProperty('QueuedSeconds');
     const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
     expect(message).toContain('Drill: failover-orders-db (failover)');
     expect(message).toContain('Source: arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-1');
@@ -243,12 +259,81 @@ describe('publishResult', () => {
   it('keeps "Unknown" when the input itself was not a drill request', async () => {
     const input = {
       executionName: 'bad-input',
-      state: { nonsense: true, error: { Error: 'InvalidDrillInput', Cause: 'source: required' } },
+      state: {
+        request: { nonsense: true },
+        error: { Error: 'InvalidDrillInput', Cause: 'source: required' },
+      },
     } as DrillState;
 
     const { result, emf } = await invoke(input);
 
     expect(result.alerts).toEqual(['Pilotlight: drill FAILED (InvalidDrillInput) — Unknown bad-input']);
-    expect(emf[0]).toMatchObject({ ResourceType: 'Unknown', DrillFailed: 1 });
+    expect(drillDocument(emf)).toMatchObject({ ResourceType: 'Unknown', DrillFailed: 1 });
+  });
+
+  it('alerts, and counts the drill FAILED, when its evidence could not be recorded', async () => {
+    // Prepare
+    const input = succeededState({
+      evidenceError: { Error: 'AccessDenied', Cause: 'not authorized to perform s3:PutObject' },
+    });
+
+    // Act
+    const { result, emf } = await invoke(input);
+
+    // Assess
+    expect(result).toEqual({
+      status: 'FAILED',
+      alerts: [`Pilotlight: EVIDENCE NOT RECORDED — RDS ${DRILL_ID}`],
+    });
+    const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(message).toContain('Evidence: AccessDenied: not authorized to perform s3:PutObject');
+    expect(drillDocument(emf)).toMatchObject({ DrillFailed: 1, EvidenceFailed: 1 });
+  });
+
+  it('reports the queued seconds and leaves them out of the RTO', async () => {
+    // Prepare: validated 3600 s after the trigger, of which 600 s waiting for slots.
+    const input = validatedAfter(3600);
+    input.state.copySlot = { pool: 'COPY#111111111111', queuedSeconds: 400, admittedAt: TRIGGERED_AT };
+    input.state.restoreSlot = { pool: 'RESTORE#RDS', queuedSeconds: 200, admittedAt: TRIGGERED_AT };
+
+    // Act
+    const { emf } = await invoke(input);
+
+    // Assess
+    expect(drillDocument(emf)).toMatchObject({ RtoSeconds: 3000, QueuedSeconds: 600 });
+  });
+
+  it('tries every alert, publishes AlertsNotSent with the service dimension only, then throws AlertNotSent', async () => {
+    // Prepare: a failed failover raises two alerts; the topic refuses the first one only.
+    const input: DrillState = {
+      executionName: DRILL_ID,
+      state: {
+        drill: rdsDrill({ mode: 'failover' }),
+        error: { Error: 'RestoreJobFailed', Cause: 'quota' },
+      },
+    };
+    sns
+      .on(PublishCommand)
+      .rejectsOnce(Object.assign(new Error('topic is gone'), { name: 'NotFoundException' }))
+      .resolves({ MessageId: 'm-2' });
+
+    // Act
+    const invocation = handler(input, lambdaContext('pilotlight-publish-result'));
+
+    // Assess
+    await expect(invocation).rejects.toMatchObject({
+      name: 'AlertNotSent',
+      message: expect.stringContaining('1 of 2 alerts could not be sent'),
+    });
+    await expect(invocation).rejects.toThrow('NotFoundException: topic is gone');
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 2);
+    const emf = stdout
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Emf);
+    const alerts = alertsDocument(emf);
+    expect(alerts).toMatchObject({ AlertsNotSent: 1 });
+    expect(alerts).not.toHaveProperty('ResourceType');
+    expect(alerts?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service']]);
   });
 });

@@ -1,7 +1,17 @@
-import { BackupClient, DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
+import {
+  BackupClient,
+  DescribeCopyJobCommand,
+  DescribeRestoreJobCommand,
+  ListBackupJobsCommand,
+} from '@aws-sdk/client-backup';
 import { AddTagsToResourceCommand, RDSClient } from '@aws-sdk/client-rds';
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DescribeExecutionCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/reconcile.js';
@@ -32,13 +42,23 @@ function claimedJobIds(): string[] {
     .map((update) => String(update.Key?.pk));
 }
 
+/** The Scan of open JOB# items (pendingJobs), told apart from admission control's SLOT#/WAIT# Scan. */
+const JOBS_SCAN = { ExpressionAttributeValues: { ':pending': 'PENDING', ':job': 'JOB#' } };
+const SLOTS_SCAN = { ExpressionAttributeValues: { ':slot': 'SLOT#', ':wait': 'WAIT#' } };
+
 beforeEach(() => {
   backup.reset();
   sfn.reset();
   rds.reset();
   dynamo.reset();
-  dynamo.on(ScanCommand).resolves({ Items: [copyJob, runningRestore, doneRestore] });
+  dynamo.on(ScanCommand, JOBS_SCAN).resolves({ Items: [copyJob, runningRestore, doneRestore] });
+  // Admission control's slots and queue: none open unless a test says so.
+  dynamo.on(ScanCommand, SLOTS_SCAN).resolves({ Items: [] });
   dynamo.on(UpdateCommand).resolves({});
+  dynamo.on(GetCommand).resolves({});
+  dynamo.on(PutCommand).resolves({});
+  dynamo.on(QueryCommand).resolves({ Items: [] });
+  backup.on(ListBackupJobsCommand).resolves({ BackupJobs: [] });
   backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).resolves({
     CopyJob: {
       CopyJobId: 'copy-done',
@@ -72,7 +92,12 @@ describe('reconcile', () => {
     const result = await reconcile();
 
     // Assess
-    expect(result).toEqual({ checked: 3, resumed: expectedResumed, failed: [] });
+    expect(result).toMatchObject({
+      checked: 3,
+      resumed: expectedResumed,
+      failed: [],
+      slots: { freed: 0, admitted: 0 },
+    });
     expect(claimedJobIds()).toEqual(['JOB#copy-done', 'JOB#restore-done']);
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-copy-done' });
@@ -82,7 +107,7 @@ describe('reconcile', () => {
 
   it('passes the job details read from AWS Backup to the drill', async () => {
     // Prepare
-    dynamo.on(ScanCommand).resolves({ Items: [copyJob] });
+    dynamo.on(ScanCommand, JOBS_SCAN).resolves({ Items: [copyJob] });
 
     // Act
     await reconcile();
@@ -100,7 +125,7 @@ describe('reconcile', () => {
 
   it('fails the waiting task when AWS Backup reports the job ABORTED', async () => {
     // Prepare
-    dynamo.on(ScanCommand).resolves({ Items: [doneRestore] });
+    dynamo.on(ScanCommand, JOBS_SCAN).resolves({ Items: [doneRestore] });
     backup
       .on(DescribeRestoreJobCommand, { RestoreJobId: 'restore-done' })
       .resolves({ RestoreJobId: 'restore-done', Status: 'ABORTED', StatusMessage: 'Aborted by user' });
@@ -136,7 +161,7 @@ describe('reconcile', () => {
   it('reads open jobs from every page of the state table', async () => {
     // Prepare
     dynamo
-      .on(ScanCommand)
+      .on(ScanCommand, JOBS_SCAN)
       .resolvesOnce({ Items: [copyJob], LastEvaluatedKey: { pk: 'JOB#copy-done' } })
       .resolvesOnce({ Items: [doneRestore] });
 
@@ -153,13 +178,45 @@ describe('reconcile', () => {
 
   it('checks nothing when no job is open', async () => {
     // Prepare
-    dynamo.on(ScanCommand).resolves({ Items: [] });
+    dynamo.on(ScanCommand, JOBS_SCAN).resolves({ Items: [] });
 
     // Act
     const result = await reconcile();
 
     // Assess
-    expect(result).toEqual({ checked: 0, resumed: [], failed: [] });
-    expect(backup).not.toHaveReceivedAnyCommand();
+    expect(result).toMatchObject({ checked: 0, resumed: [], failed: [], slots: { freed: 0, admitted: 0 } });
+    expect(backup).not.toHaveReceivedCommand(DescribeCopyJobCommand);
+    expect(backup).not.toHaveReceivedCommand(DescribeRestoreJobCommand);
+  });
+
+  it('frees the admission slots of drills that no longer run and reports them', async () => {
+    // Prepare
+    dynamo.on(ScanCommand, JOBS_SCAN).resolves({ Items: [] });
+    dynamo.on(ScanCommand, SLOTS_SCAN).resolves({
+      Items: [{ pk: 'SLOT#restore#333333333333#us-west-2#RDS', holders: new Set(['rds-ended']), limit: 20 }],
+    });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED' });
+
+    // Act
+    const result = await reconcile();
+
+    // Assess
+    expect(result.slots).toEqual({ freed: 1, admitted: 0 });
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: 'SLOT#restore#333333333333#us-west-2#RDS' },
+      UpdateExpression: 'DELETE holders :me SET updatedAt = :now',
+    });
+  });
+
+  it('fails the invocation, after resuming the jobs, when the admission slots cannot be reconciled', async () => {
+    // Prepare
+    dynamo.on(ScanCommand, SLOTS_SCAN).rejects(new Error('ProvisionedThroughputExceededException'));
+
+    // Act
+    const reconciling = reconcile();
+
+    // Assess
+    await expect(reconciling).rejects.toThrow('could not reconcile the admission slots');
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
   });
 });

@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DrillState } from '../../functions/lib/drill.js';
+import { drillStatus } from '../../functions/lib/evidence.js';
 import { recordEvidence } from '../../functions/record-evidence.js';
 import {
   DRILL_ID,
   drillRecordUpdates,
   dynamo,
+  happenedBefore,
   RESTORED_DB_ARN,
   rdsDrill,
   succeededState,
@@ -136,9 +139,14 @@ describe('recordEvidence', () => {
         teardown: { deleted: [RESTORED_DB_ARN], alreadyGone: [], completedAt: '2026-01-05T03:16:00.000Z' },
       },
     };
-    dynamo
-      .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
-      .resolves({ Item: { drillId: DRILL_ID, checks: [failedCheck], createdResourceArn: RESTORED_DB_ARN } });
+    dynamo.on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } }).resolves({
+      Item: {
+        drillId: DRILL_ID,
+        checks: [failedCheck],
+        createdResourceArn: RESTORED_DB_ARN,
+        updatedAt: '2026-01-05T03:16:00.000Z',
+      },
+    });
 
     // Act
     await recordEvidence(input);
@@ -170,5 +178,108 @@ describe('recordEvidence', () => {
       status: 'FAILED',
       teardownError: { name: 'TeardownIncomplete', message: 'could not delete' },
     });
+  });
+
+  it('finishes the claim on the recovery point once the evidence is recorded, so a manual start may re-drill it', async () => {
+    // Prepare
+    const input = succeededState();
+    const claimKey = `CLAIM#drill#${rdsDrill().source.recoveryPointArn}`;
+
+    // Act
+    await recordEvidence(input);
+
+    // Assess
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: claimKey },
+      UpdateExpression: 'SET #status = :finished, finishedAt = :now',
+      ConditionExpression: 'drillId = :me',
+      ExpressionAttributeValues: { ':finished': 'FINISHED', ':me': DRILL_ID, ':now': NOW.toISOString() },
+    });
+    const evidenceWritten = s3.commandCalls(PutObjectCommand)[0];
+    const claimUpdate = dynamo
+      .commandCalls(UpdateCommand)
+      .find((call) => call.args[0].input.Key?.pk === claimKey);
+    expect(happenedBefore(evidenceWritten, claimUpdate)).toBe(true);
+  });
+
+  it('finishes the claim named by the request when the drill failed before it was prepared', async () => {
+    // Prepare
+    const recoveryPointArn = 'arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-1';
+    const input = {
+      executionName: 'failover-orders-db',
+      state: {
+        request: {
+          mode: 'failover',
+          source: { account: '111111111111', region: 'us-east-2', resourceType: 'RDS', recoveryPointArn },
+        },
+        error: { Error: 'DrillAlreadyRunning', Cause: 'held by another drill' },
+      },
+    } as DrillState;
+
+    // Act
+    await recordEvidence(input);
+
+    // Assess
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `CLAIM#failover#${recoveryPointArn}` },
+      ExpressionAttributeValues: expect.objectContaining({ ':me': 'failover-orders-db' }),
+    });
+    expect(storedEvidence()).toMatchObject({ mode: 'failover', status: 'FAILED' });
+  });
+
+  it('records the evidence even when the claim is held by another drill now', async () => {
+    // Prepare
+    const input = succeededState();
+    dynamo
+      .on(UpdateCommand, { Key: { pk: `CLAIM#drill#${rdsDrill().source.recoveryPointArn}` } })
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+
+    // Act
+    const ref = await recordEvidence(input);
+
+    // Assess
+    expect(ref.bucket).toBe('pilotlight-test-evidence');
+    expect(drillRecordUpdates()[0]?.fields.status).toBe('SUCCEEDED');
+  });
+
+  it('reports the queued seconds, the two slot waits in the timeline, and leaves the queue out of the RTO', async () => {
+    // Prepare: 4621 s from trigger to validation, of which 300 + 321 s waiting for slots.
+    const input = succeededState({
+      copySlot: {
+        pool: 'copy#111111111111#us-west-2',
+        queuedSeconds: 300,
+        admittedAt: '2026-01-05T02:02:00.000Z',
+      },
+      restoreSlot: {
+        pool: 'restore#333333333333#us-west-2#RDS',
+        queuedSeconds: 321,
+        admittedAt: '2026-01-05T02:41:20.000Z',
+      },
+    });
+
+    // Act
+    await recordEvidence(input);
+
+    // Assess
+    const evidence = storedEvidence() as { timeline: { step: string; seconds: number | null }[] };
+    expect(evidence).toMatchObject({ queuedSeconds: 621, rtoSeconds: 4000, rtoTargetMet: true });
+    expect(evidence.timeline.map((step) => step.step)).toEqual([
+      'prepare',
+      'wait for a copy slot',
+      'copy',
+      'wait for a restore slot',
+      'restore',
+      'validate',
+      'teardown',
+    ]);
+    expect(evidence.timeline[1]).toMatchObject({ step: 'wait for a copy slot', seconds: 210 });
+    expect(evidence.timeline[3]).toMatchObject({ step: 'wait for a restore slot', seconds: 22 });
+  });
+
+  it('counts a drill whose evidence step failed as FAILED', () => {
+    expect(drillStatus(succeededState().state)).toBe('SUCCEEDED');
+    expect(drillStatus(succeededState({ evidenceError: { Error: 'AccessDenied' } }).state)).toBe('FAILED');
   });
 });

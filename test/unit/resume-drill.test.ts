@@ -1,3 +1,4 @@
+import { BackupClient, DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
 import {
   ConditionalCheckFailedException,
   ProvisionedThroughputExceededException,
@@ -26,6 +27,7 @@ import {
   DRILL_ID,
   drillRecordUpdates,
   dynamo,
+  happenedBefore,
   jobUpdates,
   lambdaContext,
   loadEvent,
@@ -36,6 +38,7 @@ import {
 
 const sfn = mockClient(SFNClient);
 const rds = mockClient(RDSClient);
+const backup = mockClient(BackupClient);
 
 const RESTORE_JOB_ID = '1A2B3C4D-5E6F-4A7B-8C9D-0E1F2A3B4C5D';
 const COPY_JOB_ID = '6A5B4C3D-2E1F-4A0B-9C8D-7E6F5A4B3C2D';
@@ -64,6 +67,7 @@ function waitingFor(jobId: string, job = pendingJob({ jobId })) {
 beforeEach(() => {
   sfn.reset();
   rds.reset();
+  backup.reset();
   dynamo.reset();
   dynamo.on(GetCommand).resolves({});
   dynamo.on(UpdateCommand).resolves({});
@@ -285,6 +289,26 @@ describe('resumeDrill', () => {
     expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
+  it("tags, then deletes, a late restore that carries no drill tag (its own restore job proves it is the drill's)", async () => {
+    // Prepare: the drill timed out; the resource reads back untagged (e.g. tagging had not taken effect).
+    sfn.on(SendTaskSuccessCommand).rejects(taskTimedOut());
+    rds.on(ListTagsForResourceCommand).resolves({ TagList: [] });
+
+    // Act
+    const result = await resumeDrill(pendingJob(), restoreCompleted);
+
+    // Assess
+    expect(result).toBe('drill-closed');
+    const tagged = rds.commandCalls(AddTagsToResourceCommand).at(-1);
+    const deleted = rds.commandCalls(DeleteDBInstanceCommand)[0];
+    expect(rds).toHaveReceivedCommandWith(AddTagsToResourceCommand, {
+      ResourceName: RESTORED_DB_ARN,
+      Tags: expect.arrayContaining([{ Key: 'pilotlight:drill-id', Value: DRILL_ID }]),
+    });
+    expect(rds).toHaveReceivedCommandTimes(AddTagsToResourceCommand, 2);
+    expect(happenedBefore(tagged, deleted)).toBe(true);
+  });
+
   it('keeps a late failover restore', async () => {
     // Prepare
     sfn.on(SendTaskSuccessCommand).rejects(taskTimedOut());
@@ -328,19 +352,35 @@ describe('resumeDrill', () => {
     const resuming = resumeDrill(pendingJob(), outcome);
 
     // Assess
-    await expect(resuming).rejects.toThrow('completed without a created resource');
+    await expect(resuming).rejects.toThrow('reports no created resource');
     expect(jobUpdates()[1]?.ExpressionAttributeValues).toEqual({ ':pending': 'PENDING' });
     expect(sfn).not.toHaveReceivedAnyCommand();
   });
 });
 
+function restoreInBackup(status: string, changes: Record<string, unknown> = {}) {
+  backup.on(DescribeRestoreJobCommand, { RestoreJobId: RESTORE_JOB_ID }).resolves({
+    RestoreJobId: RESTORE_JOB_ID,
+    Status: status as 'COMPLETED',
+    CreatedResourceArn: status === 'COMPLETED' ? RESTORED_DB_ARN : undefined,
+    CreationDate: new Date('2026-01-05T02:41:30.000Z'),
+    CompletionDate: new Date('2026-01-05T03:10:31.000Z'),
+    ...changes,
+  });
+}
+
 describe('resume-drill handler', () => {
-  it('resumes the drill waiting on a completed restore job, with the created resource', async () => {
-    // Prepare
+  beforeEach(() => {
+    backup.reset();
+  });
+
+  it('resumes the drill with the resource AWS Backup says the job created, never the one the event names', async () => {
+    // Prepare: the event names someone else's instance; DescribeRestoreJob in the DR account names ours.
     waitingFor(RESTORE_JOB_ID);
+    restoreInBackup('COMPLETED');
 
     // Act
-    const result = await handler(restoreEvent(), lambdaContext());
+    const result = await handler(restoreEvent({ createdResourceArn: CREATED_ARN }), lambdaContext());
 
     // Assess
     expect(result).toEqual({ resumed: true, jobId: RESTORE_JOB_ID, drillId: DRILL_ID });
@@ -349,19 +389,80 @@ describe('resume-drill handler', () => {
       Key: { pk: `JOB#${RESTORE_JOB_ID}` },
       ConsistentRead: true,
     });
-    expect(rds).toHaveReceivedCommandWith(AddTagsToResourceCommand, { ResourceName: CREATED_ARN });
+    expect(rds).toHaveReceivedCommandWith(AddTagsToResourceCommand, { ResourceName: RESTORED_DB_ARN });
+    expect(rds).not.toHaveReceivedCommandWith(AddTagsToResourceCommand, { ResourceName: CREATED_ARN });
     const output = JSON.parse(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output ?? 'null');
     expect(output).toEqual({
       restoreJobId: RESTORE_JOB_ID,
-      createdResourceArn: CREATED_ARN,
+      createdResourceArn: RESTORED_DB_ARN,
       startedAt: '2026-01-05T02:41:30.000Z',
       completedAt: '2026-01-05T03:10:31.000Z',
     });
   });
 
+  it('does not resume on a forged COMPLETED event while AWS Backup says the job still runs', async () => {
+    // Prepare
+    waitingFor(RESTORE_JOB_ID);
+    restoreInBackup('RUNNING');
+
+    // Act
+    const result = await handler(restoreEvent({ createdResourceArn: CREATED_ARN }), lambdaContext());
+
+    // Assess
+    expect(result).toEqual({
+      resumed: false,
+      reason: `job ${RESTORE_JOB_ID} is RUNNING in AWS Backup, not finished`,
+    });
+    expect(rds).not.toHaveReceivedAnyCommand();
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('fails the drill at once with the real error when the restored resource cannot be tagged', async () => {
+    // Prepare
+    waitingFor(RESTORE_JOB_ID);
+    restoreInBackup('COMPLETED');
+    rds.on(AddTagsToResourceCommand).rejects(
+      Object.assign(new Error('not authorized to perform rds:AddTagsToResource'), {
+        name: 'AccessDenied',
+        $fault: 'client',
+      }),
+    );
+
+    // Act
+    const result = await handler(restoreEvent(), lambdaContext());
+
+    // Assess
+    expect(result).toEqual({ resumed: true, jobId: RESTORE_JOB_ID, drillId: DRILL_ID });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      error: 'RestoreNotTagged',
+      cause: expect.stringContaining('AccessDenied: not authorized to perform rds:AddTagsToResource'),
+    });
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    // The resource is on the drill record before tagging, so teardown still finds it.
+    expect(drillRecordUpdates()[0]?.fields).toMatchObject({ createdResourceArn: RESTORED_DB_ARN });
+  });
+
+  it('gives the job back for a later retry when tagging is only throttled', async () => {
+    // Prepare
+    waitingFor(RESTORE_JOB_ID);
+    restoreInBackup('COMPLETED');
+    rds
+      .on(AddTagsToResourceCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
+
+    // Act
+    const invocation = handler(restoreEvent(), lambdaContext());
+
+    // Assess
+    await expect(invocation).rejects.toThrow('Rate exceeded');
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(jobUpdates().at(-1)?.ExpressionAttributeValues).toEqual({ ':pending': 'PENDING' });
+  });
+
   it('fails the waiting task with RestoreJobFailed when the restore event reports FAILED', async () => {
     // Prepare
     waitingFor(RESTORE_JOB_ID);
+    restoreInBackup('FAILED', { StatusMessage: 'Access denied' });
     const event = restoreEvent({
       status: 'FAILED',
       createdResourceArn: undefined,
@@ -381,7 +482,11 @@ describe('resume-drill handler', () => {
 
   it('fails the waiting task with CopyJobFailed when a copy event reports FAILED', async () => {
     // Prepare
-    waitingFor(COPY_JOB_ID, pendingJob({ jobId: COPY_JOB_ID, kind: 'copy' }));
+    waitingFor(
+      COPY_JOB_ID,
+      pendingJob({ jobId: COPY_JOB_ID, kind: 'copy', account: '111111111111', region: 'us-east-2' }),
+    );
+    backup.on(DescribeCopyJobCommand).resolves({ CopyJob: { CopyJobId: COPY_JOB_ID, State: 'FAILED' } });
     const base = loadEvent('copy-job-completed-dr-vault');
     const event = withDetail(base, { state: 'FAILED' });
 
@@ -421,6 +526,7 @@ describe('resume-drill handler', () => {
   it('reports a job another resumer already handled, without calling Step Functions', async () => {
     // Prepare
     waitingFor(RESTORE_JOB_ID);
+    restoreInBackup('COMPLETED');
     dynamo
       .on(UpdateCommand)
       .rejects(

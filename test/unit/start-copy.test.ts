@@ -1,9 +1,10 @@
 import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { UnexpectedRecord } from '../../functions/lib/errors.js';
 import { startCopy } from '../../functions/start-copy.js';
-import { DR_VAULT_ARN, DRILL_ID, drillRecordUpdates, dynamo, rdsDrill } from './support.js';
+import { DR_VAULT_ARN, DRILL_ID, drillRecordUpdates, dynamo, happenedBefore, rdsDrill } from './support.js';
 
 const backup = mockClient(BackupClient);
 
@@ -34,6 +35,32 @@ describe('startCopy', () => {
       IamRoleArn: 'arn:aws:iam::111111111111:role/pilotlight-backup-copy',
       IdempotencyToken: `${DRILL_ID}-copy`,
     });
+  });
+
+  it('has AWS Backup delete the drill copy after DRILL_COPY_RETENTION_DAYS (7 in tests)', async () => {
+    // Prepare
+    const drill = rdsDrill();
+
+    // Act
+    await startCopy({ drill, taskToken: TASK_TOKEN });
+
+    // Assess
+    expect(backup.commandCalls(StartCopyJobCommand)[0]?.args[0].input.Lifecycle).toEqual({
+      DeleteAfterDays: 7,
+    });
+  });
+
+  it('records the copy job id on the drill before remembering the job', async () => {
+    // Prepare
+    const drill = rdsDrill();
+
+    // Act
+    await startCopy({ drill, taskToken: TASK_TOKEN });
+
+    // Assess
+    const recorded = dynamo.commandCalls(UpdateCommand)[0];
+    const remembered = dynamo.commandCalls(PutCommand)[0];
+    expect(happenedBefore(recorded, remembered)).toBe(true);
   });
 
   it('remembers the copy job with the task token so the drill can be resumed when it ends', async () => {
@@ -71,6 +98,7 @@ describe('startCopy', () => {
 
     // Assess
     await expect(starting).rejects.toThrow('StartCopyJob returned no CopyJobId');
+    await expect(starting).rejects.toBeInstanceOf(UnexpectedRecord);
     expect(dynamo).not.toHaveReceivedAnyCommand();
   });
 });

@@ -3,16 +3,17 @@ import {
   GetRecoveryPointRestoreMetadataCommand,
   StartRestoreJobCommand,
 } from '@aws-sdk/client-backup';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { UnsupportedResourceType } from '../../functions/lib/errors.js';
+import { UnexpectedRecord, UnsupportedResourceType } from '../../functions/lib/errors.js';
 import { startRestore } from '../../functions/start-restore.js';
 import {
   DR_RECOVERY_POINT_ARN,
   DRILL_ID,
   drillRecordUpdates,
   dynamo,
+  happenedBefore,
   rdsDrill,
   succeededState,
 } from './support.js';
@@ -105,10 +106,35 @@ describe('startRestore', () => {
         expiresAt: NOW.getTime() / 1000 + 90 * 86_400,
       }),
     });
-    expect(drillRecordUpdates()[0]?.fields.restoreJobId).toBe(RESTORE_JOB_ID);
+    expect(drillRecordUpdates()[1]?.fields.restoreJobId).toBe(RESTORE_JOB_ID);
   });
 
-  it('fails, remembering nothing, when AWS Backup returns no restore job id', async () => {
+  it('writes its intent (requested at, DR recovery point) on the drill record before StartRestoreJob', async () => {
+    // Prepare
+    const drill = rdsDrill();
+
+    // Act
+    await startRestore({ drill, copy: copy(), taskToken: TASK_TOKEN });
+
+    // Assess
+    const updates = drillRecordUpdates();
+    expect(updates.map((update) => update.pk)).toEqual([`DRILL#${DRILL_ID}`, `DRILL#${DRILL_ID}`]);
+    expect(updates[0]?.fields).toEqual({
+      restoreRequestedAt: NOW.toISOString(),
+      drRecoveryPointArn: DR_RECOVERY_POINT_ARN,
+      updatedAt: NOW.toISOString(),
+    });
+    expect(updates[1]?.fields).toEqual({ restoreJobId: RESTORE_JOB_ID, updatedAt: NOW.toISOString() });
+    const intent = dynamo.commandCalls(UpdateCommand)[0];
+    const start = backup.commandCalls(StartRestoreJobCommand)[0];
+    const recordJobId = dynamo.commandCalls(UpdateCommand)[1];
+    const remember = dynamo.commandCalls(PutCommand)[0];
+    expect(happenedBefore(intent, start)).toBe(true);
+    expect(happenedBefore(start, recordJobId)).toBe(true);
+    expect(happenedBefore(recordJobId, remember)).toBe(true);
+  });
+
+  it('fails with UnexpectedRecord, remembering no job, when AWS Backup returns no restore job id', async () => {
     // Prepare
     backup.on(StartRestoreJobCommand).resolves({});
 
@@ -117,7 +143,23 @@ describe('startRestore', () => {
 
     // Assess
     await expect(starting).rejects.toThrow('StartRestoreJob returned no RestoreJobId');
-    expect(dynamo).not.toHaveReceivedAnyCommand();
+    await expect(starting).rejects.toBeInstanceOf(UnexpectedRecord);
+    expect(dynamo).not.toHaveReceivedCommand(PutCommand);
+    expect(drillRecordUpdates().map((update) => Object.keys(update.fields))).toEqual([
+      ['restoreRequestedAt', 'drRecoveryPointArn', 'updatedAt'],
+    ]);
+  });
+
+  it('starts no restore job when its intent cannot be written', async () => {
+    // Prepare
+    dynamo.on(UpdateCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+
+    // Act
+    const starting = startRestore({ drill: rdsDrill(), copy: copy(), taskToken: TASK_TOKEN });
+
+    // Assess
+    await expect(starting).rejects.toThrow('ProvisionedThroughputExceededException');
+    expect(backup).not.toHaveReceivedCommand(StartRestoreJobCommand);
   });
 
   it('refuses a resource type without a module before calling AWS Backup', async () => {

@@ -4,6 +4,7 @@ import type { DBInstance } from '@aws-sdk/client-rds';
 import { DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { SinonSpyCall } from 'sinon';
 import type { Drill, DrillState } from '../../functions/lib/drill.js';
 import type { BackupEvent } from '../../functions/lib/events.js';
 import type { PendingJob } from '../../functions/lib/state-store.js';
@@ -165,4 +166,14 @@ export function restoredDbInstance(overrides: Partial<DBInstance> = {}): DBInsta
     ],
     ...overrides,
   };
+}
+
+/**
+ * Whether one SDK call happened before another, across mocked clients (sinon numbers every call globally).
+ * False when either call is missing, so an order assertion also fails when a call never happened.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any mocked command call
+type AnyCall = SinonSpyCall<any[], any>;
+export function happenedBefore(first: AnyCall | undefined, second: AnyCall | undefined): boolean {
+  return first !== undefined && second !== undefined && first.calledBefore(second);
 }

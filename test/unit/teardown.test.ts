@@ -1,18 +1,28 @@
-import { BackupClient, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
+import { BackupClient, DescribeRestoreJobCommand, ListRestoreJobsCommand } from '@aws-sdk/client-backup';
 import {
+  AddTagsToResourceCommand,
   DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
   InvalidDBInstanceStateFault,
   ListTagsForResourceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DrillState } from '../../functions/lib/drill.js';
-import { TeardownIncomplete, TeardownRefused } from '../../functions/lib/errors.js';
+import { TeardownIncomplete, TeardownRefused, UnexpectedRecord } from '../../functions/lib/errors.js';
 import { teardown } from '../../functions/teardown.js';
-import { DRILL_ID, dynamo, RESTORED_DB_ARN, rdsDrill, succeededState } from './support.js';
+import {
+  DR_RECOVERY_POINT_ARN,
+  DRILL_ID,
+  dynamo,
+  happenedBefore,
+  pendingJob,
+  RESTORED_DB_ARN,
+  rdsDrill,
+  succeededState,
+} from './support.js';
 
 const backup = mockClient(BackupClient);
 const rds = mockClient(RDSClient);
@@ -36,12 +46,28 @@ function taggedFor(drillId: string) {
   };
 }
 
+const RESTORE_ROLE_ARN = 'arn:aws:iam::333333333333:role/pilotlight-backup-restore';
+const UPDATED_AT = '2026-01-05T02:41:31.000Z';
+
+/** The drill record as start-restore leaves it (intent, then the job id when StartRestoreJob answered). */
+function drillRecord(fields: Record<string, unknown>) {
+  return { Item: { pk: `DRILL#${DRILL_ID}`, drillId: DRILL_ID, updatedAt: UPDATED_AT, ...fields } };
+}
+
 beforeEach(() => {
   backup.reset();
   rds.reset();
   dynamo.reset();
   dynamo.on(GetCommand).resolves({});
+  dynamo.on(PutCommand).resolves({});
   rds.on(DeleteDBInstanceCommand).resolves({});
+  rds.on(AddTagsToResourceCommand).resolves({});
+  // The drill's restore job, the only source of what teardown may delete.
+  backup.on(DescribeRestoreJobCommand, { RestoreJobId: RESTORE_JOB_ID }).resolves({
+    RestoreJobId: RESTORE_JOB_ID,
+    Status: 'COMPLETED',
+    CreatedResourceArn: RESTORED_DB_ARN,
+  });
 });
 
 describe('teardown', () => {
@@ -59,18 +85,56 @@ describe('teardown', () => {
     expect(rds).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
       DBInstanceIdentifier: 'pl-rds-20260105t0157-5b0c1f2e9a',
     });
+    expect(backup).toHaveReceivedCommandWith(DescribeRestoreJobCommand, { RestoreJobId: RESTORE_JOB_ID });
+    expect(rds).not.toHaveReceivedCommand(AddTagsToResourceCommand);
   });
 
-  it('refuses to delete an instance that carries no drill tag', async () => {
+  it('tags, then deletes, an untagged instance that its own restore job created', async () => {
     // Prepare
     rds.on(ListTagsForResourceCommand).resolves({ TagList: [{ Key: 'team', Value: 'payments' }] });
 
     // Act
-    const tearingDown = teardown(succeededState());
+    const result = await teardown(succeededState());
 
     // Assess
-    await expect(tearingDown).rejects.toBeInstanceOf(TeardownRefused);
-    expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+    expect(result.deleted).toEqual([RESTORED_DB_ARN]);
+    expect(rds).toHaveReceivedCommandWith(AddTagsToResourceCommand, {
+      ResourceName: RESTORED_DB_ARN,
+      Tags: expect.arrayContaining([
+        { Key: 'pilotlight:drill-id', Value: DRILL_ID },
+        { Key: 'pilotlight:managed', Value: 'true' },
+      ]),
+    });
+    const tagged = rds.commandCalls(AddTagsToResourceCommand)[0];
+    const deleted = rds.commandCalls(DeleteDBInstanceCommand)[0];
+    expect(happenedBefore(tagged, deleted)).toBe(true);
+  });
+
+  it('acts on what the restore job created, not on the ARN the state names', async () => {
+    // Prepare: the state names some other instance; the restore job says what the drill created.
+    const otherArn = 'arn:aws:rds:us-west-2:333333333333:db:pilotlight-estate-db';
+    const state = succeededState();
+    const input: DrillState = {
+      ...state,
+      state: {
+        ...state.state,
+        restore: {
+          restoreJobId: RESTORE_JOB_ID,
+          createdResourceArn: otherArn,
+          startedAt: '2026-01-05T02:41:30.000Z',
+          completedAt: '2026-01-05T03:10:31.000Z',
+        },
+      },
+    };
+    rds.on(ListTagsForResourceCommand).resolves(taggedFor(DRILL_ID));
+
+    // Act
+    const result = await teardown(input);
+
+    // Assess
+    expect(result.deleted).toEqual([RESTORED_DB_ARN]);
+    expect(rds).not.toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceName: otherArn });
+    expect(rds).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 1);
   });
 
   it("refuses to delete an instance that carries another drill's tag", async () => {
@@ -81,32 +145,24 @@ describe('teardown', () => {
     const tearingDown = teardown(succeededState());
 
     // Assess
+    await expect(tearingDown).rejects.toBeInstanceOf(TeardownRefused);
     await expect(tearingDown).rejects.toThrow(
-      `${RESTORED_DB_ARN} does not carry pilotlight:drill-id=${DRILL_ID}; refusing to delete it`,
+      `${RESTORED_DB_ARN} carries pilotlight:drill-id=rds-20260104T0157-0123456789, not ${DRILL_ID}; refusing to delete it`,
     );
+    expect(rds).not.toHaveReceivedCommand(AddTagsToResourceCommand);
     expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
   it('refuses to touch a resource in an account other than the DR account, without reading it', async () => {
     // Prepare
     const productionArn = 'arn:aws:rds:us-east-2:111111111111:db:orders-db-1';
-    const state = succeededState();
-    const input: DrillState = {
-      ...state,
-      state: {
-        ...state.state,
-        restore: {
-          restoreJobId: RESTORE_JOB_ID,
-          createdResourceArn: productionArn,
-          startedAt: '2026-01-05T02:41:30.000Z',
-          completedAt: '2026-01-05T03:10:31.000Z',
-        },
-      },
-    };
+    backup
+      .on(DescribeRestoreJobCommand, { RestoreJobId: RESTORE_JOB_ID })
+      .resolves({ RestoreJobId: RESTORE_JOB_ID, Status: 'COMPLETED', CreatedResourceArn: productionArn });
     rds.on(ListTagsForResourceCommand).resolves(taggedFor(DRILL_ID));
 
     // Act
-    const tearingDown = teardown(input);
+    const tearingDown = teardown(succeededState());
 
     // Assess
     await expect(tearingDown).rejects.toBeInstanceOf(TeardownRefused);
@@ -149,10 +205,48 @@ describe('teardown', () => {
     expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
-  it('finds the restored instance on the drill record when the state has no restore result', async () => {
-    // Prepare
-    dynamo.on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } }).resolves({
-      Item: { drillId: DRILL_ID, restoreJobId: RESTORE_JOB_ID, createdResourceArn: RESTORED_DB_ARN },
+  it('finds the restore job on the drill record when the state has no restore result, and asks it what it created', async () => {
+    // Prepare: the record's createdResourceArn is not trusted on its own; the restore job is.
+    dynamo
+      .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
+      .resolves(drillRecord({ restoreJobId: RESTORE_JOB_ID, createdResourceArn: RESTORED_DB_ARN }));
+    rds.on(ListTagsForResourceCommand, { ResourceName: RESTORED_DB_ARN }).resolves(taggedFor(DRILL_ID));
+
+    // Act
+    const result = await teardown(stateWithoutRestore());
+
+    // Assess
+    expect(result.deleted).toEqual([RESTORED_DB_ARN]);
+    expect(backup).toHaveReceivedCommandExactlyOnceWith(DescribeRestoreJobCommand, {
+      RestoreJobId: RESTORE_JOB_ID,
+    });
+    expect(backup).not.toHaveReceivedCommand(ListRestoreJobsCommand);
+  });
+
+  it('finds a restore job whose id was never recorded through ListRestoreJobs, by recovery point, role and time', async () => {
+    // Prepare: start-restore wrote its intent, then StartRestoreJob answered and nothing else was written.
+    const requestedAt = '2026-01-05T02:41:30.000Z';
+    dynamo
+      .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
+      .resolves(drillRecord({ restoreRequestedAt: requestedAt, drRecoveryPointArn: DR_RECOVERY_POINT_ARN }));
+    backup.on(ListRestoreJobsCommand).resolves({
+      RestoreJobs: [
+        {
+          RestoreJobId: 'other-point',
+          RecoveryPointArn: `${DR_RECOVERY_POINT_ARN}-x`,
+          IamRoleArn: RESTORE_ROLE_ARN,
+        },
+        {
+          RestoreJobId: 'other-role',
+          RecoveryPointArn: DR_RECOVERY_POINT_ARN,
+          IamRoleArn: 'arn:aws:iam::333333333333:role/someone-else',
+        },
+        {
+          RestoreJobId: RESTORE_JOB_ID,
+          RecoveryPointArn: DR_RECOVERY_POINT_ARN,
+          IamRoleArn: RESTORE_ROLE_ARN,
+        },
+      ],
     });
     rds.on(ListTagsForResourceCommand, { ResourceName: RESTORED_DB_ARN }).resolves(taggedFor(DRILL_ID));
 
@@ -161,17 +255,61 @@ describe('teardown', () => {
 
     // Assess
     expect(result.deleted).toEqual([RESTORED_DB_ARN]);
+    expect(backup).toHaveReceivedCommandWith(ListRestoreJobsCommand, {
+      ByAccountId: '333333333333',
+      ByCreatedAfter: new Date('2026-01-05T02:40:30.000Z'),
+    });
+    expect(backup).toHaveReceivedCommandExactlyOnceWith(DescribeRestoreJobCommand, {
+      RestoreJobId: RESTORE_JOB_ID,
+    });
+  });
+
+  it('deletes nothing when ListRestoreJobs finds no restore job of this drill', async () => {
+    // Prepare
+    dynamo.on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } }).resolves(
+      drillRecord({
+        restoreRequestedAt: '2026-01-05T02:41:30.000Z',
+        drRecoveryPointArn: DR_RECOVERY_POINT_ARN,
+      }),
+    );
+    backup.on(ListRestoreJobsCommand).resolves({
+      RestoreJobs: [
+        {
+          RestoreJobId: 'not-ours',
+          RecoveryPointArn: `${DR_RECOVERY_POINT_ARN}-x`,
+          IamRoleArn: RESTORE_ROLE_ARN,
+        },
+      ],
+    });
+
+    // Act
+    const result = await teardown(stateWithoutRestore());
+
+    // Assess
+    expect(result).toEqual({ deleted: [], alreadyGone: [], completedAt: expect.any(String) });
     expect(backup).not.toHaveReceivedCommand(DescribeRestoreJobCommand);
+    expect(rds).not.toHaveReceivedAnyCommand();
+  });
+
+  it('fails with UnexpectedRecord on a malformed drill record', async () => {
+    // Prepare
+    dynamo
+      .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
+      .resolves({ Item: { drillId: DRILL_ID, restoreJobId: RESTORE_JOB_ID } });
+
+    // Act
+    const tearingDown = teardown(stateWithoutRestore());
+
+    // Assess
+    await expect(tearingDown).rejects.toBeInstanceOf(UnexpectedRecord);
+    expect(rds).not.toHaveReceivedAnyCommand();
   });
 
   it('finds the restored instance through DescribeRestoreJob when only the restore job id is recorded', async () => {
     // Prepare
     dynamo
       .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
-      .resolves({ Item: { drillId: DRILL_ID, restoreJobId: RESTORE_JOB_ID, status: 'RUNNING' } });
-    backup
-      .on(DescribeRestoreJobCommand, { RestoreJobId: RESTORE_JOB_ID })
-      .resolves({ RestoreJobId: RESTORE_JOB_ID, Status: 'COMPLETED', CreatedResourceArn: RESTORED_DB_ARN });
+      .resolves(drillRecord({ restoreJobId: RESTORE_JOB_ID, status: 'RUNNING' }));
     rds.on(ListTagsForResourceCommand, { ResourceName: RESTORED_DB_ARN }).resolves(taggedFor(DRILL_ID));
 
     // Act
@@ -186,7 +324,7 @@ describe('teardown', () => {
     // Prepare
     dynamo
       .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
-      .resolves({ Item: { drillId: DRILL_ID, restoreJobId: RESTORE_JOB_ID, status: 'RUNNING' } });
+      .resolves(drillRecord({ restoreJobId: RESTORE_JOB_ID, status: 'RUNNING' }));
     backup.on(DescribeRestoreJobCommand).resolves({ RestoreJobId: RESTORE_JOB_ID, Status: 'RUNNING' });
 
     // Act
@@ -197,6 +335,48 @@ describe('teardown', () => {
     expect(result.deleted).toEqual([]);
     expect(result.alreadyGone).toEqual([]);
     expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it("writes the running restore job's record when it is missing, so its completion deletes what it creates", async () => {
+    // Prepare: no JOB# item (start-restore failed before rememberJob).
+    dynamo
+      .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
+      .resolves(drillRecord({ restoreJobId: RESTORE_JOB_ID }));
+    backup.on(DescribeRestoreJobCommand).resolves({ RestoreJobId: RESTORE_JOB_ID, Status: 'PENDING' });
+
+    // Act
+    const result = await teardown(stateWithoutRestore());
+
+    // Assess
+    expect(result.pendingRestoreJobId).toBe(RESTORE_JOB_ID);
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: { pk: `JOB#${RESTORE_JOB_ID}` } });
+    expect(dynamo).toHaveReceivedCommandExactlyOnceWith(PutCommand, {
+      Item: expect.objectContaining({
+        pk: `JOB#${RESTORE_JOB_ID}`,
+        kind: 'restore',
+        drillId: DRILL_ID,
+        taskToken: `ended:${DRILL_ID}`,
+        account: '333333333333',
+        region: 'us-west-2',
+        status: 'PENDING',
+      }),
+    });
+  });
+
+  it("leaves the running restore job's record alone when it exists", async () => {
+    // Prepare
+    dynamo
+      .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
+      .resolves(drillRecord({ restoreJobId: RESTORE_JOB_ID }));
+    dynamo.on(GetCommand, { Key: { pk: `JOB#${RESTORE_JOB_ID}` } }).resolves({ Item: pendingJob() });
+    backup.on(DescribeRestoreJobCommand).resolves({ RestoreJobId: RESTORE_JOB_ID, Status: 'RUNNING' });
+
+    // Act
+    const result = await teardown(stateWithoutRestore());
+
+    // Assess
+    expect(result.pendingRestoreJobId).toBe(RESTORE_JOB_ID);
+    expect(dynamo).not.toHaveReceivedCommand(PutCommand);
   });
 
   it('deletes nothing when the drill never started a restore', async () => {

@@ -26,11 +26,11 @@ describe('a drill that fails', () => {
       expect(drill.status).toBe('FAILED');
       expect(drill.error?.name).toBe(errorName);
       expect(drill.steps.find((step) => step.name === failedStep)?.status).toMatch(/FAILED|TIMED_OUT/);
-      const after = drill.steps.map((step) => step.name).slice(-3);
+      const after = drill.steps.map((step) => step.name).slice(-4);
       expect(after).toEqual(
         failedStep === 'PrepareDrill'
           ? ['PrepareDrill', 'RecordEvidence', 'PublishResult']
-          : ['TearDown', 'RecordEvidence', 'PublishResult'],
+          : ['TearDown', 'ReleaseSlots', 'RecordEvidence', 'PublishResult'],
       );
       expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(report.sandbox.resourcesLeft).toBe(0);
@@ -124,10 +124,18 @@ describe('a drill that recovers', () => {
     expect(report.sandbox.resourcesLeft).toBe(0);
   });
 
-  it('does not hang when every job event is lost: the reconciler resumes the drill', async () => {
-    const { report } = await simulate((s) => s.backupCompleted('RDS'), { faults: ['events:drop=1'] });
+  it('does not hang when every event is lost, the trigger included: the reconciler drills and resumes it', async () => {
+    const { report } = await simulate(
+      (s) => {
+        s.backupCompleted('RDS');
+        // Nothing is open until the reconciler finds the backup job (after the events' grace period).
+        s.keepAliveFor(3600);
+      },
+      { faults: ['events:drop=1'] },
+    );
 
     expect(onlyDrill(report).status).toBe('SUCCEEDED');
+    expect(report.sandbox.metrics.some((m) => m.name === 'MissedBackupsDrilled' && m.value === 1)).toBe(true);
     expect(
       report.sandbox.metrics.filter((m) => m.name === 'ReconciledJobs').reduce((sum, m) => sum + m.value, 0),
     ).toBe(2);

@@ -12,10 +12,14 @@ describe('a drill on the happy path', () => {
       expect(drill.status).toBe('SUCCEEDED');
       expect(drill.steps.map((step) => step.name)).toEqual([
         'PrepareDrill',
+        'WaitForCopySlot',
         'CopyToDrVault',
+        'ReleaseCopySlot',
+        'WaitForRestoreSlot',
         'RestoreInDrAccount',
         'ValidateRestore',
         'TearDown',
+        'ReleaseSlots',
         'RecordEvidence',
         'PublishResult',
       ]);

@@ -79,8 +79,8 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
     const sandbox = await Sandbox.create({ seed: 11, faults: [] });
     try {
       sandbox.backupCompleted('RDS');
-      // Minute by minute until the restored instance exists while its drill is still open.
-      while (sandbox.world.resourcesLeft().length === 0) await sandbox.advance(60);
+      // Minute by minute until the restored instance exists, tagged, while its drill is still open.
+      while (!sandbox.world.resourcesLeft()[0]?.tags['pilotlight:owner']) await sandbox.advance(60);
       expect(sandbox.stepFunctions.open()).toBe(1);
       const [resource] = sandbox.world.resourcesLeft();
       expect(resource?.tags['pilotlight:owner']).toBe(sandbox.stepFunctions.arn);

@@ -74,3 +74,19 @@ describe('a failover from the DR-region deployment while the primary region is d
     expect(run.callsByRegion[PROD_REGION]).toBeGreaterThan(0);
   });
 });
+
+describe('the standby deployment in the DR region before a failover', () => {
+  it('lets the standby deployment in the DR region leave backup events to the primary', async () => {
+    const sandbox = await Sandbox.create({ seed: 5, region: 'us-west-2' });
+    try {
+      sandbox.backupCompleted('RDS');
+      await sandbox.run();
+
+      const report = buildReport(sandbox, 5, '');
+      expect(report.drills).toEqual([]);
+      expect(report.skipped[0]?.reason).toMatch(/standby deployment in us-west-2/);
+    } finally {
+      sandbox.dispose();
+    }
+  });
+});
