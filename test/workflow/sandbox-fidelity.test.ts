@@ -25,16 +25,23 @@ function elsewhere(account: string, region: string, day: string): EventBridgeEve
   return JSON.parse(text) as EventBridgeEvent;
 }
 
+/**
+ * A seed per sandbox: the handlers' SDK clients (and the credentials they cached) outlive a sandbox in this
+ * process, and the same seed hands out the same access key ids again, under another principal.
+ */
+let nextSeed = 50;
+
 async function settled(
   drive: (sandbox: Sandbox) => void,
   options: { faults?: string[]; startAt?: number } = {},
 ) {
-  const sandbox = await Sandbox.create({ seed: 5, faults: options.faults ?? [], startAt: options.startAt });
+  const seed = nextSeed++;
+  const sandbox = await Sandbox.create({ seed, faults: options.faults ?? [], startAt: options.startAt });
   try {
     const startedAt = new Date(sandbox.clock.now).toISOString();
     drive(sandbox);
     await sandbox.runToSettled();
-    return { report: buildReport(sandbox, 5, startedAt), sandbox };
+    return { report: buildReport(sandbox, seed, startedAt), sandbox };
   } finally {
     sandbox.dispose();
   }
@@ -289,9 +296,11 @@ describe('a settled world', () => {
       );
     });
 
-    expect(report.sandbox.resourcesLeft).toBe(1);
+    const failover = report.drills.find((d) => d.mode === 'failover');
+    expect(failover?.status).toBe('SUCCEEDED');
+    expect(report.sandbox.kept).toHaveLength(1);
     expect(report.sandbox.kept).toEqual(report.sandbox.leftBehind);
-    const lastStep = Date.parse(report.drills[0]?.steps.at(-1)?.endedAt ?? '');
+    const lastStep = Math.max(...report.drills.map((d) => Date.parse(d.steps.at(-1)?.endedAt ?? '')));
     expect(sandbox.clock.now - lastStep).toBeLessThan(sandbox.settleHorizonMs / 2);
   });
 });
