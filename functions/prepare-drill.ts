@@ -81,7 +81,9 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
  */
 async function claim(drillId: string, request: DrillRequest): Promise<string | undefined> {
   const { recoveryPointArn } = request.source;
-  const manual = (request.trigger?.kind ?? 'manual') === 'manual';
+  // An operator (or a policy schedule) may drill a recovery point again once its last drill has ended;
+  // an AWS Backup event never re-drills.
+  const manual = ['manual', 'schedule'].includes(request.trigger?.kind ?? 'manual');
   let result = await claimRecoveryPoint(drillId, recoveryPointArn, request.mode, { afterFinished: manual });
   if (!result.taken && manual && (await executionStatus(result.holder.drillId)) !== 'RUNNING') {
     // The holder ended without finishing its claim (its evidence step crashed): it no longer runs.
@@ -91,7 +93,9 @@ async function claim(drillId: string, request: DrillRequest): Promise<string | u
   }
   if (!result.taken) {
     throw new DrillAlreadyRunning(
-      `recovery point ${recoveryPointArn} is already being drilled (${request.mode}) by ${result.holder.drillId}`,
+      result.holder.status === 'RUNNING'
+        ? `recovery point ${recoveryPointArn} is already being drilled (${request.mode}) by ${result.holder.drillId}`
+        : `recovery point ${recoveryPointArn} was already drilled (${request.mode}) by ${result.holder.drillId}`,
     );
   }
   if (result.previous)

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { paginateGetResources } from '@aws-sdk/client-resource-groups-tagging-api';
-import { drClients } from './lib/clients.js';
+import { drTeardownClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { DRILL_TAG, MANAGED_TAG, MODE_TAG, OWNER_TAG } from './lib/drill.js';
 import { describeError } from './lib/errors.js';
@@ -46,7 +46,8 @@ function moduleFor(resourceArn: string): ResourceModule | undefined {
  * Publishes OrphanedResources (the "orphaned resources found" alarm) and OrphansDeleted.
  */
 export async function sweepOrphans(): Promise<SweepResult> {
-  const dr = drClients();
+  // The teardown role finds (tag:GetResources), checks and deletes; it cannot tag anything.
+  const dr = drTeardownClients();
   const result: SweepResult = { checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [] };
   const pages = paginateGetResources(
     { client: dr.tagging },

@@ -1,5 +1,5 @@
 import { DescribeRestoreJobCommand, paginateListRestoreJobs } from '@aws-sdk/client-backup';
-import { drClients } from './lib/clients.js';
+import { drClients, drTeardownClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { DRILL_TAG, type Drill, DrillState, drillTags, type TeardownResult } from './lib/drill.js';
 import { describeError, TeardownIncomplete, TeardownRefused } from './lib/errors.js';
@@ -24,12 +24,17 @@ async function restoreJobOf(state: DrillState['state'], drillId: string): Promis
     { client: drClients().backup },
     { ByAccountId: config.DR_ACCOUNT_ID, ByCreatedAfter: since },
   )) {
-    const job = (page.RestoreJobs ?? []).find(
-      (candidate) =>
-        candidate.RecoveryPointArn === record.drRecoveryPointArn &&
-        candidate.IamRoleArn === `arn:aws:iam::${config.DR_ACCOUNT_ID}:role/${config.RESTORE_ROLE_NAME}`,
-    );
-    if (job?.RestoreJobId) return job.RestoreJobId;
+    for (const candidate of page.RestoreJobs ?? []) {
+      if (
+        !candidate.RestoreJobId ||
+        candidate.RecoveryPointArn !== record.drRecoveryPointArn ||
+        candidate.IamRoleArn !== `arn:aws:iam::${config.DR_ACCOUNT_ID}:role/${config.RESTORE_ROLE_NAME}`
+      )
+        continue;
+      // Another drill (say a failover of the same copy) that recorded this job owns it.
+      const owner = await findJob(candidate.RestoreJobId);
+      if (!owner || owner.drillId === drillId) return candidate.RestoreJobId;
+    }
   }
   return undefined;
 }
@@ -68,7 +73,7 @@ export async function teardown({
         );
       }
       const module = resourceModule(drill.source.resourceType);
-      const tags = await module.readTags(drClients(), arn);
+      const tags = await module.readTags(drTeardownClients(), arn);
       if (tags === undefined) {
         result.alreadyGone.push(arn);
       } else if (tags[DRILL_TAG] !== undefined && tags[DRILL_TAG] !== drillId) {
@@ -84,7 +89,7 @@ export async function teardown({
               drillTags(drillId, drill.mode, config.DRILL_STATE_MACHINE_ARN),
             );
           }
-          (await module.delete(drClients(), arn)) === 'deleted'
+          (await module.delete(drTeardownClients(), arn)) === 'deleted'
             ? result.deleted.push(arn)
             : result.alreadyGone.push(arn);
         } catch (error) {

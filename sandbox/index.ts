@@ -127,6 +127,7 @@ export class Sandbox {
         drRegion: this.param(p, 'drRegion'),
         drVaultName: this.param(p, 'drVaultName'),
         drRoleName: this.param(p, 'drRoleName'),
+        drTeardownRoleName: this.param(p, 'drTeardownRoleName'),
         sourceRoleName: this.param(p, 'sourceRoleName'),
         externalId: this.param(p, 'externalId'),
         copyRoleName: p.copyRoleName,

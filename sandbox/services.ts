@@ -85,7 +85,7 @@ export function serviceOperations(
       const trusted =
         caller.account === s.centralAccount &&
         input.ExternalId === s.externalId &&
-        ((account === s.drAccount && role === s.drRoleName) ||
+        ((account === s.drAccount && (role === s.drRoleName || role === s.drTeardownRoleName)) ||
           (s.sourceAccounts.includes(account) && role === s.sourceRoleName));
       if (!trusted) {
         throw new SimulatedAwsError(

@@ -101,6 +101,7 @@ export interface WorldSettings {
   drRegion: string;
   drVaultName: string;
   drRoleName: string;
+  drTeardownRoleName: string;
   sourceRoleName: string;
   externalId: string;
   /** The role AWS Backup copies with, which the source-account stack creates (`copyRoleName`). */
@@ -850,12 +851,16 @@ export class World {
   }
 
   /**
-   * The IAM policy of the DR-account role (accounts/dr-account.yaml) allows deletes only on resources
-   * tagged pilotlight:managed=true; source-account roles cannot delete at all.
+   * The IAM policy of the DR account's teardown role (accounts/dr-account.yaml) allows deletes only on
+   * resources tagged pilotlight:managed=true and never on a failover's; no other role can delete.
    */
   authorizeDelete(caller: Caller, resource: RestoredResource): void {
-    const drRole = `arn:aws:iam::${this.settings.drAccount}:role/${this.settings.drRoleName}`;
-    if (caller.roleArn !== drRole || resource.tags['pilotlight:managed'] !== 'true') {
+    const teardownRole = `arn:aws:iam::${this.settings.drAccount}:role/${this.settings.drTeardownRoleName}`;
+    if (
+      caller.roleArn !== teardownRole ||
+      resource.tags['pilotlight:managed'] !== 'true' ||
+      resource.tags['pilotlight:mode'] === 'failover'
+    ) {
       throw new SimulatedAwsError(
         'AccessDenied',
         `${caller.roleArn} is not authorized to delete ${resource.arn} (explicit tag condition)`,

@@ -63,6 +63,14 @@ export function drClients(): AccountClients {
   return clientsFor(config.DR_ACCOUNT_ID, config.DR_REGION, config.DR_ROLE_NAME);
 }
 
+/**
+ * The DR account's teardown role: deletes what drills restored (only resources tagged by Pilotlight, never a
+ * failover's) and reads what it needs to decide; it cannot tag, so it cannot make anything deletable.
+ */
+export function drTeardownClients(): AccountClients {
+  return clientsFor(config.DR_ACCOUNT_ID, config.DR_REGION, config.DR_TEARDOWN_ROLE_NAME);
+}
+
 /** A source (production) account, in the region of its backup: used only to read and copy recovery points. */
 export function sourceClients(account: string, region: string): AccountClients {
   return clientsFor(account, region, config.SOURCE_ROLE_NAME);

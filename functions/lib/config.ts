@@ -15,7 +15,10 @@ const ConfigSchema = z.object({
   DR_ACCOUNT_ID: accountId,
   DR_REGION: region,
   DR_VAULT_NAME: z.string().min(2),
+  /** The DR account role for reading, restoring, checking and tagging: it cannot delete anything. */
   DR_ROLE_NAME: z.string().min(1),
+  /** The DR account role that deletes drill resources (tag-guarded): it cannot tag anything. */
+  DR_TEARDOWN_ROLE_NAME: z.string().min(1),
   SOURCE_ROLE_NAME: z.string().min(1),
   EXTERNAL_ID: z.string().min(8),
   COPY_ROLE_NAME: z.string().min(1),

@@ -40,7 +40,7 @@ export async function drillMissedBackups(start: Start): Promise<MissedBackups> {
   // A standby deployment leaves backups to the primary until the primary is declared down.
   if (isStandby && !config.PRIMARY_DECLARED_DOWN) return result;
   for (const account of config.SOURCE_ACCOUNTS) {
-    for (const region of config.SOURCE_REGIONS) {
+    for (const region of config.SOURCE_REGIONS.length > 0 ? config.SOURCE_REGIONS : [config.AWS_REGION]) {
       const key = `WATERMARK#backup-jobs#${account}#${region}`;
       const stored = await dynamo.send(
         new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: key }, ConsistentRead: true }),
@@ -63,7 +63,9 @@ export async function drillMissedBackups(start: Start): Promise<MissedBackups> {
           result.checked += 1;
           const recoveryPointArn = job.RecoveryPointArn;
           if (!recoveryPointArn || !job.ResourceType || !isSupported(job.ResourceType)) continue;
-          if (await readClaim(recoveryPointArn, 'drill')) continue;
+          // Restored by a drill or by a failover: either proves the backup restores.
+          if ((await readClaim(recoveryPointArn, 'drill')) || (await readClaim(recoveryPointArn, 'failover')))
+            continue;
           const request: DrillRequest = {
             mode: 'drill',
             trigger: {

@@ -2,7 +2,7 @@ import { DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/clie
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { resourceModule } from '../resources/index.js';
 import { accountOf } from '../resources/types.js';
-import { drClients, sfn, sourceClients } from './clients.js';
+import { drClients, drTeardownClients, sfn, sourceClients } from './clients.js';
 import { config } from './config.js';
 import { DRILL_TAG, drillTags } from './drill.js';
 import {
@@ -178,7 +178,7 @@ async function cleanUpLateRestore(job: PendingJob, outcome: JobOutcome): Promise
   if (job.kind !== 'restore' || job.mode === 'failover' || outcome.state !== 'COMPLETED') return;
   const arn = inDrAccount(job, outcome.createdResourceArn);
   const module = resourceModule(job.resourceType);
-  const tags = await module.readTags(drClients(), arn);
+  const tags = await module.readTags(drTeardownClients(), arn);
   if (tags === undefined) return;
   if (tags[DRILL_TAG] === undefined) {
     // Proven this drill's by its own restore job: tag it so the tag-guarded delete may act on it.
@@ -186,7 +186,7 @@ async function cleanUpLateRestore(job: PendingJob, outcome: JobOutcome): Promise
   } else if (tags[DRILL_TAG] !== job.drillId) {
     return;
   }
-  const result = await module.delete(drClients(), arn);
+  const result = await module.delete(drTeardownClients(), arn);
   logger.warn('deleted a restore that finished after its drill ended', {
     drillId: job.drillId,
     resourceArn: arn,

@@ -235,9 +235,13 @@ describe('the DR account', () => {
         .filter((s) => s.Effect === 'Allow' && s.Resource === '*')
         .flatMap((s) => asList(s.Action))
         .sort();
-    // Restore-job status, the EC2 describe calls and the orphan sweeper's tag search: none reads data or
-    // changes anything, and AWS offers no resource-level permission for any of them.
-    expect(unscoped('DrOrchestratorRole')).toEqual(['backup:DescribeRestoreJob', 'ec2:DescribeVolumes']);
+    // Restore-job status and listing, the EC2 describe calls and the orphan sweeper's tag search: none reads
+    // data or changes anything, and AWS offers no resource-level permission for any of them.
+    expect(unscoped('DrOrchestratorRole')).toEqual([
+      'backup:DescribeRestoreJob',
+      'backup:ListRestoreJobs',
+      'ec2:DescribeVolumes',
+    ]);
     expect(unscoped('DrTeardownRole')).toEqual([
       'backup:DescribeRestoreJob',
       'ec2:DescribeVolumes',

@@ -36,9 +36,29 @@ const KEY = getAtt('PilotlightKey');
 
 /** What each function's code calls (functions/*.ts), and nothing more. */
 const EXPECTED_ACTIONS: Record<string, string[]> = {
-  intake: ['dynamodb:GetItem', 'states:StartExecution', 'sqs:SendMessage'],
-  prepareDrill: ['dynamodb:UpdateItem', 'sts:AssumeRole'],
+  intake: ['dynamodb:GetItem', 'dynamodb:PutItem', 'states:StartExecution', 'sqs:SendMessage'],
+  prepareDrill: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'states:DescribeExecution',
+    'sts:AssumeRole',
+  ],
   startCopy: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'sts:AssumeRole'],
+  acquireSlot: [
+    'dynamodb:DeleteItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+    'states:SendTaskSuccess',
+  ],
+  releaseSlots: [
+    'dynamodb:DeleteItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+    'states:SendTaskSuccess',
+  ],
   startRestore: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'sts:AssumeRole'],
   resumeDrill: [
     'dynamodb:GetItem',
@@ -49,16 +69,22 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'sqs:SendMessage',
   ],
   reconcile: [
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
     'dynamodb:Scan',
     'dynamodb:UpdateItem',
-    'states:SendTaskSuccess',
+    'states:DescribeExecution',
     'states:SendTaskFailure',
+    'states:SendTaskSuccess',
+    'states:StartExecution',
     'sts:AssumeRole',
     'sqs:SendMessage',
   ],
   sweepOrphans: ['states:DescribeExecution', 'sts:AssumeRole', 'sqs:SendMessage'],
   checkHealth: ['dynamodb:UpdateItem', 'sts:AssumeRole'],
-  teardown: ['dynamodb:GetItem', 'sts:AssumeRole'],
+  teardown: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sts:AssumeRole'],
   recordEvidence: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:PutObject', 's3:PutObjectRetention'],
   publishResult: ['sns:Publish'],
 };
@@ -336,7 +362,9 @@ describe('least privilege', () => {
     expect(targets.map((r) => (r as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).sort()).toEqual(
       [
         'prepareDrill',
+        'acquireSlot',
         'startCopy',
+        'releaseSlots',
         'startRestore',
         'checkHealth',
         'teardown',

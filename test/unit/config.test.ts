@@ -12,6 +12,7 @@ function validEnv(): NodeJS.ProcessEnv {
     DR_REGION: 'us-west-2',
     DR_VAULT_NAME: 'pilotlight-dr',
     DR_ROLE_NAME: 'pilotlight-dr-orchestrator',
+    DR_TEARDOWN_ROLE_NAME: 'pilotlight-dr-teardown',
     SOURCE_ROLE_NAME: 'pilotlight-source-orchestrator',
     EXTERNAL_ID: 'pilotlight-dr-drills',
     COPY_ROLE_NAME: 'pilotlight-backup-copy',

@@ -39,6 +39,11 @@ describe('alarms watch what the functions publish', async () => {
     },
     ['teardown=fail*20'],
   );
+  // The alert topic refuses every publish: the drill failure goes unannounced, which AlertsNotSent reports.
+  const unannounced = await metricsOf(
+    (s) => s.backupCompleted('EBS', 1),
+    ['job:restore=FAILED', 'api:SNS.Publish=AuthorizationErrorException'],
+  );
   const sandbox = await Sandbox.create({ seed: 3 });
   const alarms: Alarm[] = Object.entries(sandbox.config.resources)
     .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.Namespace === 'Pilotlight')
@@ -93,8 +98,16 @@ describe('alarms watch what the functions publish', async () => {
     },
   );
 
+  it('AlertsNotSent: published with the dimensions its alarm uses, and above the threshold when alerts fail', () => {
+    const alarm = alarms.find((a) => a.name === 'AlertsNotSent');
+    if (!alarm) throw new Error('serverless.yml has no AlertsNotSent alarm');
+    expect(Math.max(...matching(unannounced, alarm).map((m) => m.value))).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...matching(succeeded, alarm).map((m) => m.value))).toBe(0);
+  });
+
   it('leaves every alarm on a Pilotlight metric covered by one of the checks above', () => {
     const covered = new Set([
+      'AlertsNotSent',
       'DrillSucceeded',
       'RtoTargetBreached',
       'DrillFailed',
