@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { supportedResourceTypes } from '../functions/resources/index.js';
 
 /** Bad command-line input: exit status 2, one line on stderr, nothing started. */
 export class UsageError extends Error {
@@ -7,25 +8,30 @@ export class UsageError extends Error {
 }
 
 export const USAGE =
-  'usage: pilotlight drill [--resource-type T] [--count N] [--event FILE] [--seed N] [--mode drill|failover] [--fault SPEC]... [--json]';
+  'usage: pilotlight drill [--resource-type T] [--count N] [--event FILE]... [--seed N] [--mode drill|failover] [--fault SPEC]... [--json]';
+
+/**
+ * A whole number written in decimal digits, as typed: `0x10`, `1e2`, `1.0`, ` 5` or `5 ` are not (Number()
+ * would accept them all).
+ */
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a number written in decimal digits (no sign, point, exponent, hex or spaces)')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
 const DrillOptions = z.object({
   resourceType: z
     .string()
     .regex(/^[A-Za-z0-9]+$/, 'must be an AWS Backup resource type such as RDS or EBS')
-    .default('RDS'),
-  count: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(100, 'must be at most 100')
-    .default(1),
-  event: z.string().min(1).optional(),
-  seed: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(0, 'must be 0 or more')
-    .default(1),
+    .default('RDS')
+    // Case-insensitive: `ebs` is EBS. A type Pilotlight does not drill is passed on as typed (intake skips it).
+    .transform((type) => supportedResourceTypes.find((t) => t.toLowerCase() === type.toLowerCase()) ?? type),
+  count: decimal(1, 1000).default(1),
+  /** Event files, delivered in order, each at its `time`. */
+  events: z.array(z.string().min(1, 'needs a file')).default([]),
+  seed: decimal(0, 2 ** 32 - 1).default(1),
   mode: z.enum(['drill', 'failover'], { error: 'must be drill or failover' }).default('drill'),
   faults: z.array(z.string()).default([]),
   json: z.boolean().default(false),
@@ -44,7 +50,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillOptions {
       options: {
         'resource-type': { type: 'string' },
         count: { type: 'string' },
-        event: { type: 'string' },
+        event: { type: 'string', multiple: true },
         seed: { type: 'string' },
         mode: { type: 'string' },
         fault: { type: 'string', multiple: true },
@@ -57,7 +63,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillOptions {
   const parsed = DrillOptions.safeParse({
     resourceType: values['resource-type'],
     count: values.count,
-    event: values.event,
+    events: values.event,
     seed: values.seed,
     mode: values.mode,
     faults: values.fault,
@@ -66,14 +72,15 @@ export function parseDrillArgs(argv: readonly string[]): DrillOptions {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const flag = String(issue?.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    throw new UsageError(`--${flag === 'faults' ? 'fault' : flag} ${issue?.message ?? 'is invalid'}`);
+    const name = flag === 'faults' ? 'fault' : flag === 'events' ? 'event' : flag;
+    throw new UsageError(`--${name} ${issue?.message ?? 'is invalid'}`);
   }
   if (
-    parsed.data.event &&
+    parsed.data.events.length > 0 &&
     (values.mode !== undefined || values.count !== undefined || values['resource-type'] !== undefined)
   ) {
     throw new UsageError(
-      '--event delivers one event as it is; it cannot be combined with --mode, --count or --resource-type',
+      '--event delivers events as they are; it cannot be combined with --mode, --count or --resource-type',
     );
   }
   return parsed.data;

@@ -2,7 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
 import type { EventBridgeEvent } from '../sandbox/events.js';
-import { FaultSpecError, PROD_ACCOUNT, Sandbox } from '../sandbox/index.js';
+import {
+  EventInputError,
+  eventTimes,
+  FaultSpecError,
+  PROD_ACCOUNT,
+  Sandbox,
+  validateEvent,
+} from '../sandbox/index.js';
 import { buildReport, type RunReport } from '../sandbox/report.js';
 import { type DrillOptions, UsageError } from './args.js';
 
@@ -30,23 +37,45 @@ async function readEvent(path: string): Promise<EventBridgeEvent> {
       `--event ${path}: not an EventBridge event (${issue?.path.join('.') || 'event'}: ${issue?.message})`,
     );
   }
-  return parsed.data as unknown as EventBridgeEvent;
+  const event = parsed.data as unknown as EventBridgeEvent;
+  try {
+    validateEvent(event);
+  } catch (error) {
+    if (error instanceof EventInputError) throw new UsageError(`--event ${path}: ${error.message}`);
+    throw error;
+  }
+  return event;
+}
+
+/** The events to deliver, in order; bad input if one is earlier than the one before it. */
+async function readEvents(
+  paths: readonly string[],
+): Promise<{ events: EventBridgeEvent[]; times: number[] }> {
+  const events: EventBridgeEvent[] = [];
+  for (const path of paths) events.push(await readEvent(path));
+  try {
+    return { events, times: eventTimes(events) };
+  } catch (error) {
+    if (error instanceof EventInputError) throw new UsageError(`--event: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Runs the drills the options ask for in a fresh sandbox and returns the report. */
 export async function runDrill(options: DrillOptions): Promise<RunReport> {
-  const event = options.event ? await readEvent(options.event) : undefined;
+  const { events, times } = await readEvents(options.events);
   let sandbox: Sandbox;
   try {
-    sandbox = await Sandbox.create({ seed: options.seed, faults: options.faults });
+    // The simulated clock starts when the first event happened, so RTO and RPO are measured in its time.
+    sandbox = await Sandbox.create({ seed: options.seed, faults: options.faults, startAt: times[0] });
   } catch (error) {
     if (error instanceof FaultSpecError) throw new UsageError(`--fault: ${error.message}`);
     throw error;
   }
   try {
     const startedAt = new Date(sandbox.clock.now).toISOString();
-    if (event) {
-      sandbox.deliverEvent(event);
+    if (events.length > 0) {
+      for (const event of events) sandbox.deliverEvent(event);
     } else {
       for (let i = 1; i <= options.count; i++) {
         const backup = sandbox.backupCompleted(options.resourceType, i, {
@@ -71,7 +100,8 @@ export async function runDrill(options: DrillOptions): Promise<RunReport> {
         }
       }
     }
-    await sandbox.run();
+    // After the last drill the schedules keep running until nothing is left behind (or two sweeps pass).
+    await sandbox.runToSettled();
     return buildReport(sandbox, options.seed, startedAt);
   } finally {
     sandbox.dispose();

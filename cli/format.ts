@@ -56,8 +56,14 @@ export function formatReport(report: RunReport): string {
     lines.push(`  outcome  ${drill.status}`);
   }
   for (const skip of report.skipped) lines.push('', `skipped event ${skip.eventId}: ${skip.reason}`);
+  for (const lost of report.lostTriggers)
+    lines.push('', `NOT DRILLED event ${lost.eventId}: accepted as a trigger, but ${lost.reason}`);
   lines.push('');
   for (const alert of sandbox.alerts) lines.push(`alert    ${alert.subject}`);
+  for (const arn of sandbox.swept) lines.push(`swept    ${arn} (orphan sweeper)`);
+  const kept = new Set(sandbox.kept);
+  for (const arn of sandbox.leftBehind)
+    lines.push(`left     ${arn}${kept.has(arn) ? ' (kept by the failover)' : ' (LEFT BEHIND)'}`);
   lines.push(
     `sandbox  ${sandbox.resourcesLeft} resources left · ${sandbox.alerts.length} alerts · ${sandbox.transitions} transitions · ${sandbox.lambdaInvocations} Lambda invocations · ${sandbox.apiCalls} API calls · peak ${sandbox.peakConcurrentRestores} concurrent restores · ${duration(sandbox.simulatedSeconds)} simulated in ${sandbox.wallMs} ms`,
   );

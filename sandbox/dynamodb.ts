@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DeleteTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
@@ -15,25 +16,73 @@ import type { Json } from './serverless-config.js';
 let endpoint: Promise<string> | undefined;
 
 export function dynamoEndpoint(): Promise<string> {
-  endpoint ??= new Promise((resolve, reject) => {
-    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  endpoint ??= startDynalite().then((server) => server.endpoint);
+  return endpoint;
+}
+
+/**
+ * A dynalite server on loopback. Table changes take `createTableMs`/`deleteTableMs` after DynamoDB has
+ * answered (0 here: the next timer tick), as DynamoDB's take seconds; the process does not wait for it.
+ */
+export function startDynalite(
+  delays: { createTableMs?: number; deleteTableMs?: number } = {},
+): Promise<{ endpoint: string; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const server = dynalite({
+      createTableMs: delays.createTableMs ?? 0,
+      deleteTableMs: delays.deleteTableMs ?? 0,
+      updateTableMs: 0,
+    });
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       server.unref();
-      resolve(`http://127.0.0.1:${port}`);
+      resolve({ endpoint: `http://127.0.0.1:${port}`, close: () => server.close() });
     });
   });
-  return endpoint;
+}
+
+/** How many times to look at the table's status before giving up (each look is one loopback round trip). */
+const MAX_POLLS = 1000;
+
+/**
+ * Waits, as DynamoDB's waiters do, until the table is gone or ACTIVE. DeleteTable and CreateTable answer
+ * while the table is still DELETING or CREATING — dynalite finishes both a timer tick later (its
+ * `deleteTableMs`/`createTableMs` of 0 is a setTimeout(0) after the response) — and CreateTable on a
+ * DELETING table, or DeleteTable on a CREATING one, fails with ResourceInUseException.
+ */
+async function waitFor(client: DynamoDBClient, name: string, until: 'gone' | 'ACTIVE'): Promise<void> {
+  for (let poll = 0; poll < MAX_POLLS; poll++) {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+      if (until === 'ACTIVE' && Table?.TableStatus === 'ACTIVE') return;
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException) || until === 'ACTIVE') throw error;
+      return;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`the local DynamoDB table ${name} did not become ${until}`);
 }
 
 /** Creates the table as serverless.yml declares it (dropping it first, so every sandbox starts empty). */
 export async function recreateTable(client: DynamoDBClient, properties: Record<string, Json>): Promise<void> {
   const name = String(properties.TableName);
+  let exists = true;
   try {
-    await client.send(new DeleteTableCommand({ TableName: name }));
+    // A table the previous sandbox created may still be CREATING: delete only an ACTIVE one.
+    await waitFor(client, name, 'ACTIVE');
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
+    exists = false;
+  }
+  if (exists) {
+    try {
+      await client.send(new DeleteTableCommand({ TableName: name }));
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+    await waitFor(client, name, 'gone');
   }
   await client.send(
     new CreateTableCommand({
@@ -44,6 +93,7 @@ export async function recreateTable(client: DynamoDBClient, properties: Record<s
       GlobalSecondaryIndexes: properties.GlobalSecondaryIndexes as never,
     }),
   );
+  await waitFor(client, name, 'ACTIVE');
 }
 
 export { DynamoDBClient };

@@ -1,3 +1,6 @@
+import { errorNames, sdkServices } from './aws-errors.js';
+import { awsRegions } from './estate.js';
+
 /**
  * Faults injected by name (the contract in DESIGN.md):
  *   api:Service.Operation=ErrorName[*N]   job:copy=FAILED   job:restore=FAILED|ABORTED|STUCK
@@ -50,8 +53,10 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
   const rules: [RegExp, (m: RegExpMatchArray, spec: string) => void][] = [
     [
       /^api:([A-Za-z0-9]+)\.([A-Za-z0-9]+)=([A-Za-z0-9.]+)(?:\*(\d+))?$/,
-      ([, service, operation, error, count], spec) =>
-        faults.api.set(`${service}.${operation}`, { error: error ?? '', remaining: times(count, spec) }),
+      ([, service = '', operation = '', error = '', count], spec) => {
+        checkApiFault(spec, service, operation, error);
+        faults.api.set(`${service}.${operation}`, { error, remaining: times(count, spec) });
+      },
     ],
     [/^job:copy=FAILED$/, () => (faults.copyJob = 'FAILED')],
     [
@@ -89,7 +94,16 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
         faults.eventCopies = Number(copies);
       },
     ],
-    [/^region:([a-z]{2}(?:-[a-z]+)+-\d)=down$/, ([, region = '']) => faults.downRegions.add(region)],
+    [
+      /^region:([a-z]{2}(?:-[a-z]+)+-\d)=down$/,
+      ([, region = ''], spec) => {
+        if (!awsRegions.has(region))
+          throw new FaultSpecError(
+            `fault "${spec}": no AWS region "${region}"${nearest(region, awsRegions)}`,
+          );
+        faults.downRegions.add(region);
+      },
+    ],
   ];
   for (const spec of specs) {
     const rule = rules.find(([pattern]) => pattern.test(spec));
@@ -102,4 +116,58 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     rule[1](match, spec);
   }
   return faults;
+}
+
+/**
+ * An api fault names what the SDK can send and the service can answer: the service's client package, one of
+ * its `*Command` operations, one of its error names (aws-errors.ts). Anything else would never fire.
+ */
+function checkApiFault(spec: string, service: string, operation: string, error: string): void {
+  const sdk = sdkServices.get(service);
+  if (!sdk) {
+    throw new FaultSpecError(
+      `fault "${spec}": no AWS service "${service}" in the SDK clients${nearest(service, sdkServices.keys())}`,
+    );
+  }
+  if (!sdk.operations.has(operation)) {
+    throw new FaultSpecError(
+      `fault "${spec}": ${service} has no operation "${operation}"${nearest(operation, sdk.operations)}`,
+    );
+  }
+  const names = errorNames(service);
+  if (!names.includes(error)) {
+    throw new FaultSpecError(`fault "${spec}": ${service} never returns "${error}"${nearest(error, names)}`);
+  }
+}
+
+/** " (did you mean A, B?)" with the closest valid names by edit distance, or "" when nothing is close. */
+export function nearest(wanted: string, valid: Iterable<string>): string {
+  const scored = [...valid]
+    .map((name) => {
+      const [w, n] = [wanted.toLowerCase(), name.toLowerCase()];
+      // A name that extends what was typed (AccessDenied → AccessDeniedException) is as near as a typo.
+      return { name, distance: w.length >= 4 && n.startsWith(w) ? 1 : editDistance(w, n) };
+    })
+    .filter(
+      ({ name, distance }) => distance <= Math.max(2, Math.floor(Math.max(wanted.length, name.length) / 3)),
+    )
+    .sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name))
+    .slice(0, 3);
+  return scored.length > 0 ? ` (did you mean ${scored.map((s) => s.name).join(', ')}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }

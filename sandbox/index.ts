@@ -1,8 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SimulatedAwsError } from './aws-errors.js';
+import { SimulatedAwsError, unavailableError } from './aws-errors.js';
 import { VirtualClock } from './clock.js';
 import { StackNames } from './cloudformation.js';
 import { dynamoEndpoint, recreateTable } from './dynamodb.js';
+import { validateEvent } from './estate.js';
 import { type EventBridgeEvent, matchesPattern } from './events.js';
 import { type Faults, parseFaults } from './faults.js';
 import { Iam } from './iam.js';
@@ -13,8 +14,9 @@ import { Random } from './random.js';
 import { type Json, loadServerlessConfig, projectRoot, type ServerlessConfig } from './serverless-config.js';
 import { dispatch, serviceOperations } from './services.js';
 import { StepFunctionsSimulator } from './step-functions.js';
-import { QUOTAS, type Quotas, World } from './world.js';
+import { QUOTAS, type Quotas, type RestoredResource, World } from './world.js';
 
+export { EventInputError, eventTimes, validateEvent } from './estate.js';
 export type { EventBridgeEvent } from './events.js';
 export { FaultSpecError } from './faults.js';
 
@@ -23,9 +25,11 @@ export const PROD_ACCOUNT = '111111111111';
 export const CENTRAL_ACCOUNT = '222222222222';
 /** Where the production resources live and are backed up, whichever region Pilotlight is deployed to. */
 export const PROD_REGION = 'us-east-2';
-/** 2026-01-05T02:00:00Z, a Monday night: every run starts here in simulated time. */
-const EPOCH = Date.UTC(2026, 0, 5, 2, 0, 0);
+/** 2026-01-05T02:00:00Z, a Monday night: a run starts here in simulated time unless told otherwise. */
+export const EPOCH = Date.UTC(2026, 0, 5, 2, 0, 0);
 const STAGE = 'sandbox';
+/** The tag a failover puts on what it restores and keeps (functions/lib/drill.ts MODE_TAG). */
+const MODE_TAG = 'pilotlight:mode';
 /** A simulation that has not finished after this much simulated time is stuck, not slow. */
 const HORIZON_MS = 10 * 86_400_000;
 
@@ -40,6 +44,16 @@ export interface SandboxOptions {
   region?: string;
   /** Service quota overrides (`--quota NAME=N`); see QUOTAS in world.ts for the names and defaults. */
   quotas?: Partial<Quotas>;
+  /** When the simulated clock starts (ms since 1970), e.g. the first delivered event's `time`; EPOCH by default. */
+  startAt?: number;
+}
+
+/** What a scheduled function (reconciler, orphan sweeper) returned or how it failed, each run. */
+export interface ScheduledRun {
+  function: string;
+  at: string;
+  /** Filled in when the invocation (or, after Lambda's retries, its last attempt) ends. */
+  outcomes: Delivery['outcomes'];
 }
 
 export interface MetricDatum {
@@ -69,7 +83,9 @@ let running = false;
  * every drill has finished, read the report, dispose.
  */
 export class Sandbox {
-  readonly clock = new VirtualClock(EPOCH);
+  readonly clock: VirtualClock;
+  /** When this run's simulated clock started. */
+  readonly epoch: number;
   readonly random: Random;
   readonly faults: Faults;
   readonly config: ServerlessConfig;
@@ -93,6 +109,8 @@ export class Sandbox {
   private started = false;
 
   private constructor(options: SandboxOptions) {
+    this.epoch = options.startAt ?? EPOCH;
+    this.clock = new VirtualClock(this.epoch);
     this.random = new Random(options.seed ?? 1);
     this.config = loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region });
     this.faults = parseFaults(
@@ -115,6 +133,8 @@ export class Sandbox {
         drTeardownRoleName: this.param(p, 'drTeardownRoleName'),
         sourceRoleName: this.param(p, 'sourceRoleName'),
         externalId: this.param(p, 'externalId'),
+        copyRoleName: p.copyRoleName,
+        organizationId: p.organizationId,
         topics: ofType('AWS::SNS::Topic').map((id) => this.names.ref(id)),
         buckets: ofType('AWS::S3::Bucket').map((id) => {
           const lock = resources[id]?.Properties?.ObjectLockConfiguration as
@@ -272,7 +292,7 @@ export class Sandbox {
     this.callsByRegion.set(call.caller.region, (this.callsByRegion.get(call.caller.region) ?? 0) + 1);
     if (this.provisioned && this.faults.downRegions.has(call.caller.region)) {
       throw new SimulatedAwsError(
-        'ServiceUnavailableException',
+        unavailableError(call.service),
         `sandbox fault region:${call.caller.region}=down: the region is unavailable`,
       );
     }
@@ -352,15 +372,13 @@ export class Sandbox {
     this.clock.schedule(
       everyMs,
       () => {
+        const at = new Date(this.clock.now).toISOString();
+        const run: ScheduledRun = { function: key, at, outcomes: [] };
+        this.scheduledRuns.push(run);
         void this.invokeAsync(
           key,
-          {
-            'detail-type': 'Scheduled Event',
-            source: 'aws.events',
-            time: new Date(this.clock.now).toISOString(),
-            detail: {},
-          },
-          [],
+          { 'detail-type': 'Scheduled Event', source: 'aws.events', time: at, detail: {} },
+          run.outcomes,
         );
         this.scheduleEvery(key, everyMs);
       },
@@ -424,6 +442,8 @@ export class Sandbox {
   }
 
   readonly deadLetters: { function: string; error: string }[] = [];
+  /** Every run of a scheduled function, in the order they finished. */
+  readonly scheduledRuns: ScheduledRun[] = [];
 
   // ---- driving the simulation ---------------------------------------------------------------------------
 
@@ -486,38 +506,66 @@ export class Sandbox {
   }
 
   /**
-   * Delivers an EventBridge event from outside, first provisioning what it refers to (the recovery point of a
-   * completed backup job, or the copy in the DR vault), so the drill it triggers can run.
+   * Delivers an EventBridge event from outside at its `time` (at once if that is not later than now). First
+   * it is checked as AWS would (EventInputError: an unknown region, a recovery point ARN that does not fit
+   * the resource type, region or account, an ARN over 1600 characters); when it is due, what it refers to is
+   * provisioned — the source account with the source-account stack (as the StackSet deploys it) in the
+   * event's region, the recovery point of a completed backup job, the copy in the DR vault — so the drill it
+   * triggers can run.
    */
   deliverEvent(event: EventBridgeEvent): void {
+    validateEvent(event);
+    const at = Date.parse(event.time);
+    const delay = Number.isNaN(at) ? 0 : Math.max(0, at - this.clock.now);
+    this.clock.schedule(delay, () => {
+      this.provisionFor(event);
+      this.publishEvent(event, true);
+    });
+  }
+
+  private provisionFor(event: EventBridgeEvent): void {
+    if (event.source !== 'aws.backup') return;
     const detail = event.detail as Record<string, Json>;
     const text = (value: Json | undefined) => (typeof value === 'string' ? value : undefined);
-    const completed = detail.state === 'COMPLETED';
-    const when = Date.parse(text(detail.creationDate) ?? '') || this.clock.now - 30 * 60_000;
-    if (
-      completed &&
-      event['detail-type'] === 'Backup Job State Change' &&
-      event.resources[0] &&
-      !this.world.recoveryPoints.has(event.resources[0])
-    ) {
+    const type = event['detail-type'];
+    if (type !== 'Backup Job State Change' && type !== 'Copy Job State Change') return;
+    // The account the event comes from runs the source-account stack in the event's region.
+    this.world.registerSourceAccount(event.account, event.region);
+    if (detail.state !== 'COMPLETED') return;
+    const resourceType = text(detail.resourceType) ?? 'RDS';
+    const resourceArn = text(detail.resourceArn) ?? `arn:aws:rds:${event.region}:${event.account}:db:unknown`;
+    const time = (value: Json | undefined) => {
+      const parsed = Date.parse(text(value) ?? '');
+      return Number.isNaN(parsed) ? undefined : Math.min(parsed, this.clock.now);
+    };
+    const completedAt = time(detail.completionDate) ?? this.clock.now;
+    const createdAt = Math.min(time(detail.creationDate) ?? completedAt - 30 * 60_000, completedAt);
+    const vaultName = (arn: string | undefined) => arn?.split(':backup-vault:')[1];
+    const source =
+      type === 'Copy Job State Change'
+        ? (text(detail.sourceRecoveryPointArn) ?? event.resources[0])
+        : event.resources[0];
+    if (source && !this.world.recoveryPoints.has(source)) {
       const point = this.world.addRecoveryPoint({
         account: event.account,
         region: event.region,
-        vaultName: text(detail.backupVaultName) ?? 'Default',
-        resourceType: text(detail.resourceType) ?? 'RDS',
-        resourceArn: text(detail.resourceArn) ?? `arn:aws:rds:${event.region}:${event.account}:db:unknown`,
-        recoveryPointArn: event.resources[0],
-        createdAt: Math.min(when, this.clock.now),
-        completedAt: this.clock.now,
+        vaultName:
+          text(detail.backupVaultName) ??
+          vaultName(text(detail.backupVaultArn) ?? text(detail.sourceBackupVaultArn)) ??
+          'Default',
+        resourceType,
+        resourceArn,
+        recoveryPointArn: source,
+        createdAt,
+        completedAt: type === 'Copy Job State Change' ? createdAt : completedAt,
       });
-      this.world.recordBackupJob(text(detail.backupJobId) ?? event.id, point);
+      if (type === 'Backup Job State Change')
+        this.world.recordBackupJob(text(detail.backupJobId) ?? event.id, point);
     }
     const destination = text(detail.destinationRecoveryPointArn);
-    const destinationVault = text(detail.destinationBackupVaultArn);
-    const vault = destinationVault ? this.world.vaults.get(destinationVault) : undefined;
+    const vault = this.world.vaults.get(text(detail.destinationBackupVaultArn) ?? '');
     if (
-      completed &&
-      event['detail-type'] === 'Copy Job State Change' &&
+      type === 'Copy Job State Change' &&
       destination &&
       vault &&
       !this.world.recoveryPoints.has(destination)
@@ -526,14 +574,13 @@ export class Sandbox {
         account: vault.account,
         region: vault.region,
         vaultName: vault.name,
-        resourceType: text(detail.resourceType) ?? 'RDS',
-        resourceArn: text(detail.resourceArn) ?? `arn:aws:rds:${event.region}:${event.account}:db:unknown`,
+        resourceType,
+        resourceArn,
         recoveryPointArn: destination,
-        createdAt: Math.min(when, this.clock.now),
-        completedAt: this.clock.now,
+        createdAt,
+        completedAt,
       });
     }
-    this.publishEvent(event, true);
   }
 
   /**
@@ -584,10 +631,39 @@ export class Sandbox {
       await this.settle();
       const pendingDeliveries = this.deliveries.some((d) => !d.dropped && !d.delivered);
       if (this.stepFunctions.open() === 0 && !this.clock.hasForegroundTimers() && !pendingDeliveries) return;
-      if (this.clock.now - EPOCH > HORIZON_MS)
+      if (this.clock.now - this.epoch > HORIZON_MS)
         throw new Error('the simulation ran 10 simulated days without finishing');
       if (!this.clock.fireNext())
         throw new Error('the simulation is stuck: drills are open but nothing is scheduled');
+    }
+  }
+
+  /** Restored resources still there that nobody meant to keep (a failover keeps what it restores). */
+  leftBehind(): RestoredResource[] {
+    return this.world.resourcesLeft().filter((resource) => resource.tags[MODE_TAG] !== 'failover');
+  }
+
+  /** Two runs of the least frequent schedule (the hourly orphan sweeper): how long `runToSettled` waits. */
+  get settleHorizonMs(): number {
+    const periods = this.config.functions.flatMap((fn) => fn.schedules.map((schedule) => schedule.everyMs));
+    return 2 * Math.max(0, ...periods);
+  }
+
+  /**
+   * Runs every drill to its end, then lets the world settle: schedules (reconciler, orphan sweeper) keep
+   * running until nothing is left behind and nothing is in flight, or `horizonMs` of simulated time has
+   * passed since the last drill ended (default: two sweeps).
+   */
+  async runToSettled(horizonMs = this.settleHorizonMs): Promise<void> {
+    await this.run();
+    const until = this.clock.now + horizonMs;
+    for (;;) {
+      await this.settle();
+      const busy = this.stepFunctions.open() > 0 || this.clock.hasForegroundTimers();
+      if (!busy && this.leftBehind().length === 0) return;
+      const next = this.clock.nextAt();
+      if (next === undefined || next > until) return;
+      this.clock.fireNext();
     }
   }
 
@@ -624,7 +700,7 @@ export class Sandbox {
   }
 
   get simulatedSeconds(): number {
-    return Math.round((this.clock.now - EPOCH) / 1000);
+    return Math.round((this.clock.now - this.epoch) / 1000);
   }
 
   get wallMs(): number {

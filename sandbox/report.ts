@@ -33,9 +33,16 @@ export interface DrillReport {
 export interface RunReport {
   drills: DrillReport[];
   skipped: { eventId: string; reason: string }[];
+  /** Trigger events a rule accepted whose target failed for good (after Lambda's retries): no drill ran. */
+  lostTriggers: { eventId: string; reason: string }[];
   sandbox: {
+    /** Restored resources still there when the run ended (after settling, for `pilotlight drill`). */
     resourcesLeft: number;
     leftBehind: string[];
+    /** Of those, what a failover restored and keeps on purpose (tag pilotlight:mode=failover). */
+    kept: string[];
+    /** What the orphan sweeper deleted during the run (resource ARNs). */
+    swept: string[];
     alerts: { subject: string; message: string; at: string }[];
     metrics: {
       name: string;
@@ -165,8 +172,15 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
       };
     });
 
+  const lost = sandbox.deliveries.filter(
+    (d) => d.external && d.matched && !acted(d.outcomes) && d.outcomes.some((outcome) => outcome.error),
+  );
+  const lostTriggers = lost.map((d) => ({
+    eventId: d.event.id,
+    reason: [...new Set(reasonsOf(d.outcomes))].join('; '),
+  }));
   const skippedEvents = sandbox.deliveries
-    .filter((d) => d.external && !acted(d.outcomes))
+    .filter((d) => d.external && !acted(d.outcomes) && !lost.includes(d))
     .map((d) => {
       const detail = d.event.detail as { state?: Json; status?: Json };
       const state = detail.state ?? detail.status;
@@ -180,12 +194,23 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
   const skipped = [...skippedEvents, ...duplicates];
 
   const left = sandbox.world.resourcesLeft();
+  const leftBehind = new Set(sandbox.leftBehind().map((r) => r.arn));
+  const swept = sandbox.scheduledRuns.flatMap((run) =>
+    run.outcomes.flatMap((outcome) => {
+      const orphans = (outcome.result as { orphans?: { resourceArn?: string; action?: string }[] } | null)
+        ?.orphans;
+      return (orphans ?? []).filter((o) => o.action === 'deleted').map((o) => String(o.resourceArn));
+    }),
+  );
   return {
     drills,
     skipped,
+    lostTriggers,
     sandbox: {
       resourcesLeft: left.length,
       leftBehind: left.map((r) => r.arn),
+      kept: left.filter((r) => !leftBehind.has(r.arn)).map((r) => r.arn),
+      swept: [...new Set(swept)],
       alerts: sandbox.world.alerts.map(({ subject, message, at }) => ({ subject, message, at })),
       metrics: sandbox.metrics.map(({ name, value, unit, dimensions, timestamp }) => ({
         name,

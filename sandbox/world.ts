@@ -104,6 +104,10 @@ export interface WorldSettings {
   drTeardownRoleName: string;
   sourceRoleName: string;
   externalId: string;
+  /** The role AWS Backup copies with, which the source-account stack creates (`copyRoleName`). */
+  copyRoleName?: string;
+  /** The organization every source and DR account belongs to (`organizationId`). */
+  organizationId?: string;
   topics: string[];
   buckets: { name: string; objectLockDays?: number }[];
   /** Service quotas the sandbox enforces (see QUOTAS); a run may override them (`--quota NAME=N`). */
@@ -153,6 +157,8 @@ export class World {
   readonly objects: StoredObject[] = [];
   readonly alerts: Alert[] = [];
   readonly vaults = new Map<string, { name: string; account: string; region: string }>();
+  /** The accounts of the organization and the IAM roles their stacks created (by role name). */
+  readonly accounts = new Map<string, { organizationId?: string; roles: Set<string> }>();
   peakConcurrentRestores = 0;
   /** Per `account/type`: the most restore jobs running plus restored resources present at one time. */
   readonly peakInUse = new Map<string, number>();
@@ -169,8 +175,29 @@ export class World {
     private readonly faults: Faults,
     private readonly emit: (event: EventBridgeEvent) => void,
   ) {
-    for (const account of settings.sourceAccounts) this.addVault('Default', account, settings.sourceRegion);
+    for (const account of [...settings.sourceAccounts])
+      this.registerSourceAccount(account, settings.sourceRegion);
+    this.accounts.set(settings.drAccount, {
+      organizationId: settings.organizationId,
+      roles: new Set([settings.drRoleName]),
+    });
     this.addVault(settings.drVaultName, settings.drAccount, settings.drRegion);
+  }
+
+  /**
+   * A source account as the StackSet leaves it: a member of the organization, with the source-account stack's
+   * roles (the one Pilotlight assumes, the one AWS Backup copies with) and the Default vault in `region`.
+   */
+  registerSourceAccount(account: string, region: string): void {
+    if (!this.settings.sourceAccounts.includes(account)) this.settings.sourceAccounts.push(account);
+    const roles = [this.settings.sourceRoleName, this.settings.copyRoleName].filter(
+      (role): role is string => role !== undefined,
+    );
+    const known = this.accounts.get(account);
+    if (known) for (const role of roles) known.roles.add(role);
+    else this.accounts.set(account, { organizationId: this.settings.organizationId, roles: new Set(roles) });
+    const vault = `arn:aws:backup:${region}:${account}:backup-vault:Default`;
+    if (!this.vaults.has(vault)) this.addVault('Default', account, region);
   }
 
   private addVault(name: string, account: string, region: string): string {
@@ -208,7 +235,13 @@ export class World {
       createdAt: input.createdAt,
       completedAt: input.completedAt,
       sizeBytes: sizeGiB * 2 ** 30,
-      metadata: this.sourceMetadata(input.resourceType, input.resourceArn, input.region, sizeGiB),
+      metadata: this.sourceMetadata(
+        input.resourceType,
+        input.resourceArn,
+        input.account,
+        input.region,
+        sizeGiB,
+      ),
     };
     this.recoveryPoints.set(point.arn, point);
     return point;
@@ -226,6 +259,7 @@ export class World {
   private sourceMetadata(
     type: string,
     resourceArn: string,
+    account: string,
     region: string,
     sizeGiB: number,
   ): Record<string, string> {
@@ -253,7 +287,7 @@ export class World {
         volumeSize: String(sizeGiB),
         volumeType: 'gp3',
         encrypted: 'true',
-        kmsKeyId: `arn:aws:kms:${region}:${this.settings.sourceAccounts[0]}:key/${this.random.uuid()}`,
+        kmsKeyId: `arn:aws:kms:${region}:${account}:key/${this.random.uuid()}`,
       };
     }
     return {};

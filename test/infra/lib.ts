@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import { parse } from 'yaml';
 
 /** Template checks: package the stack offline, lint it with cfn-lint, run the Control Tower guard rules. */
@@ -37,16 +38,34 @@ const PACKAGE_ENV = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
+/**
+ * Every temporary directory these checks make, removed after the test file that made them. serverless-esbuild
+ * zips each function through a `<function>-<pid>-<time>-<hex>` directory in the system temp dir and leaves it
+ * there, so `serverless package` runs with TMPDIR inside the package directory, which is removed too.
+ */
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
 /** `serverless package --stage <stage>` into a fresh directory; returns the update-stack template. */
 export function packageStack(stage: string, extraArgs: string[] = []): { dir: string; template: Template } {
-  const dir = mkdtempSync(join(tmpdir(), `pilotlight-${stage}-`));
+  const dir = tempDir(`pilotlight-${stage}-`);
+  const scratch = join(dir, '.tmp');
+  mkdirSync(scratch);
   const bin = join(dirname(require.resolve('osls/package.json')), 'bin', 'serverless.js');
   const run = spawnSync(
     process.execPath,
     [bin, 'package', '--stage', stage, '--package', dir, ...extraArgs],
     {
       cwd: repoRoot,
-      env: { ...process.env, ...PACKAGE_ENV },
+      env: { ...process.env, ...PACKAGE_ENV, TMPDIR: scratch, TMP: scratch, TEMP: scratch },
       encoding: 'utf8',
     },
   );
@@ -150,7 +169,7 @@ export function cfnLint(
 }
 
 export function cfnLintObject(template: unknown): { message: string; resource: string }[] {
-  const dir = mkdtempSync(join(tmpdir(), 'pilotlight-lint-'));
+  const dir = tempDir('pilotlight-lint-');
   const file = join(dir, 'template.json');
   writeFileSync(file, JSON.stringify(template));
   return cfnLint(file);

@@ -1,12 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.js';
 
 /** The `pilotlight drill` contract: exit status, the --json shape, one-line errors for bad input. */
 let stdout: string;
 let stderr: string;
+/** Event files the tests write, removed when the file's tests are done. */
+const dir = mkdtempSync(join(tmpdir(), 'pilotlight-events-'));
 
 beforeEach(() => {
   stdout = '';
@@ -25,8 +27,12 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
 function file(name: string, content: string): string {
-  const path = join(tmpdir(), `pilotlight-${process.pid}-${name}`);
+  const path = join(dir, name);
   writeFileSync(path, content);
   return path;
 }
