@@ -216,34 +216,15 @@ export class Iam {
       primaryRegion: settings.sourceRegion,
       primaryEventBusArn: `arn:aws:events:${config.region}:${settings.centralAccount}:event-bus/default`,
     };
-    const stacks: AccountStack[] = [
+    this.accountParameters = parameters;
+    this.addStack(
       loadAccountStack(config.root, 'accounts/dr-account.yaml', {
         account: settings.drAccount,
         region: settings.drRegion,
         parameters,
       }),
-      ...settings.sourceAccounts.map((account) =>
-        loadAccountStack(config.root, 'accounts/source-account.yaml', {
-          account,
-          region: settings.sourceRegion,
-          parameters: { ...parameters, createAccountResources: 'true' },
-        }),
-      ),
-    ];
-    for (const stack of stacks) {
-      for (const role of stack.roles) {
-        this.accountRoles.set(role.arn, {
-          arn: role.arn,
-          trustPolicy: validated(role.trustPolicy, 'trust', `${role.arn} trust policy`),
-          policies: role.policies.map((p) => ({
-            name: p.name,
-            policy: validated(p.policy, 'identity', `${role.arn} ${p.name}`),
-          })),
-        });
-      }
-      for (const [arn, policy] of stack.resourcePolicies)
-        this.resourcePolicies.set(arn, validated(policy, 'resource', arn));
-    }
+    );
+    for (const account of settings.sourceAccounts) this.addSourceAccount(account, settings.sourceRegion);
     this.loadStackResourcePolicies();
     const everything = JSON.stringify([
       [...this.functions.values()].map((f) => f.policies),
@@ -251,6 +232,41 @@ export class Iam {
       [...this.resourcePolicies.values()],
     ]);
     this.timeSensitive = TIME_KEYS.some((key) => everything.includes(key));
+  }
+
+  private accountParameters: Record<string, string> = {};
+  private readonly sourceStacks = new Set<string>();
+
+  /**
+   * A source account joins the estate (the StackSet deployed the source-account stack there): its roles and
+   * resource policies, as accounts/source-account.yaml defines them, are evaluated from now on.
+   */
+  addSourceAccount(account: string, region: string): void {
+    if (this.sourceStacks.has(account)) return;
+    this.sourceStacks.add(account);
+    this.orgAccounts.add(account);
+    this.addStack(
+      loadAccountStack(this.config.root, 'accounts/source-account.yaml', {
+        account,
+        region,
+        parameters: { ...this.accountParameters, createAccountResources: 'true' },
+      }),
+    );
+  }
+
+  private addStack(stack: AccountStack): void {
+    for (const role of stack.roles) {
+      this.accountRoles.set(role.arn, {
+        arn: role.arn,
+        trustPolicy: validated(role.trustPolicy, 'trust', `${role.arn} trust policy`),
+        policies: role.policies.map((p) => ({
+          name: p.name,
+          policy: validated(p.policy, 'identity', `${role.arn} ${p.name}`),
+        })),
+      });
+    }
+    for (const [arn, policy] of stack.resourcePolicies)
+      this.resourcePolicies.set(arn, validated(policy, 'resource', arn));
   }
 
   /** The Pilotlight stack's own resource policies and encryption keys (serverless.yml resources). */

@@ -531,6 +531,7 @@ export class Sandbox {
     if (type !== 'Backup Job State Change' && type !== 'Copy Job State Change') return;
     // The account the event comes from runs the source-account stack in the event's region.
     this.world.registerSourceAccount(event.account, event.region);
+    this.iam.addSourceAccount(event.account, event.region);
     if (detail.state !== 'COMPLETED') return;
     const resourceType = text(detail.resourceType) ?? 'RDS';
     const resourceArn = text(detail.resourceArn) ?? `arn:aws:rds:${event.region}:${event.account}:db:unknown`;
