@@ -41,6 +41,15 @@ export async function burst(types: string[], count: number, seed = 1): Promise<B
     );
     let drainHours = 0;
     let idealHours = 0;
+    // The copy pool (per source account, all types) can bound the drain too.
+    const copyLimit = Number(sandbox.config.params.copyConcurrency ?? 1);
+    const copyHolds = report.drills.flatMap((d) => {
+      const admitted = endOf(d, 'WaitForCopySlot');
+      const released = endOf(d, 'ReleaseCopySlot');
+      return admitted && released ? [released - admitted] : [];
+    });
+    const meanCopy = copyHolds.reduce((sum, h) => sum + h, 0) / Math.max(1, copyHolds.length);
+    idealHours = (Math.ceil(report.drills.length / copyLimit) * meanCopy) / 3_600_000;
     for (const type of types) {
       const drills = report.drills.filter((d) => d.source.resourceType === type);
       const holds = drills.flatMap((d) => {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { supportedResourceTypes } from '../functions/resources/index.js';
+import { isQuotaName, QUOTAS, type Quotas } from '../sandbox/world.js';
 
 /** Bad command-line input: exit status 2, one line on stderr, nothing started. */
 export class UsageError extends Error {
@@ -8,7 +9,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE =
-  'usage: pilotlight drill [--resource-type T] [--count N] [--event FILE]... [--seed N] [--mode drill|failover] [--fault SPEC]... [--json]';
+  'usage: pilotlight drill [--resource-type T] [--count N] [--event FILE]... [--seed N] [--mode drill|failover] [--fault SPEC]... [--quota NAME=N]... [--json]';
 
 /**
  * A whole number written in decimal digits, as typed: `0x10`, `1e2`, `1.0`, ` 5` or `5 ` are not (Number()
@@ -34,6 +35,29 @@ const DrillOptions = z.object({
   seed: decimal(0, 2 ** 32 - 1).default(1),
   mode: z.enum(['drill', 'failover'], { error: 'must be drill or failover' }).default('drill'),
   faults: z.array(z.string()).default([]),
+  /** Service quota overrides, NAME=N (the names and defaults: QUOTAS in sandbox/world.ts). */
+  quotas: z
+    .array(z.string())
+    .default([])
+    .transform((pairs, ctx) => {
+      const quotas: Partial<Quotas> = {};
+      for (const pair of pairs) {
+        const [name = '', value = ''] = pair.split('=');
+        if (!isQuotaName(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${pair}": unknown quota (known: ${Object.keys(QUOTAS).join(', ')})`,
+          });
+          return z.NEVER;
+        }
+        if (!/^\d+$/.test(value) || Number(value) < 1) {
+          ctx.addIssue({ code: 'custom', message: `"${pair}": N must be a whole number of at least 1` });
+          return z.NEVER;
+        }
+        quotas[name] = Number(value);
+      }
+      return quotas;
+    }),
   json: z.boolean().default(false),
 });
 export type DrillOptions = z.infer<typeof DrillOptions>;
@@ -54,6 +78,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillOptions {
         seed: { type: 'string' },
         mode: { type: 'string' },
         fault: { type: 'string', multiple: true },
+        quota: { type: 'string', multiple: true },
         json: { type: 'boolean' },
       },
     }));
@@ -67,12 +92,13 @@ export function parseDrillArgs(argv: readonly string[]): DrillOptions {
     seed: values.seed,
     mode: values.mode,
     faults: values.fault,
+    quotas: values.quota,
     json: values.json,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const flag = String(issue?.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    const name = flag === 'faults' ? 'fault' : flag === 'events' ? 'event' : flag;
+    const name = { faults: 'fault', events: 'event', quotas: 'quota' }[flag] ?? flag;
     throw new UsageError(`--${name} ${issue?.message ?? 'is invalid'}`);
   }
   if (

@@ -1,6 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
+import {
+  arn,
+  BACKUP_JOB,
+  BackupEvent,
+  BackupJobDetail,
+  COPY_JOB,
+  CopyJobDetail,
+  problemsOf,
+} from '../functions/lib/events.js';
 import type { EventBridgeEvent } from '../sandbox/events.js';
 import {
   EventInputError,
@@ -11,11 +20,46 @@ import {
   validateEvent,
 } from '../sandbox/index.js';
 import { buildReport, type RunReport } from '../sandbox/report.js';
+import type { Json } from '../sandbox/serverless-config.js';
 import { type DrillOptions, UsageError } from './args.js';
+
+const JsonValue: z.ZodType<Json> = z.lazy(() =>
+  z.union([
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+    z.array(JsonValue),
+    z.record(z.string(), JsonValue),
+  ]),
+);
 
 const EventFile = EventBridgeSchema.extend({
   account: z.string().regex(/^\d{12}$/, 'account must be a 12-digit account id'),
+  detail: z.record(z.string(), JsonValue),
 });
+
+/**
+ * The checks intake makes on an AWS Backup trigger's detail (functions/lib/events.ts): an event intake would
+ * reject is bad input here, so `--event` never starts a sandbox for it.
+ */
+function triggerProblem(event: EventBridgeEvent): string | undefined {
+  if (event.source !== 'aws.backup') return undefined;
+  const envelope = BackupEvent.safeParse(event);
+  if (!envelope.success) return problemsOf(envelope.error);
+  const schema =
+    event['detail-type'] === BACKUP_JOB
+      ? BackupJobDetail
+      : event['detail-type'] === COPY_JOB
+        ? CopyJobDetail
+        : undefined;
+  const detail = schema?.safeParse(event.detail);
+  if (detail && !detail.success) return `detail: ${problemsOf(detail.error)}`;
+  const recoveryPoint = event.resources[0];
+  if (event['detail-type'] === BACKUP_JOB && recoveryPoint && !arn.safeParse(recoveryPoint).success)
+    return `resources[0] "${recoveryPoint.slice(0, 80)}" is not a recovery point ARN`;
+  return undefined;
+}
 
 async function readEvent(path: string): Promise<EventBridgeEvent> {
   let text: string;
@@ -26,7 +70,8 @@ async function readEvent(path: string): Promise<EventBridgeEvent> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Editors on Windows save JSON with a byte-order mark; JSON.parse does not skip it.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch {
     throw new UsageError(`--event ${path}: not JSON`);
   }
@@ -37,7 +82,10 @@ async function readEvent(path: string): Promise<EventBridgeEvent> {
       `--event ${path}: not an EventBridge event (${issue?.path.join('.') || 'event'}: ${issue?.message})`,
     );
   }
-  const event = parsed.data as unknown as EventBridgeEvent;
+  const event: EventBridgeEvent = parsed.data;
+  const problem = triggerProblem(event);
+  if (problem)
+    throw new UsageError(`--event ${path}: not an AWS Backup event Pilotlight accepts (${problem})`);
   try {
     validateEvent(event);
   } catch (error) {
@@ -67,7 +115,12 @@ export async function runDrill(options: DrillOptions): Promise<RunReport> {
   let sandbox: Sandbox;
   try {
     // The simulated clock starts when the first event happened, so RTO and RPO are measured in its time.
-    sandbox = await Sandbox.create({ seed: options.seed, faults: options.faults, startAt: times[0] });
+    sandbox = await Sandbox.create({
+      seed: options.seed,
+      faults: options.faults,
+      quotas: options.quotas,
+      startAt: times[0],
+    });
   } catch (error) {
     if (error instanceof FaultSpecError) throw new UsageError(`--fault: ${error.message}`);
     throw error;

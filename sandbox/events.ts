@@ -1,6 +1,7 @@
 import type { Json } from './serverless-config.js';
 
-export interface EventBridgeEvent {
+// A type (not an interface) so an event is a plain JSON record wherever one is expected.
+export type EventBridgeEvent = {
   version: string;
   id: string;
   'detail-type': string;
@@ -10,7 +11,7 @@ export interface EventBridgeEvent {
   region: string;
   resources: string[];
   detail: Record<string, Json>;
-}
+};
 
 /**
  * EventBridge content filtering for the operators this project's rules use (exact values, prefix,

@@ -408,11 +408,11 @@ export class Sandbox {
     for (const fn of this.config.functions) {
       if (
         fn.eventBridge.some((rule) =>
-          matchesPattern(rule.pattern, delivery.event as unknown as Record<string, unknown>),
+          matchesPattern(rule.pattern, delivery.event),
         )
       ) {
         delivery.matched = true;
-        void this.invokeAsync(fn.key, delivery.event as unknown as Json, delivery.outcomes);
+        void this.invokeAsync(fn.key, delivery.event, delivery.outcomes);
       }
     }
   }

@@ -219,3 +219,49 @@ describe('pilotlight drill exit status', () => {
     expect(sandbox.kept).toEqual(sandbox.leftBehind);
   });
 });
+
+describe('pilotlight drill: events and quotas as a user gives them', () => {
+  it('accepts an event file saved with a UTF-8 byte-order mark', async () => {
+    const path = join(dir, 'bom.json');
+    writeFileSync(path, `\uFEFF${readFileSync('events/backup-job-completed-rds.json', 'utf8')}`);
+
+    const code = await main(['drill', '--event', path, '--json']);
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).drills).toHaveLength(1);
+  });
+
+  it.each([
+    ['a backup job without an id', { detail: { state: 'COMPLETED', resourceType: 'RDS' } }, /backupJobId/],
+    [
+      'a recovery point that is not an ARN',
+      { resources: ['not-an-arn'] },
+      /resources\[0\] "not-an-arn" is not/,
+    ],
+    ['an empty region', { region: '' }, /region/],
+  ])('rejects %s with one line and exit 2, starting nothing', async (_name, change, message) => {
+    const code = await main(['drill', '--event', eventFile('bad-detail.json', [], change)]);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stdout).toBe('');
+  });
+
+  it('enforces a service quota given with --quota: restores beyond the DB instance quota fail', async () => {
+    const code = await main(['drill', '--count', '3', '--quota', 'rds-db-instances=1', '--json']);
+
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(
+      report.drills.map((d: { error: { message: string } | null }) => d.error?.message ?? '').join(),
+    ).toMatch(/InstanceQuotaExceeded/);
+  });
+
+  it('rejects an unknown quota name, naming the known ones', async () => {
+    const code = await main(['drill', '--quota', 'rds-instances=5']);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--quota "rds-instances=5": unknown quota \(known: rds-db-instances,/);
+  });
+});
