@@ -406,11 +406,7 @@ export class Sandbox {
   private deliver(delivery: Delivery): void {
     delivery.delivered = true;
     for (const fn of this.config.functions) {
-      if (
-        fn.eventBridge.some((rule) =>
-          matchesPattern(rule.pattern, delivery.event),
-        )
-      ) {
+      if (fn.eventBridge.some((rule) => matchesPattern(rule.pattern, delivery.event))) {
         delivery.matched = true;
         void this.invokeAsync(fn.key, delivery.event, delivery.outcomes);
       }
