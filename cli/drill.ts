@@ -83,15 +83,15 @@ async function readEvent(path: string): Promise<EventBridgeEvent> {
     );
   }
   const event: EventBridgeEvent = parsed.data;
-  const problem = triggerProblem(event);
-  if (problem)
-    throw new UsageError(`--event ${path}: not an AWS Backup event Pilotlight accepts (${problem})`);
   try {
     validateEvent(event);
   } catch (error) {
     if (error instanceof EventInputError) throw new UsageError(`--event ${path}: ${error.message}`);
     throw error;
   }
+  const problem = triggerProblem(event);
+  if (problem)
+    throw new UsageError(`--event ${path}: not an AWS Backup event Pilotlight accepts (${problem})`);
   return event;
 }
 

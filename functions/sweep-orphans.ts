@@ -1,13 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { paginateListRestoreJobs } from '@aws-sdk/client-backup';
 import { paginateGetResources } from '@aws-sdk/client-resource-groups-tagging-api';
-import { drTeardownClients } from './lib/clients.js';
+import { drClients, drTeardownClients } from './lib/clients.js';
 import { config } from './lib/config.js';
-import { DRILL_TAG, MANAGED_TAG, MODE_TAG, OWNER_TAG } from './lib/drill.js';
+import { DRILL_TAG, drillTags, MANAGED_TAG, MODE_TAG, OWNER_TAG } from './lib/drill.js';
 import { describeError } from './lib/errors.js';
 import { executionStatus } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger, metrics } from './lib/observability.js';
-import { resourceModules } from './resources/index.js';
+import { findJob } from './lib/state-store.js';
+import { resourceModule, resourceModules } from './resources/index.js';
 import { accountOf, type ResourceModule } from './resources/types.js';
 
 export interface Orphan {
@@ -29,6 +31,72 @@ export interface SweepResult {
   orphans: Orphan[];
   /** Resources whose drill or state could not be read this time (nothing done to them). */
   unchecked: string[];
+  /** Restores of ended drills found through their restore job, untagged (their tagging failed), and deleted. */
+  untagged: Orphan[];
+}
+
+/** How far back the sweeper reads the DR account's restore jobs (a drill runs at most seven days). */
+const RESTORE_JOB_LOOKBACK_MS = 8 * 86_400_000;
+
+/**
+ * A restore whose tagging failed carries no Pilotlight tag, so the tag search cannot see it. The DR account's
+ * restore jobs can: every completed job started with Pilotlight's restore role and recorded by one of this
+ * deployment's drills (its JOB# item) whose drill has ended is checked, and what it created, if it is still
+ * there untagged, is tagged (proven this drill's by its own job) and deleted. Failover restores are kept.
+ */
+async function sweepUntaggedRestores(result: SweepResult): Promise<void> {
+  const restoreRole = `arn:aws:iam::${config.DR_ACCOUNT_ID}:role/${config.RESTORE_ROLE_NAME}`;
+  const pages = paginateListRestoreJobs(
+    { client: drClients().backup },
+    {
+      ByAccountId: config.DR_ACCOUNT_ID,
+      ByStatus: 'COMPLETED',
+      ByCreatedAfter: new Date(Date.now() - RESTORE_JOB_LOOKBACK_MS),
+    },
+  );
+  for await (const page of pages) {
+    for (const job of page.RestoreJobs ?? []) {
+      const arn = job.CreatedResourceArn;
+      if (!arn || !job.RestoreJobId || job.IamRoleArn !== restoreRole) continue;
+      if (accountOf(arn) !== '' && accountOf(arn) !== config.DR_ACCOUNT_ID) continue;
+      try {
+        const record = await findJob(job.RestoreJobId);
+        if (record?.kind !== 'restore' || record.mode === 'failover') continue;
+        const module = resourceModule(record.resourceType);
+        const tags = await module.readTags(drTeardownClients(), arn);
+        // Gone, or tagged (then the tag search above judged it).
+        if (tags === undefined || tags[DRILL_TAG] !== undefined) continue;
+        const status = await executionStatus(record.drillId);
+        if (status === 'RUNNING') continue;
+        if ((await module.lifecycle(drTeardownClients(), arn)) !== 'present') continue;
+        const orphan: Orphan = {
+          resourceArn: arn,
+          drillId: record.drillId,
+          drill: status,
+          action: 'delete-failed',
+        };
+        try {
+          await module.tag(
+            drClients(),
+            arn,
+            drillTags(record.drillId, record.mode, config.DRILL_STATE_MACHINE_ARN),
+          );
+          orphan.action = await module.delete(drTeardownClients(), arn);
+        } catch (error) {
+          const { name, message } = describeError(error);
+          orphan.error = `${name}: ${message}`;
+        }
+        logger.warn('untagged restore of an ended drill found', {
+          ...orphan,
+          restoreJobId: job.RestoreJobId,
+        });
+        result.untagged.push(orphan);
+      } catch (error) {
+        result.unchecked.push(arn);
+        logger.error('could not check a restore of this deployment', { resourceArn: arn, error });
+      }
+    }
+  }
 }
 
 function moduleFor(resourceArn: string): ResourceModule | undefined {
@@ -48,7 +116,7 @@ function moduleFor(resourceArn: string): ResourceModule | undefined {
 export async function sweepOrphans(): Promise<SweepResult> {
   // The teardown role finds (tag:GetResources), checks and deletes; it cannot tag anything.
   const dr = drTeardownClients();
-  const result: SweepResult = { checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [] };
+  const result: SweepResult = { checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [], untagged: [] };
   const pages = paginateGetResources(
     { client: dr.tagging },
     {
@@ -97,17 +165,20 @@ export async function sweepOrphans(): Promise<SweepResult> {
       }
     }
   }
-  metrics.addMetric('OrphanedResources', MetricUnit.Count, result.orphans.length);
+  await sweepUntaggedRestores(result);
+  const found = [...result.orphans, ...result.untagged];
+  metrics.addMetric('OrphanedResources', MetricUnit.Count, found.length);
   metrics.addMetric(
     'OrphansDeleted',
     MetricUnit.Count,
-    result.orphans.filter((orphan) => orphan.action !== 'delete-failed').length,
+    found.filter((orphan) => orphan.action !== 'delete-failed').length,
   );
   logger.info('orphan sweep finished', {
     checked: result.checked,
     inUse: result.inUse,
     failover: result.failover,
     orphans: result.orphans.length,
+    untagged: result.untagged.length,
     unchecked: result.unchecked.length,
   });
   // A failed invocation is retried by Lambda and then dead-lettered, which raises the dead-letter alarm.

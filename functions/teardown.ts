@@ -2,10 +2,10 @@ import { DescribeRestoreJobCommand, paginateListRestoreJobs } from '@aws-sdk/cli
 import { drClients, drTeardownClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { DRILL_TAG, type Drill, DrillState, drillTags, type TeardownResult } from './lib/drill.js';
-import { describeError, TeardownIncomplete, TeardownRefused } from './lib/errors.js';
+import { describeError, ResourceStillDeleting, TeardownIncomplete, TeardownRefused } from './lib/errors.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
-import { findJob, readDrill, rememberJob } from './lib/state-store.js';
+import { findJob, readDrill, rememberJob, updateDrill } from './lib/state-store.js';
 import { resourceModule } from './resources/index.js';
 import { accountOf } from './resources/types.js';
 
@@ -81,21 +81,34 @@ export async function teardown({
           `${arn} carries ${DRILL_TAG}=${tags[DRILL_TAG]}, not ${drillId}; refusing to delete it`,
         );
       } else {
+        const teardownClients = drTeardownClients();
+        let state: 'present' | 'deleting' | 'gone';
         try {
-          if (tags[DRILL_TAG] === undefined) {
-            await module.tag(
-              drClients(),
-              arn,
-              drillTags(drillId, drill.mode, config.DRILL_STATE_MACHINE_ARN),
-            );
+          state = await module.lifecycle(teardownClients, arn);
+          if (state === 'present') {
+            if (tags[DRILL_TAG] === undefined) {
+              await module.tag(
+                drClients(),
+                arn,
+                drillTags(drillId, drill.mode, config.DRILL_STATE_MACHINE_ARN),
+              );
+            }
+            if ((await module.delete(teardownClients, arn)) === 'already-gone') {
+              state = 'gone';
+            } else {
+              // Remembered, so the attempt that sees it gone can report that this drill deleted it.
+              await updateDrill(drillId, { deletedResourceArn: arn });
+              state = await module.lifecycle(teardownClients, arn);
+            }
           }
-          (await module.delete(drTeardownClients(), arn)) === 'deleted'
-            ? result.deleted.push(arn)
-            : result.alreadyGone.push(arn);
         } catch (error) {
           const { name, message } = describeError(error);
           throw new TeardownIncomplete(`could not delete ${arn}: ${name}: ${message}`, { cause: error });
         }
+        // Until it is really gone it still counts against the DR account's quota and this drill's slot.
+        if (state === 'deleting') throw new ResourceStillDeleting(`${arn} is being deleted`);
+        const deletedByThisDrill = (await readDrill(drillId))?.deletedResourceArn === arn;
+        (deletedByThisDrill ? result.deleted : result.alreadyGone).push(arn);
       }
     }
   }

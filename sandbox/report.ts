@@ -197,9 +197,13 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
   const leftBehind = new Set(sandbox.leftBehind().map((r) => r.arn));
   const swept = sandbox.scheduledRuns.flatMap((run) =>
     run.outcomes.flatMap((outcome) => {
-      const orphans = (outcome.result as { orphans?: { resourceArn?: string; action?: string }[] } | null)
-        ?.orphans;
-      return (orphans ?? []).filter((o) => o.action === 'deleted').map((o) => String(o.resourceArn));
+      const result = outcome.result as {
+        orphans?: { resourceArn?: string; action?: string }[];
+        untagged?: { resourceArn?: string; action?: string }[];
+      } | null;
+      return [...(result?.orphans ?? []), ...(result?.untagged ?? [])]
+        .filter((o) => o.action === 'deleted')
+        .map((o) => String(o.resourceArn));
     }),
   );
   return {

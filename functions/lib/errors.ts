@@ -42,6 +42,14 @@ export class TeardownIncomplete extends DrillError {
   override readonly name = 'TeardownIncomplete';
 }
 
+/**
+ * Teardown deleted the resource and its deletion has not finished yet; the state machine retries until it
+ * is gone, so the drill's restore slot (and the quota the resource counts against) is only freed then.
+ */
+export class ResourceStillDeleting extends DrillError {
+  override readonly name = 'ResourceStillDeleting';
+}
+
 /** Teardown found a resource that does not carry this drill's tag and refused to touch it. */
 export class TeardownRefused extends DrillError {
   override readonly name = 'TeardownRefused';

@@ -38,6 +38,8 @@ const DrillRecord = z.object({
   /** Written before StartRestoreJob: the restore was asked for at this time, from this DR recovery point. */
   restoreRequestedAt: z.string().optional(),
   drRecoveryPointArn: z.string().optional(),
+  /** Teardown started deleting this resource (its deletion may take minutes to finish). */
+  deletedResourceArn: z.string().optional(),
   checks: z.array(Check).optional(),
   status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']).optional(),
   updatedAt: z.string(),

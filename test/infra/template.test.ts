@@ -82,9 +82,9 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'sts:AssumeRole',
     'sqs:SendMessage',
   ],
-  sweepOrphans: ['states:DescribeExecution', 'sts:AssumeRole', 'sqs:SendMessage'],
+  sweepOrphans: ['dynamodb:GetItem', 'states:DescribeExecution', 'sts:AssumeRole', 'sqs:SendMessage'],
   checkHealth: ['dynamodb:UpdateItem', 'sts:AssumeRole'],
-  teardown: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sts:AssumeRole'],
+  teardown: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sts:AssumeRole'],
   recordEvidence: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:PutObject', 's3:PutObjectRetention'],
   publishResult: ['sns:Publish'],
 };

@@ -1,3 +1,4 @@
+import { BackupClient, ListRestoreJobsCommand } from '@aws-sdk/client-backup';
 import {
   DeleteVolumeCommand,
   DescribeVolumesCommand,
@@ -6,9 +7,11 @@ import {
   type VolumeState,
 } from '@aws-sdk/client-ec2';
 import {
+  AddTagsToResourceCommand,
   DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
+  ListTagsForResourceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
 import {
@@ -16,6 +19,7 @@ import {
   ResourceGroupsTaggingAPIClient,
 } from '@aws-sdk/client-resource-groups-tagging-api';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from '@aws-sdk/client-sfn';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
@@ -23,12 +27,20 @@ import { config } from '../../functions/lib/config.js';
 import { ebs } from '../../functions/resources/ebs.js';
 import { rds } from '../../functions/resources/rds.js';
 import { sweepOrphans } from '../../functions/sweep-orphans.js';
-import { DRILL_ID, RESTORED_DB_ARN, RESTORED_VOLUME_ARN, restoredDbInstance } from './support.js';
+import {
+  DRILL_ID,
+  dynamo,
+  pendingJob,
+  RESTORED_DB_ARN,
+  RESTORED_VOLUME_ARN,
+  restoredDbInstance,
+} from './support.js';
 
 const tagging = mockClient(ResourceGroupsTaggingAPIClient);
 const sfn = mockClient(SFNClient);
 const rdsMock = mockClient(RDSClient);
 const ec2 = mockClient(EC2Client);
+const backup = mockClient(BackupClient);
 
 const EXECUTIONS = config.DRILL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:');
 const VOLUME_DRILL = 'ebs-20260105T0157-0a0a0a0a0a';
@@ -60,6 +72,9 @@ function volumeState(state: VolumeState) {
 
 beforeEach(() => {
   tagging.reset();
+  backup.reset();
+  dynamo.reset();
+  backup.on(ListRestoreJobsCommand).resolves({ RestoreJobs: [] });
   sfn.reset();
   rdsMock.reset();
   ec2.reset();
@@ -75,7 +90,7 @@ describe('sweepOrphans', () => {
 
     const result = await sweepOrphans();
 
-    expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [] });
+    expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [], untagged: [] });
     expect(tagging).toHaveReceivedCommandWith(GetResourcesCommand, {
       TagFilters: [
         { Key: 'pilotlight:managed', Values: ['true'] },
@@ -110,6 +125,7 @@ describe('sweepOrphans', () => {
       failover: 1,
       orphans: [{ resourceArn: RESTORED_DB_ARN, drillId: DRILL_ID, drill: 'FAILED', action: 'deleted' }],
       unchecked: [],
+      untagged: [],
     });
     expect(tagging).toHaveReceivedCommandTimes(GetResourcesCommand, 2);
     expect(tagging).toHaveReceivedNthCommandWith(GetResourcesCommand, 2, { PaginationToken: 'page-2' });
@@ -153,7 +169,7 @@ describe('sweepOrphans', () => {
 
     const result = await sweepOrphans();
 
-    expect(result).toEqual({ checked: 2, inUse: 0, failover: 0, orphans: [], unchecked: [] });
+    expect(result).toEqual({ checked: 2, inUse: 0, failover: 0, orphans: [], unchecked: [], untagged: [] });
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
     expect(ec2).not.toHaveReceivedCommand(DeleteVolumeCommand);
   });
@@ -198,7 +214,7 @@ describe('sweepOrphans', () => {
 
     const result = await sweepOrphans();
 
-    expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [] });
+    expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [], untagged: [] });
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
     expect(ec2).not.toHaveReceivedCommand(DeleteVolumeCommand);
   });
@@ -260,5 +276,60 @@ describe('lifecycle of restored resources', () => {
       }),
     );
     await expect(ebs.lifecycle(drClients(), RESTORED_VOLUME_ARN)).resolves.toBe('gone');
+  });
+});
+
+describe('sweepOrphans: restores whose tagging failed', () => {
+  const RESTORE_ROLE = 'arn:aws:iam::333333333333:role/pilotlight-backup-restore';
+
+  function restoreJob(jobId: string, createdResourceArn: string, iamRoleArn = RESTORE_ROLE) {
+    return {
+      RestoreJobId: jobId,
+      Status: 'COMPLETED' as const,
+      CreatedResourceArn: createdResourceArn,
+      IamRoleArn: iamRoleArn,
+    };
+  }
+
+  beforeEach(() => {
+    tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
+    rdsMock.on(ListTagsForResourceCommand).resolves({ TagList: [] });
+    rdsMock.on(AddTagsToResourceCommand).resolves({});
+  });
+
+  it('tags and deletes an untagged restore of an ended drill, found through its restore job', async () => {
+    backup.on(ListRestoreJobsCommand).resolves({ RestoreJobs: [restoreJob('job-1', RESTORED_DB_ARN)] });
+    dynamo.on(GetCommand, { Key: { pk: 'JOB#job-1' } }).resolves({ Item: pendingJob({ jobId: 'job-1' }) });
+    execution(DRILL_ID, 'FAILED');
+
+    const result = await sweepOrphans();
+
+    expect(result.untagged).toEqual([
+      { resourceArn: RESTORED_DB_ARN, drillId: DRILL_ID, drill: 'FAILED', action: 'deleted' },
+    ]);
+    expect(rdsMock).toHaveReceivedCommandWith(AddTagsToResourceCommand, { ResourceName: RESTORED_DB_ARN });
+    expect(rdsMock).toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+
+  it.each([
+    ['a restore job no drill of this deployment recorded', undefined, 'FAILED', RESTORE_ROLE],
+    ['a failover restore', pendingJob({ jobId: 'job-1', mode: 'failover' }), 'SUCCEEDED', RESTORE_ROLE],
+    ['a restore whose drill still runs', pendingJob({ jobId: 'job-1' }), 'RUNNING', RESTORE_ROLE],
+    [
+      'a restore made with another role',
+      pendingJob({ jobId: 'job-1' }),
+      'FAILED',
+      'arn:aws:iam::333333333333:role/ops',
+    ],
+  ] as const)('never touches %s', async (_name, record, status, role) => {
+    backup.on(ListRestoreJobsCommand).resolves({ RestoreJobs: [restoreJob('job-1', RESTORED_DB_ARN, role)] });
+    dynamo.on(GetCommand, { Key: { pk: 'JOB#job-1' } }).resolves({ Item: record });
+    execution(DRILL_ID, status);
+
+    const result = await sweepOrphans();
+
+    expect(result.untagged).toEqual([]);
+    expect(rdsMock).not.toHaveReceivedCommand(AddTagsToResourceCommand);
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 });

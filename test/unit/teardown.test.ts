@@ -3,15 +3,21 @@ import {
   AddTagsToResourceCommand,
   DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
+  DescribeDBInstancesCommand,
   InvalidDBInstanceStateFault,
   ListTagsForResourceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DrillState } from '../../functions/lib/drill.js';
-import { TeardownIncomplete, TeardownRefused, UnexpectedRecord } from '../../functions/lib/errors.js';
+import {
+  ResourceStillDeleting,
+  TeardownIncomplete,
+  TeardownRefused,
+  UnexpectedRecord,
+} from '../../functions/lib/errors.js';
 import { teardown } from '../../functions/teardown.js';
 import {
   DR_RECOVERY_POINT_ARN,
@@ -51,7 +57,22 @@ const UPDATED_AT = '2026-01-05T02:41:31.000Z';
 
 /** The drill record as start-restore leaves it (intent, then the job id when StartRestoreJob answered). */
 function drillRecord(fields: Record<string, unknown>) {
-  return { Item: { pk: `DRILL#${DRILL_ID}`, drillId: DRILL_ID, updatedAt: UPDATED_AT, ...fields } };
+  return {
+    Item: {
+      pk: `DRILL#${DRILL_ID}`,
+      drillId: DRILL_ID,
+      updatedAt: UPDATED_AT,
+      // Teardown records what it deleted; the static mock answers as after the delete.
+      deletedResourceArn: RESTORED_DB_ARN,
+      ...fields,
+    },
+  };
+}
+
+/** What DescribeDBInstances answers next, call by call ('gone' once the list is used up). */
+let instanceStates: ('available' | 'deleting' | 'gone')[] = [];
+function instanceIs(...states: ('available' | 'deleting' | 'gone')[]) {
+  instanceStates = states;
 }
 
 beforeEach(() => {
@@ -60,6 +81,18 @@ beforeEach(() => {
   dynamo.reset();
   dynamo.on(GetCommand).resolves({});
   dynamo.on(PutCommand).resolves({});
+  dynamo.on(UpdateCommand).resolves({});
+  // What this teardown deleted, as the drill record remembers it for the attempt that sees it gone.
+  dynamo
+    .on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } })
+    .resolves(drillRecord({ deletedResourceArn: RESTORED_DB_ARN }));
+  // Present when teardown looks, gone once it has deleted it.
+  instanceIs('available', 'gone');
+  rds.on(DescribeDBInstancesCommand).callsFake(() => {
+    const state = instanceStates.shift() ?? 'gone';
+    if (state === 'gone') throw new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} });
+    return { DBInstances: [{ DBInstanceStatus: state }] };
+  });
   rds.on(DeleteDBInstanceCommand).resolves({});
   rds.on(AddTagsToResourceCommand).resolves({});
   // The drill's restore job, the only source of what teardown may delete.
@@ -403,5 +436,31 @@ describe('teardown', () => {
     expect(result.deleted).toEqual([]);
     expect(dynamo).not.toHaveReceivedAnyCommand();
     expect(rds).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('teardown waits until the resource is gone', () => {
+  it('reports ResourceStillDeleting while the deletion it started runs, so its slot is not freed yet', async () => {
+    rds.on(ListTagsForResourceCommand).resolves(taggedFor(DRILL_ID));
+    instanceIs('available', 'deleting');
+
+    await expect(teardown(succeededState())).rejects.toThrow(ResourceStillDeleting);
+    expect(rds).toHaveReceivedCommandTimes(DeleteDBInstanceCommand, 1);
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `DRILL#${DRILL_ID}` },
+      ExpressionAttributeValues: expect.objectContaining({ ':v0': RESTORED_DB_ARN }),
+    });
+  });
+
+  it('does not delete again on the retry, and reports the resource deleted once it is gone', async () => {
+    rds.on(ListTagsForResourceCommand).resolves(taggedFor(DRILL_ID));
+    instanceIs('deleting', 'deleting');
+    await expect(teardown(succeededState())).rejects.toThrow(ResourceStillDeleting);
+    instanceIs('gone');
+
+    const result = await teardown(succeededState());
+
+    expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+    expect(result.deleted).toEqual([RESTORED_DB_ARN]);
   });
 });

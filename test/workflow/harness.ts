@@ -4,13 +4,14 @@ import { buildReport, type RunReport } from '../../sandbox/report.js';
 /** Runs one sandbox to completion and returns the `--json` report, the sandbox kept for deeper assertions. */
 export async function simulate(
   drive: (sandbox: Sandbox) => void,
-  options: { seed?: number; faults?: string[] } = {},
+  options: { seed?: number; faults?: string[]; settle?: boolean } = {},
 ): Promise<{ report: RunReport; sandbox: Sandbox }> {
   const sandbox = await Sandbox.create({ seed: options.seed ?? 7, faults: options.faults ?? [] });
   try {
     const startedAt = new Date(sandbox.clock.now).toISOString();
     drive(sandbox);
-    await sandbox.run();
+    // `settle`: as the CLI runs, schedules (reconciler, orphan sweeper) go on after the last drill.
+    await (options.settle ? sandbox.runToSettled() : sandbox.run());
     return { report: buildReport(sandbox, options.seed ?? 7, startedAt), sandbox };
   } finally {
     sandbox.dispose();

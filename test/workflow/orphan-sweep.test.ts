@@ -87,7 +87,7 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
 
       const result = (await sandbox.lambda.invoke('sweepOrphans', {})) as unknown as SweepResult;
 
-      expect(result).toEqual({ checked: 1, inUse: 1, failover: 0, orphans: [], unchecked: [] });
+      expect(result).toEqual({ checked: 1, inUse: 1, failover: 0, orphans: [], unchecked: [], untagged: [] });
       expect(sandbox.world.resourcesLeft()).toHaveLength(1);
       await sandbox.run();
       expect(sandbox.stepFunctions.open()).toBe(0);
@@ -109,7 +109,7 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
 
       const result = (await sandbox.lambda.invoke('sweepOrphans', {})) as unknown as SweepResult;
 
-      expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [] });
+      expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [], untagged: [] });
       expect(sandbox.world.resourcesLeft()).toEqual([left]);
     } finally {
       sandbox.dispose();
@@ -127,7 +127,7 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
 
       const result = (await sandbox.lambda.invoke('sweepOrphans', {})) as unknown as SweepResult;
 
-      expect(result).toEqual({ checked: 1, inUse: 0, failover: 0, orphans: [], unchecked: [] });
+      expect(result).toEqual({ checked: 1, inUse: 0, failover: 0, orphans: [], unchecked: [], untagged: [] });
     } finally {
       sandbox.dispose();
     }
