@@ -236,7 +236,7 @@ describe('pilotlight drill: events and quotas as a user gives them', () => {
     [
       'a recovery point that is not an ARN',
       { resources: ['not-an-arn'] },
-      /resources\[0\] "not-an-arn" is not/,
+      /not-an-arn is not a RDS recovery point/,
     ],
     ['an empty region', { region: '' }, /region/],
   ])('rejects %s with one line and exit 2, starting nothing', async (_name, change, message) => {
