@@ -7,6 +7,19 @@ import { z } from 'zod';
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-west-2');
 
+/** A comma-separated list of values of one schema (blanks around commas ignored). */
+function commaList(item: z.ZodString) {
+  return z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+}
+
 const ConfigSchema = z.object({
   STATE_TABLE: z.string().min(3),
   ALERT_TOPIC_ARN: z.string().startsWith('arn:aws'),
@@ -68,24 +81,8 @@ const ConfigSchema = z.object({
    * The source accounts and regions whose completed backup jobs the reconciler lists, to drill the backups
    * whose event was lost (comma-separated).
    */
-  SOURCE_ACCOUNTS: z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((part) => part.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(accountId)),
-  SOURCE_REGIONS: z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((part) => part.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(region)),
+  SOURCE_ACCOUNTS: commaList(accountId),
+  SOURCE_REGIONS: commaList(region),
   /** Days a drill's copy stays in the DR vault (StartCopyJob Lifecycle.DeleteAfterDays). */
   DRILL_COPY_RETENTION_DAYS: z.coerce.number().int().min(1),
   /** This deployment's drill state machine: executions are started on it and resources are tagged with it. */
