@@ -55,6 +55,9 @@ interface Waiter {
 const CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 const INVOKE = 'arn:aws:states:::lambda:invoke';
 
+/** 256 KiB, the Step Functions payload quota for a task's input or output and an execution's input. */
+export const MAX_PAYLOAD_BYTES = 262_144;
+
 function namedError(name: string, message: string): Error {
   const error = new Error(message);
   error.name = name;
@@ -107,6 +110,11 @@ export class StepFunctionsSimulator {
     if (!/^[A-Za-z0-9_-]{1,80}$/.test(name))
       throw new SimulatedAwsError('InvalidName', `Invalid Name: '${name}'`);
     const body = input.input ?? '{}';
+    if (Buffer.byteLength(body) > MAX_PAYLOAD_BYTES)
+      throw new SimulatedAwsError(
+        'InvalidExecutionInput',
+        `Invalid State Machine Execution Input: the input is larger than ${MAX_PAYLOAD_BYTES} bytes`,
+      );
     let parsed: Json;
     try {
       parsed = JSON.parse(body) as Json;
@@ -249,6 +257,15 @@ export class StepFunctionsSimulator {
     await this.clock.sleep(this.random.int(150, step.attempts === 1 ? 2500 : 900));
     try {
       const output = await this.invoke(execution, state, input);
+      // Step Functions' payload quota: a task result over 256 KiB fails the state with States.DataLimitExceeded
+      // (Step Functions quotas, "Maximum input or output size for a task, state, or execution").
+      const size = Buffer.byteLength(JSON.stringify(output ?? null));
+      if (size > MAX_PAYLOAD_BYTES) {
+        throw namedError(
+          'States.DataLimitExceeded',
+          `The state/task '${name}' returned a result with a size exceeding the maximum number of bytes service limit (${size} > ${MAX_PAYLOAD_BYTES}).`,
+        );
+      }
       step.status = 'SUCCEEDED';
       execution.retries.delete(name);
       return output;

@@ -304,3 +304,17 @@ describe('a settled world', () => {
     expect(sandbox.clock.now - lastStep).toBeLessThan(sandbox.settleHorizonMs / 2);
   });
 });
+
+describe('Step Functions payload quota', () => {
+  it('refuses an execution input over 256 KiB, as StartExecution does', async () => {
+    const sandbox = await Sandbox.create({ seed: 41 });
+    try {
+      const huge = { mode: 'drill', note: 'x'.repeat(262_144) };
+
+      expect(() => sandbox.startManual(huge, 'too-large')).toThrow(/larger than 262144 bytes/);
+      expect(sandbox.stepFunctions.executions.size).toBe(0);
+    } finally {
+      sandbox.dispose();
+    }
+  });
+});
