@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ConfiguredRetryStrategy, INITIAL_RETRY_TOKENS, StandardRetryStrategy } from '@smithy/core/retry';
 import { EPOCH, type EventBridgeEvent, Sandbox } from '../sandbox/index.js';
 import { buildReport } from '../sandbox/report.js';
 import type { Json } from '../sandbox/serverless-config.js';
@@ -40,10 +41,24 @@ const WALL_GUARD_MS = 120_000;
 const BURST_WALL_GUARD_MS = 300_000;
 /**
  * SDK clients live as long as the handler modules, i.e. the worker process, and each client's standard retry
- * quota (500 tokens, 5-10 per retry) carries over. A worker retires once its scenarios have waited this many
- * SDK retries, so no scenario inherits a quota a previous scenario drained.
+ * quota (500 tokens, 5-10 per retry, ConfiguredRetryStrategy in sandbox/interceptor.ts) would carry over from
+ * one scenario to the next, as it never would from one deployment to another. The worker notes every retry
+ * strategy the clients use (without changing what it does) and gives each its initial quota back before a
+ * scenario starts: a fresh container's.
  */
-const RETRY_BUDGET = 30;
+const strategies = new Set<ConfiguredRetryStrategy>();
+const acquire = StandardRetryStrategy.prototype.acquireInitialRetryToken;
+ConfiguredRetryStrategy.prototype.acquireInitialRetryToken = function acquireInitialRetryToken(
+  this: ConfiguredRetryStrategy,
+  scope: string,
+) {
+  strategies.add(this);
+  return acquire.call(this, scope);
+};
+function freshRetryQuotas(): void {
+  for (const strategy of strategies)
+    (strategy as unknown as { capacity: number }).capacity = INITIAL_RETRY_TOKENS;
+}
 
 // ---- one scenario, in a worker ------------------------------------------------------------------------------
 
@@ -178,9 +193,10 @@ function drive(sandbox: Sandbox, scenario: Scenario): string[] {
 export async function runScenario(
   scenario: Scenario,
   surface: Pick<Surface, 'restoreLimits'>,
-): Promise<Result & { retriesWaited: number }> {
+): Promise<Result> {
   const started = performance.now();
   const base = { index: scenario.index, name: scenario.name };
+  freshRetryQuotas();
   let sandbox: Sandbox;
   try {
     sandbox = await Sandbox.create({
@@ -194,7 +210,6 @@ export async function runScenario(
       passed: false,
       reason: `sandbox refused the scenario: ${String(error)}`,
       wallMs: 0,
-      retriesWaited: 0,
     };
   }
   try {
@@ -219,8 +234,9 @@ export async function runScenario(
     }
     const startedAt = new Date(sandbox.clock.now).toISOString();
     const recoveryPoints = drive(sandbox, scenario);
-    // Long enough for the reconciler to find a lost trigger (15-minute grace) and for two orphan sweeps.
-    sandbox.keepAliveFor(3 * 3600);
+    // Long enough for the reconciler to find a lost trigger (15-minute grace, every 10 minutes); after the
+    // last drill, runToSettled keeps the schedules running while anything is left (up to two sweeps).
+    sandbox.keepAliveFor(3600);
     let reason: string | undefined;
     try {
       await sandbox.runToSettled();
@@ -237,7 +253,6 @@ export async function runScenario(
       wallMs: Math.round(performance.now() - started),
       simulatedSeconds: sandbox.simulatedSeconds,
       retries: sandbox.sdkBackoffs.length,
-      retriesWaited: sandbox.sdkBackoffs.length,
     };
   } catch (error) {
     return {
@@ -245,7 +260,6 @@ export async function runScenario(
       passed: false,
       reason: `harness error: ${error instanceof Error ? error.message : String(error)}`.replace(/\s+/g, ' '),
       wallMs: Math.round(performance.now() - started),
-      retriesWaited: 0,
     };
   } finally {
     sandbox.dispose();
@@ -253,20 +267,14 @@ export async function runScenario(
 }
 
 type ToWorker = { type: 'run'; scenario: Scenario; restoreLimits: Record<string, number> };
-type FromWorker = { type: 'ready' } | { type: 'result'; result: Result; retire: boolean };
+type FromWorker = { type: 'ready' } | { type: 'result'; result: Result };
 
 async function workerMain(): Promise<void> {
-  let retries = 0;
   const send = (message: FromWorker) => process.send?.(message);
   process.on('message', (message: ToWorker) => {
     if (message.type !== 'run') return;
-    void runScenario(message.scenario, { restoreLimits: message.restoreLimits }).then(
-      ({ retriesWaited, ...result }) => {
-        retries += retriesWaited;
-        const retire = retries >= RETRY_BUDGET;
-        send({ type: 'result', result, retire });
-        if (retire) process.disconnect();
-      },
+    void runScenario(message.scenario, { restoreLimits: message.restoreLimits }).then((result) =>
+      send({ type: 'result', result }),
     );
   });
   process.on('disconnect', () => process.exit(0));
@@ -380,7 +388,9 @@ class Pool {
       if (current) clearTimeout(current.timer);
       current = undefined;
       this.results.push(message.result);
-      if (!message.retire) next();
+      if (process.stderr.isTTY && this.results.length % 25 === 0)
+        process.stderr.write(`chaos: ${this.results.length} scenarios done\n`);
+      next();
     });
     child.on('exit', () => end());
   }
