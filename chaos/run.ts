@@ -424,7 +424,7 @@ async function main(): Promise<void> {
   } else {
     for (const r of failed) process.stdout.write(`FAIL ${r.name}: ${r.reason}\n`);
     process.stdout.write(
-      `chaos matrix: ${results.length} scenarios, ${options.workers} workers, ${wallSeconds} s wall\n${results.length - failed.length} passed, ${failed.length} failed\n`,
+      `chaos matrix: ${results.length} scenarios, ${Math.min(options.workers, results.length)} workers, ${wallSeconds} s wall\n${results.length - failed.length} passed, ${failed.length} failed\n`,
     );
   }
   process.exit(failed.length > 0 ? 1 : 0);
