@@ -126,11 +126,18 @@ const triggersAccounted: Check = (_s, { report, recoveryPoints }) => {
 };
 
 /** Nothing left after settling; where teardown itself fails for good, the leftover carries the managed tag. */
-const nothingLeft: Check = (scenario, { sandbox }) => {
+const nothingLeft: Check = (scenario, { sandbox, report }) => {
   const left = sandbox.leftBehind();
   if (left.length === 0) return undefined;
   const untagged = left.filter((r) => r.tags[MANAGED] !== 'true');
   const what = (r: (typeof left)[number]) => `${r.arn.split(':').slice(-1)[0]} (${r.status})`;
+  // A permanent fault on the tagging path leaves a restore nothing may delete (deletes need the tag, by IAM
+  // design); contained when the orphan sweeper found it through its restore job and raised OrphanedResources.
+  const reported = Math.max(
+    0,
+    ...report.sandbox.metrics.filter((m) => m.name === 'OrphanedResources').map((m) => m.value),
+  );
+  if (scenario.expect === 'contain' && reported >= left.length) return undefined;
   if (!scenario.excuses.leftover)
     return `${left.length} resource(s) left after settling: ${left.slice(0, 3).map(what).join(', ')}${untagged.length ? ' [untagged]' : ''}`;
   if (untagged.length)
