@@ -130,12 +130,10 @@ export const QUOTAS = {
    */
   'ebs-gp3-storage-tib': 50,
   /**
-   * Copy jobs one account runs at once into another Region. StartCopyJob documents LimitExceededException;
-   * the snapshot copies behind it are limited per destination Region (the EBS quota "Concurrent snapshot
-   * copies per destination Region", 20 by default as we know it; not re-checked against the quota page
-   * here, so it is overridable with --quota like every quota).
+   * AWS Backup "Concurrent backup copies per account outbound to a destination Region": 100 (AWS Backup
+   * quotas page). StartCopyJob answers LimitExceededException beyond it.
    */
-  'backup-copy-jobs-per-region': 20,
+  'backup-copy-jobs-per-region': 100,
 } as const;
 export type QuotaName = keyof typeof QUOTAS;
 export type Quotas = Record<QuotaName, number>;
@@ -383,6 +381,19 @@ export class World {
         RUNNING.has(j.state) &&
         this.vaults.get(j.destinationVaultArn ?? '')?.region === destination.region,
     ).length;
+    // AWS Backup "Concurrent backup and copy jobs per resource": 1, not adjustable (AWS Backup quotas page).
+    const sameResource = [...this.jobs.values()].some(
+      (j) =>
+        j.kind === 'copy' &&
+        RUNNING.has(j.state) &&
+        this.recoveryPoints.get(j.recoveryPointArn)?.resourceArn === point.resourceArn,
+    );
+    if (!existing && sameResource) {
+      throw new SimulatedAwsError(
+        'LimitExceededException',
+        `A backup or copy job of ${point.resourceArn} is already running (one concurrent job per resource)`,
+      );
+    }
     if (!existing && copying >= this.settings.quotas['backup-copy-jobs-per-region']) {
       throw new SimulatedAwsError(
         'LimitExceededException',

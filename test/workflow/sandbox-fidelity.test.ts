@@ -318,3 +318,42 @@ describe('Step Functions payload quota', () => {
     }
   });
 });
+
+describe('AWS Backup: one backup or copy job per resource at a time', () => {
+  it('refuses a second copy of the same resource while one runs, and allows it once the first is done', async () => {
+    const sandbox = await Sandbox.create({ seed: 43 });
+    try {
+      const caller = {
+        account: '111111111111',
+        region: 'us-east-2',
+        roleArn: 'arn:aws:iam::111111111111:role/x',
+      };
+      const point = (index: number) =>
+        sandbox.world.addRecoveryPoint({
+          account: caller.account,
+          region: caller.region,
+          vaultName: 'Default',
+          resourceType: 'EBS',
+          resourceArn: 'arn:aws:ec2:us-east-2:111111111111:volume/vol-0123456789abcdef0',
+          createdAt: sandbox.clock.now - index * 3_600_000,
+          completedAt: sandbox.clock.now,
+        });
+      const copy = (arn: string, token: string) =>
+        sandbox.world.startCopyJob(caller, {
+          RecoveryPointArn: arn,
+          SourceBackupVaultName: 'Default',
+          DestinationBackupVaultArn: 'arn:aws:backup:us-west-2:333333333333:backup-vault:pilotlight-dr',
+          IamRoleArn: 'arn:aws:iam::111111111111:role/pilotlight-backup-copy',
+          IdempotencyToken: token,
+        });
+      const [first, second] = [point(1), point(2)];
+      copy(first.arn, 'a');
+
+      expect(() => copy(second.arn, 'b')).toThrow(/already running \(one concurrent job per resource\)/);
+      await sandbox.advance(6 * 3600);
+      expect(copy(second.arn, 'b').CopyJobId).toMatch(/^[0-9A-F-]{36}$/);
+    } finally {
+      sandbox.dispose();
+    }
+  });
+});
