@@ -154,6 +154,10 @@ describe('the packaged stack', () => {
     for (const exception of exceptions) expect(exception.reason.length).toBeGreaterThan(40);
   }, 60_000);
 
+  it('reserves a bounded concurrency for intake, so an event storm cannot start drills without bound', () => {
+    expect(props(template, 'IntakeLambdaFunction').ReservedConcurrentExecutions).toBe(10);
+  });
+
   it('hard-codes no region of its own, so the same stack deploys to the primary and the DR region', () => {
     // Packaged for us-east-2 (the default): that name must appear nowhere; AWS::Region stands for it.
     const mentions = JSON.stringify(template).match(/us-east-2/g) ?? [];
