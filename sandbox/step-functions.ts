@@ -1,4 +1,5 @@
 import { StateMachine } from 'aws-local-stepfunctions';
+import { z } from 'zod';
 import { SimulatedAwsError } from './aws-errors.js';
 import type { VirtualClock } from './clock.js';
 import type { LambdaRuntime } from './lambda-runtime.js';
@@ -11,18 +12,28 @@ import type { Json } from './serverless-config.js';
  * virtual clock here: Lambda latency, Retry intervals and callback TimeoutSeconds. Callback tasks
  * (`.waitForTaskToken`) wait for SendTaskSuccess / SendTaskFailure, which the SFN API calls resolve.
  */
-type StateDefinition = {
-  Type: string;
-  Resource?: string;
-  TimeoutSeconds?: number;
-  Retry?: {
-    ErrorEquals: string[];
-    IntervalSeconds?: number;
-    BackoffRate?: number;
-    MaxDelaySeconds?: number;
-    JitterStrategy?: string;
-  }[];
-};
+/** The parts of each state the simulator reads (the engine validates and runs the whole definition). */
+const StateDefinition = z
+  .object({
+    Type: z.string(),
+    Resource: z.string().optional(),
+    TimeoutSeconds: z.number().optional(),
+    Retry: z
+      .array(
+        z
+          .object({
+            ErrorEquals: z.array(z.string()),
+            IntervalSeconds: z.number().optional(),
+            BackoffRate: z.number().optional(),
+            MaxDelaySeconds: z.number().optional(),
+            JitterStrategy: z.string().optional(),
+          })
+          .passthrough(),
+      )
+      .optional(),
+  })
+  .passthrough();
+type StateDefinition = z.infer<typeof StateDefinition>;
 
 export interface Step {
   name: string;
@@ -80,7 +91,7 @@ export class StepFunctionsSimulator {
     private readonly clock: VirtualClock,
     private readonly random: Random,
   ) {
-    this.states = definition.States as unknown as Record<string, StateDefinition>;
+    this.states = z.record(z.string(), StateDefinition).parse(definition.States);
     for (const [name, state] of Object.entries(this.states)) {
       if (state.Type === 'Wait')
         throw new Error(`state ${name}: Wait states would sleep in wall time; the drill waits by callback`);
