@@ -77,39 +77,6 @@ function manualRequest(backup: EventBridgeEvent, mode = 'drill'): Json {
   };
 }
 
-/** The backup plan's own copy rule copying the backed-up recovery point into the DR vault. */
-function planCopyEvent(sandbox: Sandbox, backup: EventBridgeEvent): EventBridgeEvent {
-  const detail = backup.detail as { resourceArn: string; resourceType: string };
-  const { drAccount, drRegion, drVaultName } = sandbox.world.settings;
-  const id = sandbox.random.uuid();
-  const destination =
-    detail.resourceType === 'RDS'
-      ? `arn:aws:rds:${drRegion}:${drAccount}:snapshot:awsbackup:copyjob-${id}`
-      : `arn:aws:ec2:${drRegion}::snapshot/snap-0${sandbox.random.hex(16)}`;
-  return {
-    version: '0',
-    id: sandbox.random.uuid(),
-    'detail-type': 'Copy Job State Change',
-    source: 'aws.backup',
-    account: backup.account,
-    time: new Date(sandbox.clock.now).toISOString(),
-    region: backup.region,
-    resources: backup.resources,
-    detail: {
-      copyJobId: id.toUpperCase(),
-      state: 'COMPLETED',
-      resourceType: detail.resourceType,
-      resourceArn: detail.resourceArn,
-      sourceBackupVaultArn: `arn:aws:backup:${backup.region}:${backup.account}:backup-vault:Default`,
-      sourceRecoveryPointArn: backup.resources[0] ?? '',
-      destinationBackupVaultArn: `arn:aws:backup:${drRegion}:${drAccount}:backup-vault:${drVaultName}`,
-      destinationRecoveryPointArn: destination,
-      creationDate: new Date(sandbox.clock.now - 40 * 60_000).toISOString(),
-      completionDate: new Date(sandbox.clock.now).toISOString(),
-    },
-  };
-}
-
 /** Drives the scenario's triggers; returns the source recovery points it asked to be drilled. */
 function drive(sandbox: Sandbox, scenario: Scenario): string[] {
   const type = scenario.types[0] as ResourceType;
@@ -158,10 +125,10 @@ function drive(sandbox: Sandbox, scenario: Scenario): string[] {
     case 'plan-copy': {
       if (d.minutes >= 0) {
         const b = backup(true);
-        later(d.minutes, () => sandbox.deliverEvent(planCopyEvent(sandbox, b)));
+        later(d.minutes, () => sandbox.deliverEvent(sandbox.planCopyEvent(b)));
       } else {
         const b = backup(false);
-        sandbox.deliverEvent(planCopyEvent(sandbox, b));
+        sandbox.deliverEvent(sandbox.planCopyEvent(b));
         later(-d.minutes, () => sandbox.deliverEvent(newId(b)));
       }
       break;

@@ -581,6 +581,42 @@ export class Sandbox {
   }
 
   /**
+   * The "Copy Job State Change" (COMPLETED) the backup plan's own copy rule sends when it copies a backed-up
+   * recovery point into the DR vault: a second trigger for the same source recovery point.
+   */
+  planCopyEvent(backup: EventBridgeEvent): EventBridgeEvent {
+    const detail = backup.detail as { resourceArn: string; resourceType: string };
+    const { drAccount, drRegion, drVaultName } = this.world.settings;
+    const id = this.random.uuid();
+    const destination =
+      detail.resourceType === 'RDS'
+        ? `arn:aws:rds:${drRegion}:${drAccount}:snapshot:awsbackup:copyjob-${id}`
+        : `arn:aws:ec2:${drRegion}::snapshot/snap-0${this.random.hex(16)}`;
+    return {
+      version: '0',
+      id: this.random.uuid(),
+      'detail-type': 'Copy Job State Change',
+      source: 'aws.backup',
+      account: backup.account,
+      time: new Date(this.clock.now).toISOString(),
+      region: backup.region,
+      resources: backup.resources,
+      detail: {
+        copyJobId: id.toUpperCase(),
+        state: 'COMPLETED',
+        resourceType: detail.resourceType,
+        resourceArn: detail.resourceArn,
+        sourceBackupVaultArn: `arn:aws:backup:${backup.region}:${backup.account}:backup-vault:Default`,
+        sourceRecoveryPointArn: backup.resources[0] ?? '',
+        destinationBackupVaultArn: `arn:aws:backup:${drRegion}:${drAccount}:backup-vault:${drVaultName}`,
+        destinationRecoveryPointArn: destination,
+        creationDate: new Date(this.clock.now - 40 * 60_000).toISOString(),
+        completionDate: new Date(this.clock.now).toISOString(),
+      },
+    };
+  }
+
+  /**
    * A resource of this type was backed up earlier and the backup plan's copy rule already put the copy in
    * the DR vault (what a failover restores from when the primary region is gone). No event is sent.
    */

@@ -10,36 +10,6 @@ import { onlyDrill, simulate } from './harness.js';
  * queue, every failure alerted, nothing left behind.
  */
 
-const DR_VAULT_ARN = 'arn:aws:backup:us-west-2:333333333333:backup-vault:pilotlight-dr';
-
-/** The backup plan's own copy rule copying the backed-up recovery point into the DR vault. */
-function planCopyEvent(sandbox: Sandbox, backup: EventBridgeEvent): EventBridgeEvent {
-  const detail = backup.detail as { resourceArn: string; resourceType: string };
-  const id = sandbox.random.uuid();
-  return {
-    version: '0',
-    id: sandbox.random.uuid(),
-    'detail-type': 'Copy Job State Change',
-    source: 'aws.backup',
-    account: backup.account,
-    time: new Date(sandbox.clock.now).toISOString(),
-    region: backup.region,
-    resources: backup.resources,
-    detail: {
-      copyJobId: id.toUpperCase(),
-      state: 'COMPLETED',
-      resourceType: detail.resourceType,
-      resourceArn: detail.resourceArn,
-      sourceBackupVaultArn: `arn:aws:backup:${backup.region}:${backup.account}:backup-vault:Default`,
-      sourceRecoveryPointArn: backup.resources[0] ?? '',
-      destinationBackupVaultArn: DR_VAULT_ARN,
-      destinationRecoveryPointArn: `arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:copyjob-${id}`,
-      creationDate: new Date(sandbox.clock.now - 40 * 60_000).toISOString(),
-      completionDate: new Date(sandbox.clock.now).toISOString(),
-    },
-  };
-}
-
 function manualRequest(backup: EventBridgeEvent, overrides: Record<string, unknown> = {}) {
   const detail = backup.detail as { resourceArn: string; resourceType: string };
   return {
@@ -72,7 +42,7 @@ describe('promise: one drill per recovery point', () => {
   it('drills a backup once when the backup plan also reports its copy into the DR vault', async () => {
     const { report, sandbox } = await simulate((s) => {
       const backup = s.backupCompleted('RDS');
-      later(s, 45, () => s.deliverEvent(planCopyEvent(s, backup)));
+      later(s, 45, () => s.deliverEvent(s.planCopyEvent(backup)));
     });
 
     expect(onlyDrill(report).status).toBe('SUCCEEDED');
@@ -83,7 +53,7 @@ describe('promise: one drill per recovery point', () => {
   it('drills a backup once when the plan copy is reported before the backup event', async () => {
     const { report, sandbox } = await simulate((s) => {
       const backup = s.backupCompleted('RDS', 1, { announce: false });
-      s.deliverEvent(planCopyEvent(s, backup));
+      s.deliverEvent(s.planCopyEvent(backup));
       later(s, 5, () => s.deliverEvent({ ...backup, id: s.random.uuid() }));
     });
 
@@ -224,7 +194,7 @@ describe('promise: nothing is left behind', () => {
     const { report, sandbox } = await simulate(
       (s) => {
         const backup = s.backupCompleted('RDS');
-        later(s, 45, () => s.deliverEvent(planCopyEvent(s, backup)));
+        later(s, 45, () => s.deliverEvent(s.planCopyEvent(backup)));
         s.keepAliveFor(12 * 3600);
       },
       { faults: ['api:DynamoDB.PutItem=ThrottlingException*99'] },
