@@ -11,6 +11,7 @@ import { registerPrincipal } from './identity.js';
 import { type ApiCall, installInterceptor } from './interceptor.js';
 import { LambdaInvocationError, LambdaRuntime } from './lambda-runtime.js';
 import { Random } from './random.js';
+import { sandboxType, sandboxTypes } from './resources/index.js';
 import { type Json, loadServerlessConfig, projectRoot, type ServerlessConfig } from './serverless-config.js';
 import { dispatch, serviceOperations } from './services.js';
 import { StepFunctionsSimulator } from './step-functions.js';
@@ -247,7 +248,8 @@ export class Sandbox {
     const operations = serviceOperations(this.world, this.stepFunctions, this.random);
     this.cleanups.push(
       installInterceptor({
-        passThrough: new Set(['DynamoDB']),
+        // Pilotlight's state table lives in dynalite (a real DynamoDB implementation) on loopback.
+        passThrough: (call) => call.service === 'DynamoDB',
         onCall: (call) => this.countCall(call),
         authorize: (call) => this.iam.authorize(call, this.provisioned),
         handler: (call) => dispatch(operations, call),
@@ -446,11 +448,12 @@ export class Sandbox {
   /** A resource of this type in the production account has just been backed up. Returns the event sent. */
   backupCompleted(resourceType: string, index = 1, options: { announce?: boolean } = {}): EventBridgeEvent {
     const region = PROD_REGION;
-    const name = resourceType === 'RDS' ? `orders-db-${index}` : `vol-0${this.random.hex(16)}`;
-    const resourceArn =
-      resourceType === 'RDS'
-        ? `arn:aws:rds:${region}:${PROD_ACCOUNT}:db:${name}`
-        : `arn:aws:ec2:${region}:${PROD_ACCOUNT}:volume/${name}`;
+    const resourceArn = sandboxType(resourceType).sourceResourceArn({
+      account: PROD_ACCOUNT,
+      region,
+      index,
+      random: this.random,
+    });
     const startedAt = this.clock.now - this.random.seconds(10 * 60, 40 * 60);
     const point = this.world.addRecoveryPoint({
       account: PROD_ACCOUNT,
@@ -529,8 +532,17 @@ export class Sandbox {
     this.world.registerSourceAccount(event.account, event.region);
     this.iam.addSourceAccount(event.account, event.region);
     if (detail.state !== 'COMPLETED') return;
-    const resourceType = text(detail.resourceType) ?? 'RDS';
-    const resourceArn = text(detail.resourceArn) ?? `arn:aws:rds:${event.region}:${event.account}:db:unknown`;
+    // A type the sandbox does not simulate has no recovery point to provision (intake skips the event).
+    const resourceType = text(detail.resourceType) ?? '';
+    if (!sandboxTypes.some((known) => known.type === resourceType)) return;
+    const resourceArn =
+      text(detail.resourceArn) ??
+      sandboxType(resourceType).sourceResourceArn({
+        account: event.account,
+        region: event.region,
+        index: 1,
+        random: this.random,
+      });
     const time = (value: Json | undefined) => {
       const parsed = Date.parse(text(value) ?? '');
       return Number.isNaN(parsed) ? undefined : Math.min(parsed, this.clock.now);
@@ -588,10 +600,12 @@ export class Sandbox {
     const detail = backup.detail as { resourceArn: string; resourceType: string };
     const { drAccount, drRegion, drVaultName } = this.world.settings;
     const id = this.random.uuid();
-    const destination =
-      detail.resourceType === 'RDS'
-        ? `arn:aws:rds:${drRegion}:${drAccount}:snapshot:awsbackup:copyjob-${id}`
-        : `arn:aws:ec2:${drRegion}::snapshot/snap-0${this.random.hex(16)}`;
+    const destination = sandboxType(detail.resourceType).recoveryPointArn({
+      account: drAccount,
+      region: drRegion,
+      random: this.random,
+      copy: true,
+    });
     return {
       version: '0',
       id: this.random.uuid(),

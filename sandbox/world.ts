@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { taggingTypeOf } from '../functions/lib/arn.js';
 import { SimulatedAwsError } from './aws-errors.js';
 import type { VirtualClock } from './clock.js';
 import type { EventBridgeEvent } from './events.js';
 import type { Faults } from './faults.js';
 import type { Random } from './random.js';
+import { sandboxType } from './resources/index.js';
 import type { Json } from './serverless-config.js';
 
 /**
@@ -50,28 +52,29 @@ export interface Job {
   createdResourceArn?: string;
 }
 
+/**
+ * What a restore created in an account (or what was there before, in tests), as every service sees it. Each
+ * service keeps its own richer record (sandbox/aws/*.ts, sandbox/resources/*.ts) that extends this one; the
+ * world indexes them all for what spans services: the Tagging API, IAM's resource context, "left behind".
+ */
 export interface RestoredResource {
   arn: string;
   account: string;
   region: string;
-  kind: 'db-instance' | 'volume';
+  /** The resource kind as its service names it: db-instance, cluster, volume, instance, table, file-system… */
+  kind: string;
   id: string;
+  /** The service's own status string (available, backing-up, ACTIVE, CREATING…). */
   status: string;
+  /** Where it is in its life, whatever the service calls it: deleted resources are gone for every API. */
+  phase: 'present' | 'deleting' | 'deleted';
   tags: Record<string, string>;
   createdAt: number;
   deletedAt?: number;
-  /** RDS */
-  engine?: string;
-  allocatedStorage?: number;
-  publiclyAccessible?: boolean;
-  subnetGroup?: string;
-  securityGroups?: string[];
-  deletionProtection?: boolean;
-  /** EBS */
-  size?: number;
-  availabilityZone?: string;
-  encrypted?: boolean;
-  snapshotId?: string;
+  /** The service's condition-key prefix for this resource's tags (`rds:db-tag/`, `ec2:ResourceTag/`). */
+  tagConditionPrefix?: string;
+  /** Condition keys of the resource type (`ec2:AvailabilityZone`), for IAM. */
+  conditionKeys?: Record<string, string>;
 }
 
 export interface StoredObject {
@@ -166,11 +169,14 @@ export class World {
   readonly backupJobs = new Map<string, { id: string; point: RecoveryPoint }>();
   private idempotency = new Map<string, string>();
 
+  /** Each service's own state (sandbox/aws/*.ts, sandbox/resources/*.ts), created on first use. */
+  private readonly states = new Map<new () => object, object>();
+
   constructor(
     readonly settings: WorldSettings,
-    private readonly clock: VirtualClock,
-    private readonly random: Random,
-    private readonly faults: Faults,
+    readonly clock: VirtualClock,
+    readonly random: Random,
+    readonly faults: Faults,
     private readonly emit: (event: EventBridgeEvent) => void,
   ) {
     for (const account of [...settings.sourceAccounts])
@@ -198,6 +204,19 @@ export class World {
     if (!this.vaults.has(vault)) this.addVault('Default', account, region);
   }
 
+  get now(): number {
+    return this.clock.now;
+  }
+
+  /** A service's state in this world (one instance per class, created on first use). */
+  state<S extends object>(Class: new () => S): S {
+    const existing = this.states.get(Class);
+    if (existing instanceof Class) return existing;
+    const made = new Class();
+    this.states.set(Class, made);
+    return made;
+  }
+
   private addVault(name: string, account: string, region: string): string {
     const arn = `arn:aws:backup:${region}:${account}:backup-vault:${name}`;
     this.vaults.set(arn, { name, account, region });
@@ -219,11 +238,17 @@ export class World {
   }): RecoveryPoint {
     const vaultArn = `arn:aws:backup:${input.region}:${input.account}:backup-vault:${input.vaultName}`;
     if (!this.vaults.has(vaultArn)) this.addVault(input.vaultName, input.account, input.region);
-    const sizeGiB = input.resourceType === 'RDS' ? 20 * this.random.int(1, 25) : 50 * this.random.int(1, 10);
+    const type = sandboxType(input.resourceType);
+    const sizeGiB = type.sizeGiB(this.random);
     const point: RecoveryPoint = {
       arn:
         input.recoveryPointArn ??
-        this.recoveryPointArn(input.resourceType, input.account, input.region, 'job'),
+        type.recoveryPointArn({
+          account: input.account,
+          region: input.region,
+          random: this.random,
+          copy: false,
+        }),
       account: input.account,
       region: input.region,
       vaultName: input.vaultName,
@@ -233,62 +258,16 @@ export class World {
       createdAt: input.createdAt,
       completedAt: input.completedAt,
       sizeBytes: sizeGiB * 2 ** 30,
-      metadata: this.sourceMetadata(
-        input.resourceType,
-        input.resourceArn,
-        input.account,
-        input.region,
+      metadata: type.sourceMetadata({
+        resourceArn: input.resourceArn,
+        account: input.account,
+        region: input.region,
         sizeGiB,
-      ),
+        random: this.random,
+      }),
     };
     this.recoveryPoints.set(point.arn, point);
     return point;
-  }
-
-  private recoveryPointArn(type: string, account: string, region: string, prefix: string): string {
-    if (type === 'EBS' || type === 'EC2')
-      return `arn:aws:ec2:${region}::snapshot/snap-0${this.random.hex(16)}`;
-    if (type === 'RDS')
-      return `arn:aws:rds:${region}:${account}:snapshot:awsbackup:${prefix}-${this.random.uuid()}`;
-    return `arn:aws:backup:${region}:${account}:recovery-point:${this.random.uuid()}`;
-  }
-
-  /** What GetRecoveryPointRestoreMetadata returns for a backup of this resource. */
-  private sourceMetadata(
-    type: string,
-    resourceArn: string,
-    account: string,
-    region: string,
-    sizeGiB: number,
-  ): Record<string, string> {
-    const name = resourceArn.split(/[:/]/).pop() ?? 'resource';
-    if (type === 'RDS') {
-      return {
-        DBInstanceIdentifier: name,
-        DBInstanceClass: 'db.t4g.medium',
-        Engine: 'postgres',
-        AllocatedStorage: String(sizeGiB),
-        StorageType: 'gp3',
-        Port: '5432',
-        AvailabilityZone: `${region}a`,
-        DBSubnetGroupName: 'prod-private',
-        VpcSecurityGroupIds: '["sg-0f00d0prod0000001"]',
-        PubliclyAccessible: 'false',
-        MultiAZ: 'true',
-        DeletionProtection: 'true',
-        CopyTagsToSnapshot: 'true',
-      };
-    }
-    if (type === 'EBS') {
-      return {
-        availabilityZone: `${region}b`,
-        volumeSize: String(sizeGiB),
-        volumeType: 'gp3',
-        encrypted: 'true',
-        kmsKeyId: `arn:aws:kms:${region}:${account}:key/${this.random.uuid()}`,
-      };
-    }
-    return {};
   }
 
   // ---- AWS Backup -------------------------------------------------------------------------------------
@@ -444,12 +423,12 @@ export class World {
         vaultName: destination.name,
         resourceType: point.resourceType,
         resourceArn: point.resourceArn,
-        recoveryPointArn: this.recoveryPointArn(
-          point.resourceType,
-          destination.account,
-          destination.region,
-          'copyjob',
-        ),
+        recoveryPointArn: sandboxType(point.resourceType).recoveryPointArn({
+          account: destination.account,
+          region: destination.region,
+          random: this.random,
+          copy: true,
+        }),
         createdAt: point.createdAt,
         completedAt: this.clock.now,
       });
@@ -527,33 +506,8 @@ export class World {
     const existing = input.IdempotencyToken
       ? this.idempotency.get(`${caller.account}/${input.IdempotencyToken}`)
       : undefined;
-    if (!existing) {
-      if (point.resourceType === 'RDS') {
-        const id = metadata.DBInstanceIdentifier;
-        if (!id)
-          throw new SimulatedAwsError(
-            'InvalidParameterValueException',
-            'Restore metadata needs DBInstanceIdentifier',
-          );
-        if (
-          [...this.resources.values()].some(
-            (r) =>
-              r.kind === 'db-instance' &&
-              r.id === id &&
-              r.account === caller.account &&
-              r.status !== 'deleted',
-          )
-        ) {
-          throw new SimulatedAwsError('InvalidParameterValueException', `DB instance ${id} already exists`);
-        }
-      }
-      if (point.resourceType === 'EBS' && !metadata.availabilityZone) {
-        throw new SimulatedAwsError(
-          'InvalidParameterValueException',
-          'Restore metadata needs availabilityZone',
-        );
-      }
-    }
+    const type = sandboxType(point.resourceType);
+    if (!existing) type.validateRestore(this, caller, metadata);
     const job = this.idempotent(caller, input.IdempotencyToken, () => {
       const created: Job = {
         id: this.random.uuid().toUpperCase(),
@@ -569,11 +523,7 @@ export class World {
       this.clock.schedule(this.random.seconds(30, 90), () => {
         if (created.state === 'PENDING') created.state = 'RUNNING';
       });
-      // RDS restores take tens of minutes; EBS volumes a few.
-      const duration =
-        point.resourceType === 'RDS'
-          ? this.random.seconds(15 * 60, 55 * 60)
-          : this.random.seconds(2 * 60, 9 * 60);
+      const duration = type.restoreDurationMs(this.random, point.sizeBytes / 2 ** 30);
       if (this.faults.restoreJob !== 'STUCK')
         this.clock.schedule(duration, () => this.finishRestore(created, point, metadata));
       return created;
@@ -592,12 +542,7 @@ export class World {
         job.resourceType === resourceType &&
         RUNNING.has(job.state),
     ).length;
-    const kind = resourceType === 'RDS' ? 'db-instance' : 'volume';
-    return jobs + this.present(account).filter((r) => r.kind === kind).length;
-  }
-
-  private present(account: string): RestoredResource[] {
-    return [...this.resources.values()].filter((r) => r.account === account && r.status !== 'deleted');
+    return jobs + sandboxType(resourceType).present(this, account);
   }
 
   private notePeak(account: string, resourceType: string): void {
@@ -605,31 +550,10 @@ export class World {
     this.peakInUse.set(key, Math.max(this.peakInUse.get(key) ?? 0, this.inUse(account, resourceType)));
   }
 
-  /** The service quota a restore of this type would exceed in the account, if any (checked as it creates). */
-  private quotaExceeded(
-    job: Job,
-    point: RecoveryPoint,
-    metadata: Record<string, string>,
-  ): string | undefined {
-    const present = this.present(job.account);
-    if (point.resourceType === 'RDS') {
-      const quota = this.settings.quotas['rds-db-instances'];
-      const instances = present.filter((r) => r.kind === 'db-instance').length;
-      if (instances >= quota)
-        return `InstanceQuotaExceeded: the DB instance quota (${quota}) of ${job.account} in ${job.region} is reached`;
-      return undefined;
-    }
-    const quotaGiB = this.settings.quotas['ebs-gp3-storage-tib'] * 1024;
-    const usedGiB = present.filter((r) => r.kind === 'volume').reduce((sum, r) => sum + (r.size ?? 0), 0);
-    const size = Number(metadata.volumeSize ?? point.sizeBytes / 2 ** 30);
-    if (usedGiB + size > quotaGiB)
-      return `VolumeLimitExceeded: gp3 storage (${quotaGiB} GiB) of ${job.account} in ${job.region} would be exceeded`;
-    return undefined;
-  }
-
   private finishRestore(job: Job, point: RecoveryPoint, metadata: Record<string, string>): void {
     job.completedAt = this.clock.now;
-    const exceeded = this.quotaExceeded(job, point, metadata);
+    const type = sandboxType(point.resourceType);
+    const exceeded = type.quotaExceeded(this, job, point, metadata);
     if (exceeded) {
       job.state = 'FAILED';
       job.statusMessage = `Restore failed: ${exceeded}`;
@@ -641,60 +565,11 @@ export class World {
           ? 'Restore failed: the DB subnet group does not cover enough Availability Zones.'
           : 'Restore job was aborted.';
     } else {
-      const resource = this.createRestoredResource(job, point, metadata);
+      job.createdResourceArn = type.restore(this, job, point, metadata);
       job.state = 'COMPLETED';
-      job.createdResourceArn = resource.arn;
       this.notePeak(job.account, point.resourceType);
     }
     this.emitJobEvent(job);
-  }
-
-  private createRestoredResource(
-    job: Job,
-    point: RecoveryPoint,
-    metadata: Record<string, string>,
-  ): RestoredResource {
-    const base = { account: job.account, region: job.region, tags: {}, createdAt: this.clock.now };
-    if (point.resourceType === 'RDS') {
-      const id = metadata.DBInstanceIdentifier ?? `restored-${this.random.hex(8)}`;
-      const storage = Number(metadata.AllocatedStorage ?? 20);
-      const resource: RestoredResource = {
-        ...base,
-        arn: `arn:aws:rds:${job.region}:${job.account}:db:${id}`,
-        kind: 'db-instance',
-        id,
-        // Right after a restore RDS takes an automated backup before the instance is 'available'.
-        status: this.faults.unhealthy ? 'failed' : 'backing-up',
-        engine: metadata.Engine,
-        allocatedStorage: this.faults.corruptData ? Math.max(5, Math.floor(storage / 2)) : storage,
-        publiclyAccessible: metadata.PubliclyAccessible === 'true',
-        subnetGroup: metadata.DBSubnetGroupName,
-        securityGroups: JSON.parse(metadata.VpcSecurityGroupIds ?? '[]') as string[],
-        deletionProtection: metadata.DeletionProtection === 'true',
-      };
-      this.resources.set(resource.arn, resource);
-      if (!this.faults.unhealthy) {
-        this.clock.schedule(this.random.seconds(3 * 60, 9 * 60), () => {
-          if (resource.status === 'backing-up') resource.status = 'available';
-        });
-      }
-      return resource;
-    }
-    const id = `vol-0${this.random.hex(16)}`;
-    const size = Number(metadata.volumeSize ?? point.sizeBytes / 2 ** 30);
-    const resource: RestoredResource = {
-      ...base,
-      arn: `arn:aws:ec2:${job.region}:${job.account}:volume/${id}`,
-      kind: 'volume',
-      id,
-      status: this.faults.unhealthy ? 'error' : 'available',
-      size: this.faults.corruptData ? Math.max(1, size - 8) : size,
-      availabilityZone: metadata.availabilityZone,
-      encrypted: metadata.encrypted === 'true',
-      snapshotId: point.arn.split('/').pop(),
-    };
-    this.resources.set(resource.arn, resource);
-    return resource;
   }
 
   describeRestoreJob(caller: Caller, input: { RestoreJobId?: string }) {
@@ -844,30 +719,59 @@ export class World {
     >;
   }
 
-  // ---- RDS and EC2 in the DR account --------------------------------------------------------------------
+  // ---- what restores created, across services ------------------------------------------------------------
 
-  findResource(
-    caller: Caller,
-    kind: RestoredResource['kind'],
-    idOrArn: string,
-  ): RestoredResource | undefined {
+  /** Indexes a resource a service created (its service keeps the full record). */
+  track(resource: RestoredResource): void {
+    this.resources.set(resource.arn, resource);
+  }
+
+  findResource(caller: Caller, kind: string, idOrArn: string): RestoredResource | undefined {
     return [...this.resources.values()].find(
       (r) =>
         r.kind === kind &&
         (r.arn === idOrArn || r.id === idOrArn) &&
         r.account === caller.account &&
         r.region === caller.region &&
-        r.status !== 'deleted',
+        r.phase !== 'deleted',
     );
   }
 
-  /** Deletion completes a few minutes later; the resource is gone for every API once it does. */
-  beginDelete(resource: RestoredResource, seconds: number): void {
-    resource.status = 'deleting';
+  /** A resource by ARN in the caller's account and region, of any kind. */
+  findResourceByArn(caller: Caller, arn: string): RestoredResource | undefined {
+    const found = this.resources.get(arn);
+    return found &&
+      found.account === caller.account &&
+      found.region === caller.region &&
+      found.phase !== 'deleted'
+      ? found
+      : undefined;
+  }
+
+  /** Deletion completes `seconds` later; the resource is gone for every API once it does. */
+  beginDelete(
+    resource: RestoredResource,
+    seconds: number,
+    deletingStatus: string,
+    deletedStatus: string,
+  ): void {
+    resource.phase = 'deleting';
+    resource.status = deletingStatus;
     this.clock.schedule(seconds * 1000, () => {
-      resource.status = 'deleted';
+      resource.phase = 'deleted';
+      resource.status = deletedStatus;
       resource.deletedAt = this.clock.now;
     });
+  }
+
+  /** The fault `teardown=fail[*N]`: the next N delete calls fail with the service's own error. */
+  teardownFault(code: string): void {
+    if (this.faults.teardownFailures <= 0) return;
+    this.faults.teardownFailures -= 1;
+    throw new SimulatedAwsError(
+      code,
+      'sandbox fault teardown=fail: the resource is in a state that does not allow deletion',
+    );
   }
 
   /**
@@ -884,22 +788,19 @@ export class World {
       PaginationToken?: string;
     },
   ) {
-    const kinds: Record<string, RestoredResource['kind']> = {
-      'rds:db': 'db-instance',
-      'ec2:volume': 'volume',
-    };
-    const types = (input.ResourceTypeFilters ?? []).map((type) => {
-      const kind = kinds[type];
-      if (!kind)
+    const types = input.ResourceTypeFilters ?? [];
+    for (const type of types) {
+      if (!/^[a-z0-9-]+(:[a-zA-Z0-9-]+)?$/.test(type))
         throw new SimulatedAwsError('InvalidParameterException', `Unsupported resource type ${type}`);
-      return kind;
-    });
+    }
     const matches = [...this.resources.values()].filter(
       (r) =>
         r.account === caller.account &&
         r.region === caller.region &&
         (r.deletedAt === undefined || this.clock.now - r.deletedAt < TAG_INDEX_LAG_MS) &&
-        (types.length === 0 || types.includes(r.kind)) &&
+        (types.length === 0 ||
+          types.includes(taggingTypeOf(r.arn)) ||
+          types.includes(taggingTypeOf(r.arn).split(':')[0] ?? '')) &&
         (input.TagFilters ?? []).every(
           (filter) =>
             filter.Key !== undefined &&
@@ -919,15 +820,9 @@ export class World {
     };
   }
 
-  failTeardownOnce(): boolean {
-    if (this.faults.teardownFailures <= 0) return false;
-    this.faults.teardownFailures -= 1;
-    return true;
-  }
-
   /** Restored resources still present (not deleted or being deleted), per account. */
   resourcesLeft(): RestoredResource[] {
-    return [...this.resources.values()].filter((r) => r.status !== 'deleted' && r.status !== 'deleting');
+    return [...this.resources.values()].filter((r) => r.phase === 'present');
   }
 
   // ---- S3 and SNS in the central account ------------------------------------------------------------------
