@@ -10,7 +10,8 @@ class PerResourceTypePlugin {
   constructor(serverless) {
     this.serverless = serverless;
     this.hooks = {
-      'before:package:initialize': () => this.expand(),
+      // Every command (package, deploy, print) sees the expanded resources.
+      initialize: () => this.expand(),
     };
   }
 
