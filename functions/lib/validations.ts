@@ -192,10 +192,12 @@ export type ValidationProfiles = z.infer<typeof ValidationProfilesSchema>;
 function oneLine(source: string, error: z.ZodError): string {
   const [first] = error.issues;
   if (!first) return `${source}: invalid`;
-  const path = first.path
-    .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
-    .join('');
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : '';
+  const where = (issue: z.core.$ZodIssue) =>
+    issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+  const path = where(first);
+  // Problems at the same place are one problem seen twice (an unknown kind is also "no kind").
+  const others = error.issues.filter((issue) => where(issue) !== path).length;
+  const more = others > 0 ? ` (and ${others} more)` : '';
   return `${source}: ${path.replace(/^\./, '') || '(top level)'}: ${first.message}${more}`;
 }
 
