@@ -60,12 +60,18 @@ type Run = (sql: string, params?: readonly (string | number | null)[]) => Promis
  */
 export function boundedQuery(query: string, maxRows: number): string {
   return /^\s*(select|with)\b/i.test(query)
-    ? `SELECT * FROM (${query}) AS pilotlight_check LIMIT ${maxRows + 1}`
+    ? // Line breaks around the query: a trailing `-- comment` in it must not swallow the closing parenthesis.
+      `SELECT * FROM (\n${query}\n) AS pilotlight_check LIMIT ${maxRows + 1}`
     : query;
 }
 
-/** How long the driver waits for an answer beyond the server's own statement timeout. */
-const clientGraceMs = 2_000;
+/**
+ * How long the driver waits for any answer: the server's own statement timeout plus a grace (as long again,
+ * at most 2 s), so a server that stops answering (or one that does not enforce the timeout) still ends it.
+ */
+export function clientTimeoutMs(limits: SqlLimits): number {
+  return limits.statementTimeoutMs + Math.min(limits.statementTimeoutMs, 2_000);
+}
 
 async function withPostgres<T>(
   target: SqlTarget,
@@ -80,7 +86,7 @@ async function withPostgres<T>(
     password: target.password,
     ssl: target.tls ? { rejectUnauthorized: true } : false,
     connectionTimeoutMillis: limits.connectTimeoutMs,
-    query_timeout: limits.statementTimeoutMs + clientGraceMs,
+    query_timeout: clientTimeoutMs(limits),
     application_name: 'pilotlight-probe',
   });
   // A server that drops the connection emits 'error' on the client; the pending query rejects with it.
@@ -136,7 +142,7 @@ async function withMysql<T>(
       },
     );
   }
-  const timeout = limits.statementTimeoutMs + clientGraceMs;
+  const timeout = clientTimeoutMs(limits);
   try {
     // MySQL bounds SELECTs in milliseconds; MariaDB every statement in seconds.
     if (target.dialect === 'mariadb') {
@@ -187,12 +193,15 @@ async function scalar(run: Run, query: string, maxRows: number): Promise<unknown
   return rows[0]?.[0] ?? null;
 }
 
-function tableExistsQuery(dialect: SqlDialect, table: string): { sql: string; params: string[] } {
+function tableExistsQuery(dialect: SqlDialect, table: string): { sql: string; params: (string | null)[] } {
   if (dialect === 'postgres') return { sql: 'SELECT to_regclass($1) IS NOT NULL', params: [table] };
-  const [schema, name] = table.includes('.') ? table.split('.', 2) : [null, table];
+  // `schema.table`, or a table of the connection's database.
+  const dot = table.indexOf('.');
+  const schema = dot < 0 ? null : table.slice(0, dot);
+  const name = dot < 0 ? table : table.slice(dot + 1);
   return {
     sql: 'SELECT count(*) > 0 FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?',
-    params: [schema ?? null, name ?? table].filter((value): value is string => value !== undefined),
+    params: [schema, name],
   };
 }
 

@@ -1,5 +1,5 @@
 import 'aws-sdk-client-mock-vitest/extend';
-import { createServer } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -72,7 +72,7 @@ describe('the probe against a restored PostgreSQL', () => {
         {
           sql: {
             name: 'orders row count',
-            query: 'SELECT count(*) FROM orders',
+            query: 'SELECT count(*) FROM orders -- a trailing comment stays a comment',
             expect: { op: '>=', value: 1000 },
           },
         },
@@ -246,6 +246,76 @@ describe('the probe against a restored PostgreSQL', () => {
     // Assess
     await expect(noSecret).rejects.toThrow(ProbeInputInvalid);
     await expect(s3Check).rejects.toThrow(/the probe runs only sql, tableExists and freshness.query checks/);
+  });
+});
+
+/**
+ * A loopback server that speaks just enough of the PostgreSQL protocol: it accepts the login (or, silent,
+ * not even that) and then never answers a query, as a hung database would.
+ */
+async function hungPostgres(
+  mode: 'silent' | 'after-login',
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('data', () => {
+      if (mode === 'silent') return;
+      const authenticationOk = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0]);
+      const readyForQuery = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
+      socket.write(Buffer.concat([authenticationOk, readyForQuery]));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('the probe against a database that stops answering', () => {
+  it('gives up connecting after the connect timeout: the database is unreachable', async () => {
+    // Prepare
+    const hung = await hungPostgres('silent');
+
+    // Act
+    const result = runProbe(probeInput({ port: hung.port, limits: { connectTimeoutMs: 150 } }), {
+      secrets: new SecretsManagerClient({}),
+    });
+
+    // Assess
+    await expect(result).rejects.toThrow(DatabaseUnreachable);
+    await expect(result).rejects.toThrow(/timeout/i);
+    await hung.close();
+  });
+
+  it('fails a check whose query gets no answer once the statement timeout (and its grace) has passed', async () => {
+    // Prepare
+    const hung = await hungPostgres('after-login');
+
+    // Act
+    const report = await runProbe(
+      probeInput({
+        port: hung.port,
+        limits: { statementTimeoutMs: 100 },
+        checks: [{ tableExists: { table: 'orders' } }],
+      }),
+      { secrets: new SecretsManagerClient({}) },
+    );
+
+    // Assess
+    expect(report.checks[0]).toMatchObject({
+      name: 'table orders exists',
+      passed: false,
+      expected: 'exists',
+    });
+    expect(report.checks[0]?.observed).toMatch(/^error: Query read timeout/);
+    await hung.close();
   });
 });
 
