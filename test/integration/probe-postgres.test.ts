@@ -2,15 +2,18 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { createServer, type Server, type Socket } from 'node:net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '../../functions/lib/observability.js';
 import { DatabaseUnreachable } from '../../functions/lib/sql-checks.js';
 import {
   DatabaseSecretUnreadable,
+  handler,
   type ProbeInput,
   ProbeInputInvalid,
   runProbe,
 } from '../../functions/probe.js';
 import { type PostgresEndpoint, SimulatedPostgres } from '../../sandbox/engines/postgres.js';
+import { lambdaContext } from '../unit/support.js';
 
 /**
  * The probe against a real PostgreSQL (PGlite on loopback): the source is seeded on a virtual time line, a
@@ -222,6 +225,30 @@ describe('the probe against a restored PostgreSQL', () => {
       new RegExp(`127\\.0\\.0\\.1:${closedPort}/postgres: ECONNREFUSED`),
     );
     await expect(unreachable).rejects.not.toThrow(PASSWORD);
+  });
+
+  it('answers as a Lambda handler and logs the verdict, never the password', async () => {
+    // Prepare
+    const written: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    logger.setLogLevel('INFO');
+
+    // Act
+    const report = await handler(probeInput(), lambdaContext('pilotlight-probe')).finally(() => {
+      logger.setLogLevel('SILENT');
+      vi.restoreAllMocks();
+    });
+
+    // Assess
+    expect(report.checks).toEqual([
+      { name: 'table orders exists', passed: true, observed: 'exists', expected: 'exists' },
+    ]);
+    const log = written.join('');
+    expect(log).toContain('probe checks ran');
+    expect(log).not.toContain(PASSWORD);
   });
 
   it('refuses a secret without a password, without quoting the secret', async () => {
