@@ -64,16 +64,23 @@ export function checkLabel(check: DataCheck): string {
   }
 }
 
-/** A count or scalar check's result against its expectation; a non-number observed value fails. */
+/** A scalar as a number: drivers return bigint counts as strings (pg) or bigints, booleans as true/false. */
+function numeric(observed: unknown): number | undefined {
+  if (typeof observed === 'number') return observed;
+  if (typeof observed === 'bigint') return Number(observed);
+  if (typeof observed === 'boolean') return observed ? 1 : 0;
+  if (typeof observed === 'string' && observed.trim() !== '') return Number(observed);
+  return undefined;
+}
+
+/**
+ * A count or scalar check's result against its expectation (a boolean is 1 or 0); a value that is not a
+ * number fails.
+ */
 export function expectationResult(name: string, observed: unknown, expect: Expectation): DataCheckResult {
-  const value =
-    typeof observed === 'bigint'
-      ? Number(observed)
-      : typeof observed === 'string'
-        ? Number(observed)
-        : observed;
+  const value = numeric(observed);
   const expected = describeExpectation(expect);
-  if (typeof value !== 'number' || Number.isNaN(value)) {
+  if (value === undefined || Number.isNaN(value)) {
     return {
       name,
       passed: false,

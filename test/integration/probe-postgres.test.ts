@@ -157,6 +157,7 @@ describe('the probe against a restored PostgreSQL', () => {
     // Assess
     expect(report.checks[0]).toMatchObject({ passed: false });
     expect(report.checks[0]?.observed).toMatch(/cannot execute INSERT in a read-only transaction/);
+    expect(report.checks[1]).toMatchObject({ name: 'read-only', passed: true, observed: 1 });
     expect(await restored.count('orders')).toBe(ROWS);
   });
 
