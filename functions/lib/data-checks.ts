@@ -146,7 +146,9 @@ export function erroredResult(name: string, expected: string, error: unknown): D
   return { name, passed: false, observed: `error: ${errorSummary(error)}`, expected };
 }
 
+/** `code message` of an error, first line only (a connection error to a dual-stack host is an AggregateError). */
 export function errorSummary(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return errorSummary(error.errors[0]);
   if (!(error instanceof Error)) return String(error);
   const code = 'code' in error && typeof error.code === 'string' ? `${error.code} ` : '';
   return `${code}${error.message}`.split('\n')[0] ?? error.name;

@@ -5,6 +5,7 @@ import {
   type DataCheckReport,
   type DataCheckResult,
   erroredResult,
+  errorSummary,
   expectationResult,
   expectedOf,
   freshnessResult,
@@ -96,7 +97,7 @@ async function withPostgres<T>(
   } catch (error) {
     await client.end().catch(() => undefined);
     throw new DatabaseUnreachable(
-      `cannot connect to ${target.host}:${target.port}/${target.database}: ${describe(error)}`,
+      `cannot connect to ${target.host}:${target.port}/${target.database}: ${errorSummary(error)}`,
       {
         cause: error,
       },
@@ -136,7 +137,7 @@ async function withMysql<T>(
     });
   } catch (error) {
     throw new DatabaseUnreachable(
-      `cannot connect to ${target.host}:${target.port}/${target.database}: ${describe(error)}`,
+      `cannot connect to ${target.host}:${target.port}/${target.database}: ${errorSummary(error)}`,
       {
         cause: error,
       },
@@ -166,13 +167,6 @@ async function withMysql<T>(
     await connection.query('ROLLBACK').catch(() => undefined);
     await connection.end().catch(() => connection.destroy());
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
-  if (!(error instanceof Error)) return String(error);
-  const code = 'code' in error && typeof error.code === 'string' ? `${error.code}: ` : '';
-  return `${code}${error.message}`.split('\n')[0] ?? error.name;
 }
 
 function readOnlySession(target: SqlTarget, limits: SqlLimits) {
