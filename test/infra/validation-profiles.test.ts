@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageStack } from './lib.js';
 
-/** validations.yml is checked by plugins/validation-profiles.mjs before anything is packaged. */
+/** validations.yml is checked by serverless/validation-profiles.mjs before anything is packaged. */
 const dir = mkdtempSync(join(tmpdir(), 'pilotlight-profiles-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let written = 0;
