@@ -7,7 +7,7 @@ import { validateEvent } from './estate.js';
 import { type EventBridgeEvent, matchesPattern } from './events.js';
 import { type Faults, parseFaults } from './faults.js';
 import { Iam } from './iam.js';
-import { registerPrincipal } from './identity.js';
+import { currentFunction, registerPrincipal } from './identity.js';
 import { type ApiCall, installInterceptor } from './interceptor.js';
 import { LambdaInvocationError, LambdaRuntime } from './lambda-runtime.js';
 import { Random } from './random.js';
@@ -32,6 +32,8 @@ const STAGE = 'sandbox';
 const MODE_TAG = 'pilotlight:mode';
 /** A simulation that has not finished after this much simulated time is stuck, not slow. */
 const HORIZON_MS = 10 * 86_400_000;
+/** The job events AWS Backup sends as copy and restore jobs change state (faults events:jobs:*). */
+const JOB_EVENTS = new Set(['Copy Job State Change', 'Restore Job State Change']);
 
 export interface SandboxOptions {
   seed?: number;
@@ -46,6 +48,42 @@ export interface SandboxOptions {
   quotas?: Partial<Quotas>;
   /** When the simulated clock starts (ms since 1970), e.g. the first delivered event's `time`; EPOCH by default. */
   startAt?: number;
+  /**
+   * Another design deployed in place of this one (the bench's polling baseline): the state machine definition
+   * (ASL as parsed from YAML, `Fn::GetAtt` allowed) run instead of serverless.yml's, under the same name.
+   * Unlike the drill's, it may contain Wait states (`Seconds`), slept on the virtual clock.
+   */
+  stateMachineDefinition?: Record<string, Json>;
+  /**
+   * Handler modules (`path/module.export`, from the project root) run under functions of serverless.yml, with
+   * that function's role, memory and environment but without its event rules and schedules (another design's
+   * function with the same permissions).
+   */
+  functionHandlers?: Record<string, string>;
+}
+
+/** serverless.yml's functions with some handlers replaced (SandboxOptions.functionHandlers). */
+function withHandlers(config: ServerlessConfig, handlers: Record<string, string>): ServerlessConfig {
+  for (const key of Object.keys(handlers)) {
+    if (!config.functions.some((f) => f.key === key))
+      throw new Error(`functionHandlers: no function "${key}" in serverless.yml`);
+  }
+  return {
+    ...config,
+    functions: config.functions.map((spec) => {
+      const handler = handlers[spec.key];
+      if (handler === undefined) return spec;
+      const dot = handler.lastIndexOf('.');
+      return {
+        ...spec,
+        handler,
+        modulePath: handler.slice(0, dot),
+        exportName: handler.slice(dot + 1),
+        eventBridge: [],
+        schedules: [],
+      };
+    }),
+  };
 }
 
 /** What a scheduled function (reconciler, orphan sweeper) returned or how it failed, each run. */
@@ -99,6 +137,8 @@ export class Sandbox {
   readonly metrics: MetricDatum[] = [];
   readonly logs: string[] = [];
   apiCalls = 0;
+  /** API calls per calling function key; calls made outside any function (provisioning) under "(sandbox)". */
+  readonly apiCallsByFunction = new Map<string, number>();
   private provisioned = false;
   /** API calls per region the caller addressed (counted even when a region is down). */
   readonly callsByRegion = new Map<string, number>();
@@ -112,7 +152,10 @@ export class Sandbox {
     this.epoch = options.startAt ?? EPOCH;
     this.clock = new VirtualClock(this.epoch);
     this.random = new Random(options.seed ?? 1);
-    this.config = loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region });
+    this.config = withHandlers(
+      loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region }),
+      options.functionHandlers ?? {},
+    );
     this.faults = parseFaults(
       options.faults ?? [],
       this.config.functions.map((f) => f.key),
@@ -165,11 +208,12 @@ export class Sandbox {
     const functionKeys = new Map(this.config.functions.map((f) => [this.names.functionArn(f.key), f.key]));
     this.stepFunctions = new StepFunctionsSimulator(
       this.names.stateMachineArn(machine.name),
-      this.names.resolve(machine.definition) as Record<string, Json>,
+      this.names.resolve(options.stateMachineDefinition ?? machine.definition) as Record<string, Json>,
       functionKeys,
       this.lambda,
       this.clock,
       this.random,
+      { waitStates: options.stateMachineDefinition !== undefined },
     );
   }
 
@@ -289,6 +333,8 @@ export class Sandbox {
 
   private countCall(call: ApiCall): void {
     this.apiCalls += 1;
+    const caller = currentFunction() ?? '(sandbox)';
+    this.apiCallsByFunction.set(caller, (this.apiCallsByFunction.get(caller) ?? 0) + 1);
     this.callsByRegion.set(call.caller.region, (this.callsByRegion.get(call.caller.region) ?? 0) + 1);
     if (this.provisioned && this.faults.downRegions.has(call.caller.region)) {
       throw new SimulatedAwsError(
@@ -392,13 +438,22 @@ export class Sandbox {
    */
   publishEvent(event: EventBridgeEvent, external: boolean): void {
     // AWS Backup's events are best-effort, the trigger events included.
-    const dropped = this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop;
+    const jobEvent = !external && JOB_EVENTS.has(event['detail-type']);
+    const dropped =
+      (this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop) ||
+      (jobEvent && this.faults.jobEventDrop > 0 && this.random.float() < this.faults.jobEventDrop);
     const delivery: Delivery = { event, external, outcomes: [], matched: false, dropped, delivered: false };
     this.deliveries.push(delivery);
     if (dropped) return;
+    const { minSeconds, maxSeconds } = (jobEvent && this.faults.jobEventLag) || {
+      minSeconds: 5,
+      maxSeconds: 300,
+    };
     for (let copy = 0; copy < this.faults.eventCopies; copy++) {
       const lag =
-        external && copy === 0 ? 0 : this.random.seconds(5, 300) + this.faults.eventDelaySeconds * 1000;
+        external && copy === 0
+          ? 0
+          : this.random.seconds(minSeconds, maxSeconds) + this.faults.eventDelaySeconds * 1000;
       this.clock.schedule(lag, () => this.deliver(delivery));
     }
   }

@@ -23,6 +23,8 @@ export interface FunctionSpec {
   /** Path of the handler module, relative to the project root, without extension. */
   modulePath: string;
   exportName: string;
+  /** MB: the function's memorySize, else the provider's, else Lambda's default (128). */
+  memorySize: number;
   environment: Record<string, Json>;
   eventBridge: { pattern: Record<string, Json> }[];
   schedules: { rate: string; everyMs: number }[];
@@ -177,6 +179,7 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
         handler,
         modulePath: handler.slice(0, dot),
         exportName: handler.slice(dot + 1),
+        memorySize: Number(spec.memorySize ?? provider.memorySize ?? 128),
         environment: isRecord(spec.environment) ? spec.environment : {},
         eventBridge: events.flatMap((event) =>
           isRecord(event.eventBridge) && isRecord(event.eventBridge.pattern)
