@@ -62,7 +62,7 @@ export interface RunFigures {
   invocations: Record<string, number>;
   apiCalls: Record<string, number>;
   /** The scheduled functions (reconciler, orphan sweeper): a fixed cost, whatever the number of drills. */
-  scheduled: { runs: number; invocations: number; apiCalls: number };
+  scheduled: { invocations: Record<string, number>; apiCalls: Record<string, number> };
   /** Seconds from a copy or restore job finishing to the workflow's next step starting, one per job. */
   detectionSeconds: number[];
   simulatedSeconds: number;
@@ -123,7 +123,6 @@ export async function runDesign(
       Object.fromEntries(
         [...counts].filter(([key]) => scheduledKeys.has(key) === scheduled && key !== '(sandbox)'),
       );
-    const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
     return {
       design,
       drills: executions.length,
@@ -132,9 +131,8 @@ export async function runDesign(
       invocations: split(sandbox.lambda.invocationsByFunction, false),
       apiCalls: split(sandbox.apiCallsByFunction, false),
       scheduled: {
-        runs: sandbox.scheduledRuns.length,
-        invocations: sum(split(sandbox.lambda.invocationsByFunction, true)),
-        apiCalls: sum(split(sandbox.apiCallsByFunction, true)),
+        invocations: split(sandbox.lambda.invocationsByFunction, true),
+        apiCalls: split(sandbox.apiCallsByFunction, true),
       },
       detectionSeconds,
       simulatedSeconds: sandbox.simulatedSeconds,

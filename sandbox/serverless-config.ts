@@ -43,6 +43,8 @@ export interface ServerlessConfig {
   functions: FunctionSpec[];
   stateMachines: { key: string; id: string; name: string; definition: Record<string, Json> }[];
   resources: Record<string, { Type: string; Properties?: Record<string, Json> }>;
+  /** The `custom` block, resolved (plugin settings such as serverless-esbuild's `custom.esbuild`). */
+  custom: Record<string, Json>;
 }
 
 function isRecord(value: unknown): value is Record<string, Json> {
@@ -203,6 +205,7 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
       return { key, id: String(spec.id ?? key), name: String(spec.name ?? key), definition: spec.definition };
     }),
     resources: resources as ServerlessConfig['resources'],
+    custom: isRecord(resolved.custom) ? resolved.custom : {},
   };
 }
 
