@@ -38,6 +38,7 @@ const report = await runBench(
   {
     ...DEFAULT_OPTIONS,
     drillsPerType: env.BENCH_DRILLS,
+    baselineDrillsPerType: env.BENCH_DRILLS,
     detectionDrills: env.BENCH_DETECTION,
     scaleSizes: env.BENCH_BURSTS ?? DEFAULT_OPTIONS.scaleSizes,
     bundleFunctions: env.BENCH_BUNDLES,

@@ -11,8 +11,9 @@ import { runScale, type ScaleRun } from './scale.js';
  * faults). Sizes are options so CI can run a small smoke of the same code (test/bench/smoke.test.ts).
  */
 export interface BenchOptions {
-  /** Drills of each supported type for the per-drill figures, per design. */
+  /** Drills of each supported type for the per-drill figures: Pilotlight, and the polling baseline. */
   drillsPerType: number;
+  baselineDrillsPerType: number;
   /** Drills for the detection latency, per design (types round robin), run in batches of `detectionBatch`. */
   detectionDrills: number;
   detectionBatch: number;
@@ -27,6 +28,7 @@ export interface BenchOptions {
 
 export const DEFAULT_OPTIONS: BenchOptions = {
   drillsPerType: 20,
+  baselineDrillsPerType: 20,
   detectionDrills: 200,
   detectionBatch: 25,
   bundleProcesses: 5,
@@ -129,10 +131,10 @@ export async function runBench(
   const types = [...supportedResourceTypes];
   const perType: Record<string, Record<DesignName, RunFigures>> = {};
   for (const type of types) {
-    progress(`per drill: ${options.drillsPerType} × ${type}, both designs`);
+    progress(`per drill: ${options.drillsPerType} × ${type} (baseline ${options.baselineDrillsPerType})`);
     perType[type] = {
       pilotlight: await runDesign('pilotlight', [type], options.drillsPerType),
-      polling: await runDesign('polling', [type], options.drillsPerType),
+      polling: await runDesign('polling', [type], options.baselineDrillsPerType),
     };
   }
   const pilotlightPerDrill = Object.fromEntries(
