@@ -3,7 +3,7 @@ import { supportedResourceTypes } from '../functions/resources/index.js';
 import { type BundleFigures, measureBundles } from './bundles.js';
 import { burst } from './burst.js';
 import { DURATION_MODEL, type PerDrill, PRICES, percentile, perDrill, scheduledPerMonth } from './cost.js';
-import { type DesignName, type RunFigures, runDesign } from './designs.js';
+import { BenchRunError, type DesignName, type RunFigures, runDesign } from './designs.js';
 import { runScale, type ScaleRun } from './scale.js';
 
 /**
@@ -160,7 +160,7 @@ export async function runBench(
     scale.push(await scaleRun(size, options.scaleInProcess ?? false));
   }
   const largest = scale.at(-1);
-  if (!largest) throw new Error('the bench needs at least one sandbox size');
+  if (!largest) throw new BenchRunError('the bench needs at least one sandbox size (BENCH_BURSTS)');
   const first = scale[0] ?? largest;
 
   const ratio = (a: number, b: number) => round(b > 0 ? a / b : Number.NaN);
