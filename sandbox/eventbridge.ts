@@ -5,6 +5,9 @@ import { LambdaInvocationError, type LambdaRuntime } from './lambda-runtime.js';
 import type { Random } from './random.js';
 import type { Json, ServerlessConfig } from './serverless-config.js';
 
+/** The job events AWS Backup sends as copy and restore jobs change state (faults events:jobs:*). */
+const JOB_EVENTS = new Set(['Copy Job State Change', 'Restore Job State Change']);
+
 /** What a scheduled function (reconciler, orphan sweeper) returned or how it failed, each run. */
 export interface ScheduledRun {
   function: string;
@@ -66,13 +69,22 @@ export class EventBridge {
    */
   publishEvent(event: EventBridgeEvent, external: boolean): void {
     // AWS Backup's events are best-effort, the trigger events included.
-    const dropped = this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop;
+    const jobEvent = !external && JOB_EVENTS.has(event['detail-type']);
+    const dropped =
+      (this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop) ||
+      (jobEvent && this.faults.jobEventDrop > 0 && this.random.float() < this.faults.jobEventDrop);
     const delivery: Delivery = { event, external, outcomes: [], matched: false, dropped, delivered: false };
     this.deliveries.push(delivery);
     if (dropped) return;
+    const { minSeconds, maxSeconds } = (jobEvent && this.faults.jobEventLag) || {
+      minSeconds: 5,
+      maxSeconds: 300,
+    };
     for (let copy = 0; copy < this.faults.eventCopies; copy++) {
       const lag =
-        external && copy === 0 ? 0 : this.random.seconds(5, 300) + this.faults.eventDelaySeconds * 1000;
+        external && copy === 0
+          ? 0
+          : this.random.seconds(minSeconds, maxSeconds) + this.faults.eventDelaySeconds * 1000;
       this.clock.schedule(lag, () => this.deliver(delivery));
     }
   }

@@ -8,7 +8,7 @@ import { type Delivery, EventBridge, type ScheduledRun } from './eventbridge.js'
 import type { EventBridgeEvent } from './events.js';
 import { type Faults, parseFaults } from './faults.js';
 import { Iam } from './iam.js';
-import { registerPrincipal } from './identity.js';
+import { currentFunction, registerPrincipal } from './identity.js';
 import { type ApiCall, installInterceptor } from './interceptor.js';
 import { LambdaRuntime } from './lambda-runtime.js';
 import { Random } from './random.js';
@@ -48,6 +48,42 @@ export interface SandboxOptions {
   quotas?: Partial<Quotas>;
   /** When the simulated clock starts (ms since 1970), e.g. the first delivered event's `time`; EPOCH by default. */
   startAt?: number;
+  /**
+   * Another design deployed in place of this one (the bench's polling baseline): the state machine definition
+   * (ASL as parsed from YAML, `Fn::GetAtt` allowed) run instead of serverless.yml's, under the same name.
+   * Unlike the drill's, it may contain Wait states (`Seconds`), slept on the virtual clock.
+   */
+  stateMachineDefinition?: Record<string, Json>;
+  /**
+   * Handler modules (`path/module.export`, from the project root) run under functions of serverless.yml, with
+   * that function's role, memory and environment but without its event rules and schedules (another design's
+   * function with the same permissions).
+   */
+  functionHandlers?: Record<string, string>;
+}
+
+/** serverless.yml's functions with some handlers replaced (SandboxOptions.functionHandlers). */
+function withHandlers(config: ServerlessConfig, handlers: Record<string, string>): ServerlessConfig {
+  for (const key of Object.keys(handlers)) {
+    if (!config.functions.some((f) => f.key === key))
+      throw new Error(`functionHandlers: no function "${key}" in serverless.yml`);
+  }
+  return {
+    ...config,
+    functions: config.functions.map((spec) => {
+      const handler = handlers[spec.key];
+      if (handler === undefined) return spec;
+      const dot = handler.lastIndexOf('.');
+      return {
+        ...spec,
+        handler,
+        modulePath: handler.slice(0, dot),
+        exportName: handler.slice(dot + 1),
+        eventBridge: [],
+        schedules: [],
+      };
+    }),
+  };
 }
 
 let running = false;
@@ -74,6 +110,8 @@ export class Sandbox {
   readonly cloudwatch: CloudWatch;
   readonly scenario: Scenario;
   apiCalls = 0;
+  /** API calls per calling function key; calls made outside any function (provisioning) under "(sandbox)". */
+  readonly apiCallsByFunction = new Map<string, number>();
   private provisioned = false;
   /** API calls per region the caller addressed (counted even when a region is down). */
   readonly callsByRegion = new Map<string, number>();
@@ -87,7 +125,10 @@ export class Sandbox {
     this.epoch = options.startAt ?? EPOCH;
     this.clock = new VirtualClock(this.epoch);
     this.random = new Random(options.seed ?? 1);
-    this.config = loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region });
+    this.config = withHandlers(
+      loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region }),
+      options.functionHandlers ?? {},
+    );
     this.faults = parseFaults(
       options.faults ?? [],
       this.config.functions.map((f) => f.key),
@@ -142,11 +183,12 @@ export class Sandbox {
     const functionKeys = new Map(this.config.functions.map((f) => [this.names.functionArn(f.key), f.key]));
     this.stepFunctions = new StepFunctionsSimulator(
       this.names.stateMachineArn(machine.name),
-      this.names.resolve(machine.definition) as Record<string, Json>,
+      this.names.resolve(options.stateMachineDefinition ?? machine.definition) as Record<string, Json>,
       functionKeys,
       this.lambda,
       this.clock,
       this.random,
+      { waitStates: options.stateMachineDefinition !== undefined },
     );
     this.scenario = new Scenario(
       this.world,
@@ -275,6 +317,8 @@ export class Sandbox {
 
   private countCall(call: ApiCall): void {
     this.apiCalls += 1;
+    const caller = currentFunction() ?? '(sandbox)';
+    this.apiCallsByFunction.set(caller, (this.apiCallsByFunction.get(caller) ?? 0) + 1);
     this.callsByRegion.set(call.caller.region, (this.callsByRegion.get(call.caller.region) ?? 0) + 1);
     if (this.provisioned && this.faults.downRegions.has(call.caller.region)) {
       throw new SimulatedAwsError(
