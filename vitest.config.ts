@@ -37,6 +37,7 @@ export default defineConfig({
       RESTORE_SECURITY_GROUP_IDS: 'sg-0a1b2c3d4e5f60718',
       RESTORE_AVAILABILITY_ZONE: 'us-west-2a',
       RTO_TARGET_SECONDS: '14400',
+      CODE_VERSION: '0.0.0-test',
       PRIMARY_DECLARED_DOWN: 'false',
       RESTORE_CONCURRENCY: 'default=10,RDS=20',
       COPY_CONCURRENCY: '5',

@@ -43,6 +43,8 @@ const ConfigSchema = z.object({
     .pipe(z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id')).min(1)),
   RESTORE_AVAILABILITY_ZONE: z.string().min(4),
   RTO_TARGET_SECONDS: z.coerce.number().int().positive(),
+  /** The package version deployed (package.json), recorded in every evidence document. */
+  CODE_VERSION: z.string().min(1),
   /** The region this deployment runs in (set by Lambda). A deployment in the DR region is the standby. */
   AWS_REGION: region,
   /**

@@ -29,6 +29,11 @@ export interface Evidence {
   error: { name: string; message: string } | null;
   teardownError: { name: string; message: string } | null;
   recordedAt: string;
+  /** The package version that ran the drill (CODE_VERSION). */
+  codeVersion: string;
+  /** The copy into the DR vault (skipped when the trigger was a copy already there). */
+  copy: { copyJobId: string | null; drRecoveryPointArn: string | null; skipped: boolean } | null;
+  restore: { restoreJobId: string | null; startedAt: string | null } | null;
 }
 
 /** A drill failed if any step recorded an error: the drill itself, its teardown, or its evidence. */
@@ -38,7 +43,7 @@ export function drillStatus(state: DrillState['state']): 'SUCCEEDED' | 'FAILED' 
 
 export function buildEvidence(
   input: DrillState,
-  extra: { checks: Check[]; rtoTargetSeconds: number; restoredResourceArn?: string },
+  extra: { checks: Check[]; rtoTargetSeconds: number; restoredResourceArn?: string; codeVersion: string },
 ): Evidence {
   const { state, executionName } = input;
   const { rtoSeconds, rpoSeconds } = measure(state);
@@ -86,5 +91,16 @@ export function buildEvidence(
       ? { name: state.teardownError.Error, message: causeMessage(state.teardownError.Cause) }
       : null,
     recordedAt: new Date().toISOString(),
+    codeVersion: extra.codeVersion,
+    copy: state.copy
+      ? {
+          copyJobId: state.copy.copyJobId ?? null,
+          drRecoveryPointArn: state.copy.drRecoveryPointArn,
+          skipped: state.copy.skipped,
+        }
+      : null,
+    restore: state.restore
+      ? { restoreJobId: state.restore.restoreJobId, startedAt: state.restore.startedAt }
+      : null,
   };
 }

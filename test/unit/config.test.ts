@@ -21,6 +21,7 @@ function validEnv(): NodeJS.ProcessEnv {
     RESTORE_SECURITY_GROUP_IDS: 'sg-0a1b2c3d4e5f60718, sg-0123456789abcdef0',
     RESTORE_AVAILABILITY_ZONE: 'us-west-2a',
     RTO_TARGET_SECONDS: '14400',
+    CODE_VERSION: '0.1.0',
     AWS_REGION: 'us-east-2',
     PRIMARY_DECLARED_DOWN: 'false',
     RESTORE_CONCURRENCY: 'default=10,RDS=20',
