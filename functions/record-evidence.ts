@@ -23,6 +23,7 @@ export async function recordEvidence(input: DrillState): Promise<EvidenceRef> {
     rtoTargetSeconds: config.RTO_TARGET_SECONDS,
     restoredResourceArn: record?.createdResourceArn,
     codeVersion: config.CODE_VERSION,
+    jobs: record,
   });
   const body = `${JSON.stringify(evidence, null, 2)}\n`;
   const digest = createHash('sha256').update(body);

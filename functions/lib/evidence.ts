@@ -43,7 +43,14 @@ export function drillStatus(state: DrillState['state']): 'SUCCEEDED' | 'FAILED' 
 
 export function buildEvidence(
   input: DrillState,
-  extra: { checks: Check[]; rtoTargetSeconds: number; restoredResourceArn?: string; codeVersion: string },
+  extra: {
+    checks: Check[];
+    rtoTargetSeconds: number;
+    restoredResourceArn?: string;
+    codeVersion: string;
+    /** The drill record's job ids: a job that failed left no result in the state, only there. */
+    jobs?: { copyJobId?: string; restoreJobId?: string; restoreRequestedAt?: string; drRecoveryPointArn?: string };
+  },
 ): Evidence {
   const { state, executionName } = input;
   const { rtoSeconds, rpoSeconds } = measure(state);
@@ -73,7 +80,8 @@ export function buildEvidence(
         state.copy?.completedAt ?? drill?.preparedAt,
         state.restoreSlot?.admittedAt,
       ),
-      step('restore', state.restore?.startedAt, state.restore?.completedAt),
+      // A restore that failed has no result in the state; the record says when it was asked for.
+      step('restore', state.restore?.startedAt ?? extra.jobs?.restoreRequestedAt, state.restore?.completedAt),
       step('validate', state.restore?.completedAt, state.health?.validatedAt),
       step('teardown', state.health?.validatedAt ?? state.restore?.completedAt, state.teardown?.completedAt),
     ],
@@ -98,9 +106,17 @@ export function buildEvidence(
           drRecoveryPointArn: state.copy.drRecoveryPointArn,
           skipped: state.copy.skipped,
         }
-      : null,
+      : extra.jobs?.copyJobId
+        ? {
+            copyJobId: extra.jobs.copyJobId,
+            drRecoveryPointArn: extra.jobs.drRecoveryPointArn ?? null,
+            skipped: false,
+          }
+        : null,
     restore: state.restore
       ? { restoreJobId: state.restore.restoreJobId, startedAt: state.restore.startedAt }
-      : null,
+      : extra.jobs?.restoreJobId
+        ? { restoreJobId: extra.jobs.restoreJobId, startedAt: extra.jobs.restoreRequestedAt ?? null }
+        : null,
   };
 }
