@@ -49,7 +49,12 @@ export function buildEvidence(
     restoredResourceArn?: string;
     codeVersion: string;
     /** The drill record's job ids: a job that failed left no result in the state, only there. */
-    jobs?: { copyJobId?: string; restoreJobId?: string; restoreRequestedAt?: string; drRecoveryPointArn?: string };
+    jobs?: {
+      copyJobId?: string;
+      restoreJobId?: string;
+      restoreRequestedAt?: string;
+      drRecoveryPointArn?: string;
+    };
   },
 ): Evidence {
   const { state, executionName } = input;
