@@ -93,6 +93,7 @@ const DRILL_FLAGS = {
   'evidence-dir': { type: 'string' },
   json: { type: 'boolean' },
   'recovery-point': { type: 'string' },
+  vault: { type: 'string' },
   yes: { type: 'boolean' },
   ...AWS_FLAGS,
 } as const satisfies Options;
@@ -140,13 +141,17 @@ const DrillOptions = z.object({
 export type DrillOptions = z.infer<typeof DrillOptions>;
 
 const AwsDrillOptions = AwsTarget.extend({
-  recoveryPoint: z.string().startsWith('arn:aws', 'must be a recovery point ARN'),
+  recoveryPoint: z
+    .string({ error: 'is required: the ARN of the recovery point to restore' })
+    .startsWith('arn:aws', 'must be a recovery point ARN'),
   resourceType: z
     .string()
     .regex(/^[A-Za-z0-9]+$/, 'must be an AWS Backup resource type such as RDS or EBS')
     .transform((type) => supportedResourceTypes.find((t) => t.toLowerCase() === type.toLowerCase()) ?? type)
     .optional(),
   mode: z.enum(['drill', 'failover'], { error: 'must be drill or failover' }).default('drill'),
+  /** The source vault the recovery point is in. */
+  vault: z.string().min(2, 'needs a backup vault name').default('Default'),
   yes: z.boolean().default(false),
   json: z.boolean().default(false),
 });
@@ -173,13 +178,14 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrill {
       recoveryPoint: values['recovery-point'],
       resourceType: values['resource-type'],
       mode: values.mode,
+      vault: values.vault,
       yes: values.yes,
       json: values.json,
     });
     if (!parsed.success) throw flagIssue(parsed.error);
     return { aws: true, options: parsed.data };
   }
-  const awsOnly = ['stage', 'region', 'profile', 'recovery-point', 'yes'].filter(
+  const awsOnly = ['stage', 'region', 'profile', 'recovery-point', 'vault', 'yes'].filter(
     (flag) => values[flag] !== undefined,
   );
   if (awsOnly.length > 0) throw new UsageError(`--${awsOnly[0]} needs --aws (a deployed stack)`);

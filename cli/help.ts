@@ -22,7 +22,7 @@ export const HELP: Record<string, CommandHelp> = {
     usage: [
       'pilotlight drill [--resource-type T] [--count N] [--event FILE]... [--seed N] [--mode drill|failover]',
       '                 [--fault SPEC]... [--quota NAME=N]... [--evidence-dir DIR] [--json]',
-      'pilotlight drill --aws --recovery-point ARN [--resource-type T] [--mode drill|failover] [--yes]',
+      'pilotlight drill --aws --recovery-point ARN [--resource-type T] [--vault NAME] [--mode drill|failover] [--yes]',
       '                 [--stage S] [--region R] [--profile P] [--json]',
     ],
     options: [
@@ -45,6 +45,7 @@ export const HELP: Record<string, CommandHelp> = {
         '--recovery-point ARN',
         'with --aws: the recovery point to restore (its account and region are read from it)',
       ],
+      ['--vault NAME', "with --aws: the recovery point's source vault (default Default)"],
       ['--yes', 'with --aws --mode failover: do not ask for confirmation'],
       ...AWS_OPTIONS,
     ],
