@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Unit tests import handlers directly, so the configuration every function reads at load time is set here
@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The browser test needs Chromium: it runs on its own (npm run test:browser), so npm test needs no browser.
+    exclude: [...configDefaults.exclude, 'test/browser/**'],
     setupFiles: ['test/setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,

@@ -49,7 +49,7 @@ export function ganttSvg(steps: readonly Step[], drillId: string): string {
   const t1 = Math.max(...ended, t0 + 1000);
   const label = 170;
   const width = 880;
-  const plot = width - label - 80;
+  const plot = width - label - 170;
   const row = 22;
   const height = steps.length * row + 34;
   const x = (t: number) => label + ((t - t0) / (t1 - t0)) * plot;
@@ -92,7 +92,7 @@ function summaryTable(model: ReportModel): string {
   const rows = model.drills.map(
     (d) =>
       `<tr><td><a href="#${html(d.drillId)}" class="mono">${html(d.drillId)}</a></td><td>${mark(d.status === 'SUCCEEDED', d.status)}</td><td>${html(d.mode)}</td><td>${html(d.resourceType)}</td><td>${html(d.trigger)}</td><td>${mark(d.rto.met, againstTarget(d.rto))}</td><td>${html(duration(d.rpo.seconds))}</td><td>${mark(
-        d.checks.every((c) => c.passed),
+        d.checks.length === 0 ? null : d.checks.every((c) => c.passed),
         `${d.checks.filter((c) => c.passed).length}/${d.checks.length}`,
       )}</td><td>${mark(d.cleanup.status === 'cleaned up' || d.cleanup.status === 'nothing created' ? true : d.cleanup.status === 'kept (failover)' ? null : false, d.cleanup.status)}</td><td>${mark(d.verification.status === 'verified', d.verification.status)}</td></tr>`,
   );
