@@ -11,7 +11,7 @@ import { main } from '../../cli/main.js';
  * and the timelines of succeeded and failed drills of several types rendered. The screenshot is kept.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const SCREENSHOT = resolve('artifacts/report.png');
+const SCREENSHOT = resolve('artifacts/report.png');
 const root = mkdtempSync(join(tmpdir(), 'pilotlight-browser-'));
 const evidenceDir = join(root, 'evidence');
 const reportPath = join(root, 'report.html');
