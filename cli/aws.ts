@@ -337,8 +337,10 @@ export async function runAwsDrill(
       new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) }),
     );
     const executionArn = started.executionArn ?? '';
-    out.line(`started ${name} (${request.mode}, ${request.source.resourceType}) on ${stateMachineArn}`);
-    const execution = await follow(clients, executionArn, out, followOptions);
+    // With --json, stdout is the one JSON object at the end: the steps are not printed.
+    const steps: Output = options.json ? { line: () => {}, progress: () => {} } : out;
+    steps.line(`started ${name} (${request.mode}, ${request.source.resourceType}) on ${stateMachineArn}`);
+    const execution = await follow(clients, executionArn, steps, followOptions);
     const { rtoSeconds, rpoSeconds, state } = outcomeOf(name, execution.output);
     const status = execution.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
     const failed = state?.health?.checks.filter((c) => !c.passed) ?? [];

@@ -125,6 +125,11 @@ export type EvidenceDocument = z.infer<typeof EvidenceDocument>;
 /** The evidence directory cannot be used (missing, not a directory, not writable, unreadable). */
 export class EvidenceDirError extends UsageError {}
 
+/** A stored object whose body does not hash to the SHA-256 recorded with it: never copied as evidence. */
+export class EvidenceIntegrityError extends Error {
+  override readonly name = 'EvidenceIntegrityError';
+}
+
 /** What one stored object contributes to the directory. */
 export interface StoredEvidence {
   drillId: string;
@@ -198,7 +203,9 @@ export async function writeEvidence(
     // The body is the stored object itself; its hash is recomputed so a bad copy is never certified.
     const sha256 = sha256Of(document.body);
     if (sha256 !== document.sha256)
-      throw new Error(`evidence of ${document.drillId}: the stored object's SHA-256 does not match its body`);
+      throw new EvidenceIntegrityError(
+        `evidence of ${document.drillId}: the stored object's SHA-256 does not match its body`,
+      );
     const file = evidenceFileName(document.drillId);
     await writeFile(join(dir, file), document.body);
     await writeFile(join(dir, `${file}.sha256`), `${sha256}  ${file}\n`);

@@ -171,6 +171,32 @@ describe('pilotlight drill --aws', () => {
     expect(lines.at(-1)).toBe('outcome SUCCEEDED');
   });
 
+  it('prints only one JSON object with --json', async () => {
+    // Prepare
+    deployedStack();
+    stepFunctions.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:manual-rds` });
+    stepFunctions
+      .on(GetExecutionHistoryCommand)
+      .resolves({ events: [entered(1, 'PrepareDrill', 0), exited(2, 'PrepareDrill', 2)] });
+    stepFunctions
+      .on(DescribeExecutionCommand)
+      .resolves({ status: 'SUCCEEDED', output: JSON.stringify(OUTPUT) });
+
+    // Act
+    const code = await main(['drill', '--aws', '--recovery-point', RECOVERY_POINT, '--json']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({
+      status: 'SUCCEEDED',
+      mode: 'drill',
+      rtoSeconds: 3000,
+      rpoSeconds: 1800,
+      evidence: { bucket: 'pilotlight-prod-evidence' },
+      error: null,
+    });
+  });
+
   it('follows an execution to its failure and names the failing step (exit 1)', async () => {
     // Prepare
     const lines: string[] = [];
