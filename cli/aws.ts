@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type ExecutionListItem,
@@ -39,6 +40,7 @@ export const STATE_MACHINE_OUTPUT = 'DrillStateMachineArn';
 export interface AwsClients {
   cloudFormation: CloudFormationClient;
   stepFunctions: SFNClient;
+  s3: S3Client;
   region: string;
 }
 
@@ -50,6 +52,7 @@ export function awsClients(target: AwsTarget): AwsClients {
   return {
     cloudFormation: new CloudFormationClient(config),
     stepFunctions: new SFNClient(config),
+    s3: new S3Client(config),
     region: target.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'the default region',
   };
 }
@@ -89,7 +92,11 @@ export function describeAwsError(error: unknown, target: AwsTarget, region: stri
 }
 
 /** Runs `action`, turning AWS access problems into an AwsAccessError (one line, exit 2). */
-async function reaching<T>(target: AwsTarget, clients: AwsClients, action: () => Promise<T>): Promise<T> {
+export async function reaching<T>(
+  target: AwsTarget,
+  clients: AwsClients,
+  action: () => Promise<T>,
+): Promise<T> {
   try {
     return await action();
   } catch (error) {
@@ -100,21 +107,25 @@ async function reaching<T>(target: AwsTarget, clients: AwsClients, action: () =>
   }
 }
 
-/** The state machine of the deployed stack pilotlight-<stage>, from its outputs. */
-export async function findStateMachine(target: AwsTarget, clients: AwsClients): Promise<string> {
+/** One output of the deployed stack pilotlight-<stage> (serverless.yml resources.Outputs). */
+export async function stackOutput(target: AwsTarget, clients: AwsClients, output: string): Promise<string> {
   const { Stacks } = await clients.cloudFormation.send(
     new DescribeStacksCommand({ StackName: stackName(target) }),
   );
   const stack = Stacks?.[0];
-  const arn = stack?.Outputs?.find((o) => o.OutputKey === STATE_MACHINE_OUTPUT)?.OutputValue;
-  if (!stack || !arn)
-    throw new AwsAccessError(
-      `stack ${stackName(target)} in ${clients.region} has no output ${STATE_MACHINE_OUTPUT}: is it a Pilotlight stack, fully deployed?`,
-    );
-  if (stack.StackStatus?.endsWith('_IN_PROGRESS') && stack.StackStatus.startsWith('CREATE'))
+  if (stack?.StackStatus?.startsWith('CREATE') && stack.StackStatus.endsWith('_IN_PROGRESS'))
     throw new AwsAccessError(`stack ${stackName(target)} is still being created (${stack.StackStatus})`);
-  return arn;
+  const value = stack?.Outputs?.find((o) => o.OutputKey === output)?.OutputValue;
+  if (!stack || !value)
+    throw new AwsAccessError(
+      `stack ${stackName(target)} in ${clients.region} has no output ${output}: is it a Pilotlight stack, fully deployed?`,
+    );
+  return value;
 }
+
+/** The state machine of the deployed stack pilotlight-<stage>, from its outputs. */
+export const findStateMachine = (target: AwsTarget, clients: AwsClients): Promise<string> =>
+  stackOutput(target, clients, STATE_MACHINE_OUTPUT);
 
 /**
  * The manual StartExecution input (DrillRequest) for a recovery point: its account and region are in the

@@ -79,14 +79,27 @@ export const HELP: Record<string, CommandHelp> = {
   },
   evidence: {
     name: 'evidence',
-    summary: 'verify evidence documents kept with drill --evidence-dir',
-    usage: ['pilotlight evidence verify --evidence-dir DIR [--json]'],
-    options: [
-      ['--evidence-dir DIR', 'the directory drill --evidence-dir wrote'],
-      ['--json', 'print the verification of every file as JSON'],
+    summary: 'verify an evidence directory, or pull the evidence of a deployed stack into one (--aws)',
+    usage: [
+      'pilotlight evidence verify --evidence-dir DIR [--json]',
+      'pilotlight evidence pull --aws [--stage S] [--region R] [--profile P] [--since Nd] --out DIR',
     ],
-    examples: [['pilotlight evidence verify --evidence-dir evidence', 'recompute and compare every SHA-256']],
-    exitStatus: '0 every file verified; 1 a file is tampered, missing, unhashed or not evidence; 2 bad input',
+    options: [
+      ['--evidence-dir DIR', 'verify: the directory drill --evidence-dir (or evidence pull) wrote'],
+      ['--json', 'verify: print the verification of every file as JSON'],
+      ['--since Nd', 'pull: the evidence recorded in the last N days (default 30d)'],
+      ['--out DIR', 'pull: the directory to write to (same layout as drill --evidence-dir)'],
+      ...AWS_OPTIONS,
+    ],
+    examples: [
+      ['pilotlight evidence verify --evidence-dir evidence', 'recompute and compare every SHA-256'],
+      [
+        'pilotlight evidence pull --aws --stage prod --region us-east-2 --since 30d --out evidence',
+        "download the month's evidence, check each SHA-256 against S3's checksum and its Object Lock retention",
+      ],
+    ],
+    exitStatus:
+      'verify: 0 every file verified, 1 a file is tampered, missing, unhashed or not evidence; pull: 0 every document verified and locked, 1 one is not (or none found); 2 bad input, no credentials or no stack',
   },
   report: {
     name: 'report',

@@ -73,15 +73,16 @@ export async function runReportCommand(argv: readonly string[]): Promise<number>
 
 /** `pilotlight evidence verify`: exit 0 every file verified; 1 one did not; 2 bad input. */
 export async function runEvidenceCommand(argv: readonly string[]): Promise<number> {
+  // The action comes first, as the usage shows: `evidence pull …`, `evidence verify …`.
+  if (argv[0] === 'pull') {
+    const { runEvidencePull } = await import('./evidence-pull.js');
+    return runEvidencePull(argv.slice(1));
+  }
   const { values, positionals } = parseFlags('evidence', argv, {
     'evidence-dir': { type: 'string' },
     json: { type: 'boolean' },
   });
   if (positionals.length > 1) noPositionals('evidence', positionals.slice(1));
-  if (positionals[0] === 'pull')
-    throw new UsageError(
-      'evidence pull (from a deployed stack) is not available yet; see pilotlight evidence --help',
-    );
   const parsed = EvidenceOptions.safeParse({
     action: positionals[0],
     evidenceDir: values['evidence-dir'],

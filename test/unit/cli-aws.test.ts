@@ -1,4 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -204,6 +205,7 @@ describe('pilotlight drill --aws', () => {
     const clients: AwsClients = {
       cloudFormation: new CloudFormationClient({ region: 'us-east-2' }),
       stepFunctions: new SFNClient({ region: 'us-east-2' }),
+      s3: new S3Client({ region: 'us-east-2' }),
       region: 'us-east-2',
     };
     deployedStack();
@@ -270,6 +272,7 @@ describe('pilotlight drill --aws', () => {
     const clients: AwsClients = {
       cloudFormation: new CloudFormationClient({ region: 'us-east-2' }),
       stepFunctions: new SFNClient({ region: 'us-east-2' }),
+      s3: new S3Client({ region: 'us-east-2' }),
       region: 'us-east-2',
     };
 
