@@ -242,14 +242,12 @@ describe('pilotlight evidence pull --aws', () => {
 
   it('says the stack is not deployed in one line (exit 2)', async () => {
     // Prepare
-    cloudFormation
-      .on(DescribeStacksCommand)
-      .rejects(
-        Object.assign(new Error('Stack with id pilotlight-prod does not exist'), {
-          name: 'ValidationError',
-          $metadata: {},
-        }),
-      );
+    cloudFormation.on(DescribeStacksCommand).rejects(
+      Object.assign(new Error('Stack with id pilotlight-prod does not exist'), {
+        name: 'ValidationError',
+        $metadata: {},
+      }),
+    );
 
     // Act
     const code = await main(['evidence', 'pull', '--aws', '--region', 'us-west-2', '--out', newDir()]);
