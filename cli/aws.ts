@@ -202,6 +202,14 @@ export function terminalOutput(stream: NodeJS.WriteStream = process.stdout): Out
   };
 }
 
+/** States that do no work of their own (routing, bookkeeping): not printed as steps. */
+const QUIET_STATES = new Set([
+  'PassStateExited',
+  'ChoiceStateExited',
+  'SucceedStateExited',
+  'FailStateExited',
+]);
+
 /** Turns the execution history into step lines: each state's start, duration and how it ended. */
 export class HistoryPrinter {
   private readonly entered = new Map<string, Date>();
@@ -227,6 +235,11 @@ export class HistoryPrinter {
       this.current = entered.name;
     } else if (failed) {
       this.failure = { error: failed.error ?? 'Error', cause: failed.cause ?? '' };
+    } else if (event.lambdaFunctionSucceededEventDetails || event.taskSucceededEventDetails) {
+      // A Retry that succeeded: the step did not fail.
+      this.failure = undefined;
+    } else if (exited?.name && QUIET_STATES.has(event.type ?? '')) {
+      if (this.current === exited.name) this.current = undefined;
     } else if (exited?.name) {
       const from = this.entered.get(exited.name) ?? at;
       const outcome = this.failure ? `FAILED ${this.failure.error}` : 'done';

@@ -10,7 +10,14 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type AwsClients, describeAwsError, follow, type Output, runAwsDrill } from '../../cli/aws.js';
+import {
+  type AwsClients,
+  describeAwsError,
+  follow,
+  HistoryPrinter,
+  type Output,
+  runAwsDrill,
+} from '../../cli/aws.js';
 import { main } from '../../cli/main.js';
 
 /** `--aws`: the deployed stack found by its outputs, an execution followed to its end, errors as one line. */
@@ -257,6 +264,43 @@ describe('pilotlight drill --aws', () => {
     expect(lines).toContain('+00:00:00  RestoreInDrAccount        00:14:50  FAILED RestoreJobFailed');
     expect(lines).toContain('+00:15:50  execution failed: DrillFailed see evidence');
     expect(lines.at(-1)).toBe('outcome FAILED');
+  });
+
+  it('prints a step retried to success as done, and no line for Pass and Choice states', () => {
+    // Prepare
+    const lines: string[] = [];
+    const printer = new HistoryPrinter(at(0), { line: (text) => lines.push(text), progress: () => {} });
+
+    // Act
+    for (const event of [
+      {
+        id: 1,
+        type: 'PassStateEntered',
+        timestamp: at(0),
+        stateEnteredEventDetails: { name: 'KeepRequest' },
+      },
+      { id: 2, type: 'PassStateExited', timestamp: at(0), stateExitedEventDetails: { name: 'KeepRequest' } },
+      entered(3, 'PrepareDrill', 0),
+      {
+        id: 4,
+        type: 'LambdaFunctionFailed',
+        timestamp: at(1),
+        lambdaFunctionFailedEventDetails: { error: 'Lambda.TooManyRequestsException' },
+      },
+      { id: 5, type: 'LambdaFunctionSucceeded', timestamp: at(5), lambdaFunctionSucceededEventDetails: {} },
+      exited(6, 'PrepareDrill', 5),
+      {
+        id: 7,
+        type: 'ChoiceStateEntered',
+        timestamp: at(5),
+        stateEnteredEventDetails: { name: 'NeedsCopy' },
+      },
+      { id: 8, type: 'ChoiceStateExited', timestamp: at(5), stateExitedEventDetails: { name: 'NeedsCopy' } },
+    ] satisfies HistoryEvent[])
+      printer.take(event);
+
+    // Assess
+    expect(lines).toEqual(['+00:00:00  PrepareDrill              00:00:05  done']);
   });
 
   it('prints each event once however often the history is read', async () => {
