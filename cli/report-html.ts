@@ -32,7 +32,7 @@ code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word
 .alarm{background:#b3261e;color:#fff;padding:12px 16px;border-radius:6px;font-weight:700;margin:12px 0}
 .note{color:#4a5261;font-size:12px}dl{display:grid;grid-template-columns:210px 1fr;gap:2px 12px;margin:6px 0}
 dt{color:#4a5261}dd{margin:0}svg text{font:11px system-ui,sans-serif;fill:#1d2430}
-@media print{.drill{break-inside:avoid}}
+@media print{.drill{break-inside:avoid}h2.page{break-before:page}}
 `;
 
 const mark = (ok: boolean | null, text: string) =>
@@ -211,7 +211,7 @@ ${alarm}
 <h2>Summary</h2>${summaryTable(model)}
 <h2>Drills</h2><p class="note">Failed drills and evidence that failed verification first.</p>${unreadable}${model.drills.map(drillSection).join('\n')}
 <h2>Resources</h2>${resourceTable(model.resources)}
-<h2>Compliance</h2>${complianceTable(model)}
+<h2 class="page" id="compliance">Compliance</h2>${complianceTable(model)}
 <p class="note">Each evidence file was hashed again (SHA-256) and compared with the hash recorded beside it and in the manifest when it was taken from the Object Lock bucket. Cost estimates are restored-resource hours at an assumed list price, not a bill.</p>
 </body></html>
 `;
