@@ -38,6 +38,8 @@ export default defineConfig({
       RESTORE_DB_SUBNET_GROUP: 'pilotlight-restore',
       RESTORE_SECURITY_GROUP_IDS: 'sg-0a1b2c3d4e5f60718',
       RESTORE_AVAILABILITY_ZONE: 'us-west-2a',
+      RESTORE_SUBNET_IDS: 'subnet-0a1b2c3d4e5f60711,subnet-0a1b2c3d4e5f60722',
+      RESTORE_REDSHIFT_SUBNET_GROUP: 'pilotlight-restore-redshift',
       RTO_TARGET_SECONDS: '14400',
       CODE_VERSION: '0.0.0-test',
       PRIMARY_DECLARED_DOWN: 'false',

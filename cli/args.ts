@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { z } from 'zod';
-import { supportedResourceTypes } from '../functions/resources/index.js';
+import { canonicalResourceType, supportedResourceTypes } from '../functions/resources/index.js';
 import { isQuotaName, QUOTAS, type Quotas } from '../sandbox/world.js';
 
 /** Bad command-line input: exit status 2, one line on stderr, nothing started. */
@@ -101,10 +101,18 @@ const DRILL_FLAGS = {
 const DrillOptions = z.object({
   resourceType: z
     .string()
-    .regex(/^[A-Za-z0-9]+$/, 'must be an AWS Backup resource type such as RDS or EBS')
     .default('RDS')
-    // Case-insensitive: `ebs` is EBS. A type Pilotlight does not drill is passed on as typed (intake skips it).
-    .transform((type) => supportedResourceTypes.find((t) => t.toLowerCase() === type.toLowerCase()) ?? type),
+    // Case-insensitive (`ebs` is EBS); `all` drills every supported type in turn. Anything else is bad input.
+    .transform((typed, ctx) => {
+      if (typed.toLowerCase() === 'all') return 'all';
+      const type = canonicalResourceType(typed);
+      if (type) return type;
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${typed.slice(0, 40)}" is not a supported resource type (supported: ${supportedResourceTypes.join(', ')}, or all)`,
+      });
+      return z.NEVER;
+    }),
   count: decimal(1, 1000).default(1),
   /** Event files, delivered in order, each at its `time`. */
   events: z.array(z.string().min(1, 'needs a file')).default([]),

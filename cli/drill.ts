@@ -10,6 +10,7 @@ import {
   CopyJobDetail,
   problemsOf,
 } from '../functions/lib/events.js';
+import { supportedResourceTypes } from '../functions/resources/index.js';
 import type { EventBridgeEvent } from '../sandbox/events.js';
 import {
   EventInputError,
@@ -163,7 +164,11 @@ export async function runDrill(options: DrillOptions): Promise<SandboxRun> {
       for (const event of events) sandbox.deliverEvent(event);
     } else {
       for (let i = 1; i <= options.count; i++) {
-        const backup = sandbox.backupCompleted(options.resourceType, i, {
+        const resourceType =
+          options.resourceType === 'all'
+            ? (supportedResourceTypes[(i - 1) % supportedResourceTypes.length] ?? 'RDS')
+            : options.resourceType;
+        const backup = sandbox.backupCompleted(resourceType, i, {
           announce: options.mode === 'drill',
         });
         if (options.mode === 'failover') {
@@ -174,13 +179,13 @@ export async function runDrill(options: DrillOptions): Promise<SandboxRun> {
               source: {
                 account: PROD_ACCOUNT,
                 region: backup.region,
-                resourceType: options.resourceType,
+                resourceType,
                 resourceArn: String(backup.detail.resourceArn),
                 recoveryPointArn: backup.resources[0] ?? '',
                 backupVaultName: 'Default',
               },
             },
-            `failover-${options.resourceType.toLowerCase()}-${i}-${sandbox.random.hex(8)}`,
+            `failover-${resourceType.toLowerCase()}-${i}-${sandbox.random.hex(8)}`,
           );
         }
       }

@@ -1,3 +1,5 @@
+import { supportedResourceTypes } from '../functions/resources/index.js';
+
 /** What `--help` prints: one page per command, and the list of commands. */
 export interface CommandHelp {
   name: string;
@@ -28,7 +30,7 @@ export const HELP: Record<string, CommandHelp> = {
     options: [
       [
         '--resource-type T',
-        'the resource backed up: RDS (default), EBS, any case; an unsupported type is skipped',
+        `the resource backed up, any case: ${supportedResourceTypes.join(', ')} (default RDS), or all (each in turn)`,
       ],
       ['--count N', 'N resources backed up at once, 1..1000 (default 1)'],
       ['--event FILE', 'deliver this EventBridge event at its time (repeatable, in order)'],

@@ -2,8 +2,8 @@ import { GetRecoveryPointRestoreMetadataCommand } from '@aws-sdk/client-backup';
 import { z } from 'zod';
 import { drClients } from './lib/clients.js';
 import { config } from './lib/config.js';
-import { CopyResult, Drill, type HealthResult, RestoreResult } from './lib/drill.js';
-import { HealthCheckFailed } from './lib/errors.js';
+import { type Check, CopyResult, Drill, type HealthResult, RestoreResult } from './lib/drill.js';
+import { HealthCheckFailed, ReadinessTimedOut, ResourceNotReady } from './lib/errors.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { updateDrill } from './lib/state-store.js';
@@ -24,13 +24,28 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
       RecoveryPointArn: copy.drRecoveryPointArn,
     }),
   );
-  const checks = await resourceModule(drill.source.resourceType).checkHealth({
-    clients,
-    resourceArn: restore.createdResourceArn,
-    expected: metadata.RestoreMetadata ?? {},
-    drillId: drill.drillId,
-    config,
-  });
+  const module = resourceModule(drill.source.resourceType);
+  let checks: Check[];
+  try {
+    checks = await module.checkHealth({
+      clients,
+      resourceArn: restore.createdResourceArn,
+      expected: metadata.RestoreMetadata ?? {},
+      drill,
+      config,
+    });
+  } catch (error) {
+    // The type's own readiness budget, counted from the restore job's completion (FSx, Redshift and Aurora
+    // take hours; a volume is ready at once): past it, waiting longer would only hide a broken restore.
+    const waited = (Date.now() - Date.parse(restore.completedAt)) / 1000;
+    if (error instanceof ResourceNotReady && waited > module.readiness.budgetSeconds) {
+      throw new ReadinessTimedOut(
+        `${error.message} ${Math.round(waited)} s after its restore completed (the ${module.type} budget is ${module.readiness.budgetSeconds} s)`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   await updateDrill(drill.drillId, { checks });
   const failed = checks.filter((c) => !c.passed);
   if (failed.length > 0) {

@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { paginateListRestoreJobs } from '@aws-sdk/client-backup';
 import { paginateGetResources } from '@aws-sdk/client-resource-groups-tagging-api';
+import { accountOf } from './lib/arn.js';
 import { drClients, drTeardownClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { DRILL_TAG, drillTags, MANAGED_TAG, MODE_TAG, OWNER_TAG } from './lib/drill.js';
@@ -9,8 +10,7 @@ import { executionStatus } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger, metrics } from './lib/observability.js';
 import { findJob } from './lib/state-store.js';
-import { resourceModule, resourceModules } from './resources/index.js';
-import { accountOf, type ResourceModule } from './resources/types.js';
+import { moduleOwning, resourceModule, taggingTypes } from './resources/index.js';
 
 export interface Orphan {
   resourceArn: string;
@@ -81,7 +81,7 @@ async function sweepUntaggedRestores(result: SweepResult): Promise<void> {
             arn,
             drillTags(record.drillId, record.mode, config.DRILL_STATE_MACHINE_ARN),
           );
-          orphan.action = await module.delete(drTeardownClients(), arn);
+          orphan.action = (await module.delete(drTeardownClients(), arn)).status;
         } catch (error) {
           const { name, message } = describeError(error);
           orphan.error = `${name}: ${message}`;
@@ -97,13 +97,6 @@ async function sweepUntaggedRestores(result: SweepResult): Promise<void> {
       }
     }
   }
-}
-
-function moduleFor(resourceArn: string): ResourceModule | undefined {
-  // Tagging API ARNs name the service and type: arn:aws:rds:REGION:ACCOUNT:db:ID, arn:aws:ec2:...:volume/ID.
-  const [, , service, , , rest = ''] = resourceArn.split(':');
-  const type = rest.split(/[:/]/)[0];
-  return resourceModules.find((module) => module.taggingType === `${service}:${type}`);
 }
 
 /**
@@ -124,7 +117,7 @@ export async function sweepOrphans(): Promise<SweepResult> {
         { Key: MANAGED_TAG, Values: ['true'] },
         { Key: OWNER_TAG, Values: [config.DRILL_STATE_MACHINE_ARN] },
       ],
-      ResourceTypeFilters: resourceModules.map((module) => module.taggingType),
+      ResourceTypeFilters: [...taggingTypes],
     },
   );
   const statuses = new Map<string, string>();
@@ -133,7 +126,7 @@ export async function sweepOrphans(): Promise<SweepResult> {
       const resourceArn = mapping.ResourceARN ?? '';
       const tags = Object.fromEntries((mapping.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
       const drillId = tags[DRILL_TAG];
-      const module = moduleFor(resourceArn);
+      const module = moduleOwning(resourceArn);
       if (!drillId || !module || accountOf(resourceArn) !== config.DR_ACCOUNT_ID) continue;
       result.checked += 1;
       if (tags[MODE_TAG] === 'failover') {
@@ -151,7 +144,7 @@ export async function sweepOrphans(): Promise<SweepResult> {
         if ((await module.lifecycle(dr, resourceArn)) !== 'present') continue;
         const orphan: Orphan = { resourceArn, drillId, drill: status, action: 'delete-failed' };
         try {
-          orphan.action = await module.delete(dr, resourceArn);
+          orphan.action = (await module.delete(dr, resourceArn)).status;
         } catch (error) {
           const { name, message } = describeError(error);
           orphan.error = `${name}: ${message}`;

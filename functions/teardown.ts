@@ -1,4 +1,5 @@
 import { DescribeRestoreJobCommand, paginateListRestoreJobs } from '@aws-sdk/client-backup';
+import { accountOf } from './lib/arn.js';
 import { drClients, drTeardownClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { DRILL_TAG, type Drill, DrillState, drillTags, type TeardownResult } from './lib/drill.js';
@@ -7,7 +8,6 @@ import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { findJob, readDrill, rememberJob, updateDrill } from './lib/state-store.js';
 import { resourceModule } from './resources/index.js';
-import { accountOf } from './resources/types.js';
 
 /**
  * The restore job this drill started: from the restore step's result, else from the drill record, else (the
@@ -85,29 +85,37 @@ export async function teardown({
         let state: 'present' | 'deleting' | 'gone';
         try {
           state = await module.lifecycle(teardownClients, arn);
+          if (state === 'present' && tags[DRILL_TAG] === undefined) {
+            await module.tag(
+              drClients(),
+              arn,
+              drillTags(drillId, drill.mode, config.DRILL_STATE_MACHINE_ARN),
+            );
+          }
           if (state === 'present') {
-            if (tags[DRILL_TAG] === undefined) {
-              await module.tag(
-                drClients(),
-                arn,
-                drillTags(drillId, drill.mode, config.DRILL_STATE_MACHINE_ARN),
-              );
-            }
-            if ((await module.delete(teardownClients, arn)) === 'already-gone') {
-              state = 'gone';
-            } else {
+            // Each attempt that finds something to delete moves the deletion on (a cluster's instance first,
+            // then the cluster); while AWS is deleting, lifecycle says 'deleting' and the attempt only waits.
+            const outcome = await module.delete(teardownClients, arn);
+            if (outcome.deleted.length > 0) {
               // Remembered, so the attempt that sees it gone can report that this drill deleted it.
-              await updateDrill(drillId, { deletedResourceArn: arn });
-              state = await module.lifecycle(teardownClients, arn);
+              const record = await readDrill(drillId);
+              await updateDrill(drillId, {
+                deletedResourceArn: arn,
+                deletedMembers: [...new Set([...(record?.deletedMembers ?? []), ...outcome.deleted])],
+              });
             }
+            state = outcome.status === 'already-gone' ? 'gone' : await module.lifecycle(teardownClients, arn);
           }
         } catch (error) {
           const { name, message } = describeError(error);
           throw new TeardownIncomplete(`could not delete ${arn}: ${name}: ${message}`, { cause: error });
         }
         // Until it is really gone it still counts against the DR account's quota and this drill's slot.
-        if (state === 'deleting') throw new ResourceStillDeleting(`${arn} is being deleted`);
-        const deletedByThisDrill = (await readDrill(drillId))?.deletedResourceArn === arn;
+        if (state !== 'gone') throw new ResourceStillDeleting(`${arn} is being deleted`);
+        const record = await readDrill(drillId);
+        const deletedByThisDrill = record?.deletedResourceArn === arn;
+        if (deletedByThisDrill)
+          result.members = (record?.deletedMembers ?? []).filter((member) => member !== arn);
         (deletedByThisDrill ? result.deleted : result.alreadyGone).push(arn);
       }
     }

@@ -1,3 +1,10 @@
+import { accountOf, tagContext, tagsOf } from './iam-keys.js';
+import { serviceApis } from './resources/index.js';
+
+export { accountOf, tagContext, tagsOf };
+
+import type { IamMapper } from './resources/types.js';
+
 /**
  * What IAM is asked for each API call the handlers make: the action, the resource ARN and its account, and
  * the request's own context keys (tags in the request, ExternalId, the service a role is passed to). One
@@ -31,27 +38,17 @@ export interface RequestEnvironment {
   centralAccount: string;
   /** The KMS key a bucket or topic encrypts with (SSE-KMS), by bucket name or topic ARN. */
   encryptionKeyOf: (resource: string) => string | undefined;
-  /** Finds a restored resource's ARN by identifier or ARN. */
-  resourceArn: (kind: 'db-instance' | 'volume', idOrArn: string, account: string, region: string) => string;
+  /**
+   * A resource's ARN from its identifier or ARN (`kind` as the service names it); `fallback` when no such
+   * resource exists (IAM still authorizes the request, on the ARN it would have).
+   */
+  resourceArn: (kind: string, idOrArn: string, account: string, region: string, fallback: string) => string;
   /** The vault a recovery point is in (for the vault's access policy). */
   vaultOfRecoveryPoint: (arn: string) => string | undefined;
 }
 
 type Input = Record<string, unknown>;
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
-const tagsOf = (value: unknown): { Key?: string; Value?: string }[] =>
-  Array.isArray(value) ? (value as { Key?: string; Value?: string }[]) : [];
-
-function tagContext(tags: { Key?: string; Value?: string }[]): Record<string, string | string[]> {
-  const context: Record<string, string | string[]> = { 'aws:TagKeys': tags.map((t) => t.Key ?? '') };
-  for (const tag of tags) context[`aws:RequestTag/${tag.Key ?? ''}`] = tag.Value ?? '';
-  return context;
-}
-
-/** The account in an ARN (empty for ARNs without one, such as EBS snapshots). */
-export function accountOf(arn: string): string {
-  return arn.split(':')[4] ?? '';
-}
 
 function single(
   action: string,
@@ -88,7 +85,7 @@ function viaKms(
   }));
 }
 
-type Mapper = (input: Input, env: RequestEnvironment) => IamRequest[];
+type Mapper = IamMapper;
 
 const recoveryPoint =
   (action: string): Mapper =>
@@ -135,46 +132,6 @@ export const operationActions: Record<string, Mapper> = {
   'Backup.ListRestoreJobs': (_input, env) => single('backup:ListRestoreJobs', '*', env.account),
   'Backup.ListBackupJobs': (_input, env) => single('backup:ListBackupJobs', '*', env.account),
 
-  'RDS.DescribeDBInstances': (input, env) => {
-    const id = text(input.DBInstanceIdentifier);
-    if (!id) return single('rds:DescribeDBInstances', '*', env.account);
-    const arn = env.resourceArn('db-instance', id, env.account, env.region);
-    return single('rds:DescribeDBInstances', arn, env.account, { taggedResource: arn });
-  },
-  'RDS.ListTagsForResource': (input) => {
-    const arn = text(input.ResourceName);
-    return single('rds:ListTagsForResource', arn, accountOf(arn), { taggedResource: arn });
-  },
-  'RDS.AddTagsToResource': (input, env) => {
-    const arn = text(input.ResourceName);
-    return single('rds:AddTagsToResource', arn, accountOf(arn) || env.account, {
-      taggedResource: arn,
-      context: tagContext(tagsOf(input.Tags)),
-    });
-  },
-  'RDS.DeleteDBInstance': (input, env) => {
-    const arn = env.resourceArn('db-instance', text(input.DBInstanceIdentifier), env.account, env.region);
-    return single('rds:DeleteDBInstance', arn, env.account, { taggedResource: arn });
-  },
-
-  // ec2:Describe* have no resource-level permissions.
-  'EC2.DescribeVolumes': (_input, env) => single('ec2:DescribeVolumes', '*', env.account),
-  'EC2.CreateTags': (input, env) =>
-    (Array.isArray(input.Resources) ? (input.Resources as string[]) : []).map((id) => {
-      const arn = env.resourceArn('volume', id, env.account, env.region);
-      return {
-        action: 'ec2:CreateTags',
-        resource: arn,
-        resourceAccount: env.account,
-        context: tagContext(tagsOf(input.Tags)),
-        taggedResource: arn,
-      };
-    }),
-  'EC2.DeleteVolume': (input, env) => {
-    const arn = env.resourceArn('volume', text(input.VolumeId), env.account, env.region);
-    return single('ec2:DeleteVolume', arn, env.account, { taggedResource: arn });
-  },
-
   'ResourceGroupsTaggingAPI.GetResources': (_input, env) => single('tag:GetResources', '*', env.account),
 
   'S3.PutObject': (input, env) => {
@@ -212,6 +169,28 @@ export const operationActions: Record<string, Mapper> = {
     }
     return [...requests, ...viaKms(env, env.encryptionKeyOf(bucket), 's3', ['kms:GenerateDataKey'])];
   },
+  // Data checks of a restored bucket (functions/lib/s3-checks.ts): the bucket is the caller's account's.
+  'S3.ListObjectsV2': (input, env) => {
+    const bucket = `arn:aws:s3:::${text(input.Bucket)}`;
+    return single('s3:ListBucket', bucket, env.account, {
+      context: { 's3:prefix': text(input.Prefix) },
+      resourcePolicyOf: bucket,
+    });
+  },
+  'S3.GetObject': (input, env) => {
+    const bucket = text(input.Bucket);
+    return [
+      ...single('s3:GetObject', `arn:aws:s3:::${bucket}/${text(input.Key)}`, env.account, {
+        resourcePolicyOf: `arn:aws:s3:::${bucket}`,
+      }),
+      ...viaKms(env, env.encryptionKeyOf(bucket), 's3', ['kms:Decrypt']),
+    ];
+  },
+  // The probe reads the drill copy's RDS-managed secret in its own account (functions/probe.ts).
+  'SecretsManager.GetSecretValue': (input, env) => {
+    const secret = text(input.SecretId);
+    return single('secretsmanager:GetSecretValue', secret, accountOf(secret) || env.account);
+  },
   'SNS.Publish': (input, env) => {
     const topic = text(input.TopicArn);
     return [
@@ -240,6 +219,14 @@ export const operationActions: Record<string, Mapper> = {
   'DynamoDB.Scan': (input, env) => tableRequest('dynamodb:Scan', input, env),
 };
 
+/** What IAM is asked for the operations of the services restored resources live in (their own modules). */
+let serviceIamCache: Record<string, Mapper> | undefined;
+// Built on first use: the service modules import this one (for its helpers), so it cannot read them at load.
+const serviceIam = (): Record<string, Mapper> => {
+  serviceIamCache ??= Object.assign({}, ...serviceApis.map((api) => api.iam));
+  return serviceIamCache ?? {};
+};
+
 function tableRequest(action: string, input: Input, env: RequestEnvironment): IamRequest[] {
   const table = `arn:aws:dynamodb:${env.region}:${env.account}:table/${text(input.TableName)}`;
   // A Query or Scan of an index is authorized on the index's ARN, not the table's.
@@ -254,7 +241,7 @@ export function iamRequestsFor(
   input: Input,
   env: RequestEnvironment,
 ): IamRequest[] {
-  const mapper = operationActions[`${service}.${operation}`];
+  const mapper = operationActions[`${service}.${operation}`] ?? serviceIam()[`${service}.${operation}`];
   if (!mapper)
     throw new Error(
       `IAM: the sandbox does not know what ${service}.${operation} is authorized as (add it to sandbox/iam-requests.ts)`,

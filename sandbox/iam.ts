@@ -366,20 +366,17 @@ export class Iam {
       region: call.caller.region,
       centralAccount: this.settings.centralAccount,
       encryptionKeyOf: (resource) => this.encryptionKeys.get(resource),
-      resourceArn: (kind, idOrArn, account, region) => {
+      resourceArn: (kind, idOrArn, account, region, fallback) => {
         const found = [...this.world.resources.values()].find(
           (r) =>
             r.kind === kind &&
             (r.arn === idOrArn || r.id === idOrArn) &&
             r.account === account &&
             r.region === region &&
-            r.status !== 'deleted',
+            r.phase !== 'deleted',
         );
         if (found) return found.arn;
-        if (idOrArn.startsWith('arn:')) return idOrArn;
-        return kind === 'db-instance'
-          ? `arn:aws:rds:${region}:${account}:db:${idOrArn}`
-          : `arn:aws:ec2:${region}:${account}:volume/${idOrArn}`;
+        return idOrArn.startsWith('arn:') ? idOrArn : fallback;
       },
       vaultOfRecoveryPoint: (arn) => {
         const point = this.world.recoveryPoints.get(arn);
@@ -493,14 +490,15 @@ export class Iam {
     }
     if (request.taggedResource) {
       const resource = this.world.resources.get(request.taggedResource);
-      // A condition key of the EC2 volume resource type (Service Authorization Reference).
-      if (request.action.startsWith('ec2:') && resource?.availabilityZone)
-        context['ec2:AvailabilityZone'] = resource.availabilityZone;
+      // The resource type's own condition keys (ec2:AvailabilityZone of a volume: Service Authorization Reference).
+      Object.assign(context, resource?.conditionKeys ?? {});
       const tags = resource?.tags ?? {};
+      const servicePrefix = resource?.tagConditionPrefix;
       for (const [key, value] of Object.entries(tags)) {
         context[`aws:ResourceTag/${key}`] = value;
-        if (request.action.startsWith('ec2:')) context[`ec2:ResourceTag/${key}`] = value;
-        if (request.action.startsWith('rds:')) context[`rds:db-tag/${key}`] = value;
+        // The service's own tag keys (ec2:ResourceTag/, rds:db-tag/) apply to that service's actions.
+        if (servicePrefix && request.action.startsWith(`${servicePrefix.split(':')[0]}:`))
+          context[`${servicePrefix}${key}`] = value;
       }
     }
     return { ...context, ...request.context };

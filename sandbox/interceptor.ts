@@ -47,7 +47,11 @@ export type ApiHandler = (call: ApiCall) => Promise<unknown> | unknown;
 
 interface Interceptor {
   handler: ApiHandler;
-  passThrough: Set<string>;
+  /**
+   * Calls that go on over the network to a real local implementation (dynalite for DynamoDB) instead of the
+   * simulated services; it may point the request at another endpoint (one dynalite per simulated account).
+   */
+  passThrough: (call: ApiCall) => { hostname: string; port: number } | boolean;
   onCall: (call: ApiCall) => void;
   /**
    * Authorizes the call as IAM would (sandbox/iam.ts), after the region and fault checks and before the
@@ -143,7 +147,13 @@ function middlewareFor(client: AnyClient) {
       try {
         interceptor.onCall(call);
         await interceptor.authorize?.(call);
-        if (interceptor.passThrough.has(service)) return await next(args);
+        const route = interceptor.passThrough(call);
+        if (route) {
+          const request = args.request;
+          if (typeof route === 'object' && typeof request === 'object' && request && 'hostname' in request)
+            Object.assign(request, { hostname: route.hostname, port: route.port });
+          return await next(args);
+        }
         const output = (await interceptor.handler(call)) as Record<string, unknown>;
         return {
           response: { statusCode: 200, headers: {} },

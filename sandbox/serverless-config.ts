@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
+import { supportedResourceTypes } from '../functions/resources/index.js';
+import { expandPerResourceType } from '../serverless/per-resource-type.js';
 
 /**
  * Reads serverless.yml (and the ASL files it includes) the way the Serverless Framework does, for the
@@ -166,6 +168,10 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
     isRecord(resolved.resources) && isRecord(resolved.resources.Resources)
       ? resolved.resources.Resources
       : {};
+  // What serverless/plugin.cjs adds when packaging: the per resource type alarms, one set per registered type.
+  const custom = isRecord(resolved.custom) ? resolved.custom : {};
+  if (custom.perResourceType !== undefined)
+    expandPerResourceType(custom.perResourceType, resources, supportedResourceTypes);
 
   return {
     root,

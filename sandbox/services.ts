@@ -2,77 +2,22 @@ import { SimulatedAwsError } from './aws-errors.js';
 import { registerPrincipal } from './identity.js';
 import type { ApiCall } from './interceptor.js';
 import type { Random } from './random.js';
+import { serviceApis } from './resources/index.js';
+import type { Operation } from './resources/types.js';
 import type { StepFunctionsSimulator } from './step-functions.js';
-import type { Caller, RestoredResource, World } from './world.js';
+import type { World } from './world.js';
 
 /**
  * The API surface the handlers use, translated into the world's state. Responses have the SDK's output
  * shapes (dates as Date, lists as the service names them). An operation not listed fails loudly, so a
  * handler calling something the sandbox does not model is caught by the tests.
  */
-type Operation = (caller: ApiCall['caller'], input: Record<string, never>) => unknown;
-
-function tagList(tags: Record<string, string>) {
-  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-}
-
-function dbInstance(r: RestoredResource) {
-  return {
-    DBInstanceIdentifier: r.id,
-    DBInstanceArn: r.arn,
-    DBInstanceStatus: r.status,
-    Engine: r.engine,
-    AllocatedStorage: r.allocatedStorage,
-    PubliclyAccessible: r.publiclyAccessible,
-    DeletionProtection: r.deletionProtection,
-    DBSubnetGroup: { DBSubnetGroupName: r.subnetGroup },
-    VpcSecurityGroups: (r.securityGroups ?? []).map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
-    Endpoint:
-      r.status === 'available' || r.status === 'backing-up'
-        ? { Address: `${r.id}.c9sandbox0.${r.region}.rds.amazonaws.com`, Port: 5432 }
-        : undefined,
-    TagList: tagList(r.tags),
-    InstanceCreateTime: new Date(r.createdAt),
-  };
-}
-
-function volume(r: RestoredResource) {
-  return {
-    VolumeId: r.id,
-    Size: r.size,
-    State: r.status,
-    AvailabilityZone: r.availabilityZone,
-    Encrypted: r.encrypted,
-    SnapshotId: r.snapshotId,
-    Attachments: [],
-    Tags: tagList(r.tags),
-    CreateTime: new Date(r.createdAt),
-  };
-}
 
 export function serviceOperations(
   world: World,
   stepFunctions: StepFunctionsSimulator,
   random: Random,
 ): Record<string, Operation> {
-  const db = (caller: Caller, id: string) => {
-    const found = world.findResource(caller, 'db-instance', id);
-    if (!found) throw new SimulatedAwsError('DBInstanceNotFoundFault', `DBInstance ${id} not found.`);
-    return found;
-  };
-  const vol = (caller: Caller, id: string) => {
-    const found = world.findResource(caller, 'volume', id);
-    if (!found) throw new SimulatedAwsError('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);
-    return found;
-  };
-  const teardownFault = (code: string) => {
-    if (world.failTeardownOnce())
-      throw new SimulatedAwsError(
-        code,
-        'sandbox fault teardown=fail: the resource is in a state that does not allow deletion',
-      );
-  };
-
   return {
     // Trust (the role's trust policy, ExternalId, the caller's own sts:AssumeRole permission) is IAM's
     // (sandbox/iam.ts), evaluated before this runs: here STS only issues the session.
@@ -114,81 +59,41 @@ export function serviceOperations(
       UserId: 'sandbox',
     }),
 
-    'Backup.DescribeRecoveryPoint': (caller, input) => world.describeRecoveryPoint(caller, input),
+    'Backup.DescribeRecoveryPoint': (caller, input) => world.backup.describeRecoveryPoint(caller, input),
     'Backup.GetRecoveryPointRestoreMetadata': (caller, input) =>
-      world.getRecoveryPointRestoreMetadata(caller, input),
-    'Backup.StartCopyJob': (caller, input) => world.startCopyJob(caller, input),
-    'Backup.DescribeCopyJob': (caller, input) => world.describeCopyJob(caller, input),
-    'Backup.StartRestoreJob': (caller, input) => world.startRestoreJob(caller, input),
-    'Backup.DescribeRestoreJob': (caller, input) => world.describeRestoreJob(caller, input),
-    'Backup.ListRestoreJobs': (caller, input) => world.listRestoreJobs(caller, input),
-    'Backup.ListBackupJobs': (caller, input) => world.listBackupJobs(caller, input),
+      world.backup.getRecoveryPointRestoreMetadata(caller, input),
+    'Backup.StartCopyJob': (caller, input) => world.backup.startCopyJob(caller, input),
+    'Backup.DescribeCopyJob': (caller, input) => world.backup.describeCopyJob(caller, input),
+    'Backup.StartRestoreJob': (caller, input) => world.backup.startRestoreJob(caller, input),
+    'Backup.DescribeRestoreJob': (caller, input) => world.backup.describeRestoreJob(caller, input),
+    'Backup.ListRestoreJobs': (caller, input) => world.backup.listRestoreJobs(caller, input),
+    'Backup.ListBackupJobs': (caller, input) => world.backup.listBackupJobs(caller, input),
 
-    'RDS.DescribeDBInstances': (caller, input: { DBInstanceIdentifier?: string }) => ({
-      DBInstances: [dbInstance(db(caller, input.DBInstanceIdentifier ?? ''))],
-    }),
-    'RDS.ListTagsForResource': (caller, input: { ResourceName?: string }) => ({
-      TagList: tagList(db(caller, input.ResourceName ?? '').tags),
-    }),
-    'RDS.AddTagsToResource': (
-      caller,
-      input: { ResourceName?: string; Tags?: { Key?: string; Value?: string }[] },
-    ) => {
-      const resource = db(caller, input.ResourceName ?? '');
-      for (const tag of input.Tags ?? []) resource.tags[tag.Key ?? ''] = tag.Value ?? '';
-      return {};
-    },
-    'RDS.DeleteDBInstance': (
-      caller,
-      input: { DBInstanceIdentifier?: string; SkipFinalSnapshot?: boolean },
-    ) => {
-      const resource = db(caller, input.DBInstanceIdentifier ?? '');
-      if (resource.deletionProtection)
-        throw new SimulatedAwsError(
-          'InvalidParameterCombination',
-          'Cannot delete protected DB Instance, please disable deletion protection and try again.',
-        );
-      if (resource.status === 'deleting')
-        throw new SimulatedAwsError(
-          'InvalidDBInstanceStateFault',
-          `DB instance ${resource.id} is already being deleted.`,
-        );
-      teardownFault('InvalidDBInstanceStateFault');
-      world.beginDelete(resource, 300);
-      return { DBInstance: dbInstance(resource) };
-    },
+    'ResourceGroupsTaggingAPI.GetResources': (caller, input) => world.tagging.getResources(caller, input),
 
-    'EC2.DescribeVolumes': (caller, input: { VolumeIds?: string[] }) => ({
-      Volumes: (input.VolumeIds ?? []).map((id) => volume(vol(caller, id))),
-    }),
-    'EC2.CreateTags': (
-      caller,
-      input: { Resources?: string[]; Tags?: { Key?: string; Value?: string }[] },
-    ) => {
-      for (const id of input.Resources ?? []) {
-        const resource = vol(caller, id);
-        for (const tag of input.Tags ?? []) resource.tags[tag.Key ?? ''] = tag.Value ?? '';
-      }
-      return {};
-    },
-    'EC2.DeleteVolume': (caller, input: { VolumeId?: string }) => {
-      const resource = vol(caller, input.VolumeId ?? '');
-      teardownFault('IncorrectState');
-      world.beginDelete(resource, 20);
-      return {};
-    },
-
-    'ResourceGroupsTaggingAPI.GetResources': (caller, input) => world.getResources(caller, input),
-
-    'S3.PutObject': (caller, input) => world.putObject(caller, input),
-    'S3.DeleteObject': (caller, input) => world.deleteObject(caller, input),
-    'SNS.Publish': (caller, input) => world.publish(caller, input),
+    'S3.PutObject': (caller, input) => world.s3.putObject(caller, input),
+    'S3.DeleteObject': (caller, input) => world.s3.deleteObject(caller, input),
+    'SNS.Publish': (caller, input) => world.sns.publish(caller, input),
 
     'SFN.StartExecution': (_caller, input) => stepFunctions.startExecution(input),
     'SFN.DescribeExecution': (_caller, input) => stepFunctions.describeExecution(input),
     'SFN.SendTaskSuccess': (_caller, input) => stepFunctions.sendTaskSuccess(input),
     'SFN.SendTaskFailure': (_caller, input) => stepFunctions.sendTaskFailure(input),
+    // The services restored resources live in, one module each (sandbox/aws, sandbox/resources).
+    ...serviceApiOperations(world),
   };
+}
+
+/** Every service module's operations; two modules simulating the same operation is a mistake, not an override. */
+function serviceApiOperations(world: World): Record<string, Operation> {
+  const merged: Record<string, Operation> = {};
+  for (const api of serviceApis) {
+    for (const [name, operation] of Object.entries(api.operations(world))) {
+      if (name in merged) throw new Error(`two sandbox service modules simulate ${name}`);
+      merged[name] = operation;
+    }
+  }
+  return merged;
 }
 
 export function dispatch(operations: Record<string, Operation>, call: ApiCall): unknown {

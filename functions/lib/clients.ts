@@ -1,13 +1,12 @@
 import { BackupClient } from '@aws-sdk/client-backup';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { RDSClient } from '@aws-sdk/client-rds';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { config } from './config.js';
 
 /** Clients for the central (orchestration) account, created once per container. */
@@ -18,20 +17,48 @@ export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 
-export interface AccountClients {
-  account: string;
+/** Any AWS SDK v3 client class: constructed with a region and credentials. */
+export type ClientClass<C> = new (configuration: {
   region: string;
-  backup: BackupClient;
-  rds: RDSClient;
-  ec2: EC2Client;
-  tagging: ResourceGroupsTaggingAPIClient;
+  credentials: AwsCredentialIdentityProvider;
+}) => C;
+
+/**
+ * A role session in another account and region. Clients are created on first use and cached with the
+ * session, so a function builds only the clients it calls: each resource-type module asks for its own
+ * service's client (`clients.client(RDSClient)`), AWS Backup and the Tagging API are shared.
+ */
+export class AccountClients {
+  private readonly created = new Map<ClientClass<unknown>, unknown>();
+
+  constructor(
+    readonly account: string,
+    readonly region: string,
+    private readonly credentials: AwsCredentialIdentityProvider,
+  ) {}
+
+  client<C>(Class: ClientClass<C>): C {
+    const existing = this.created.get(Class);
+    if (existing instanceof Class) return existing;
+    const made = new Class({ region: this.region, credentials: this.credentials });
+    this.created.set(Class, made);
+    return made;
+  }
+
+  get backup(): BackupClient {
+    return this.client(BackupClient);
+  }
+
+  get tagging(): ResourceGroupsTaggingAPIClient {
+    return this.client(ResourceGroupsTaggingAPIClient);
+  }
 }
 
 const cache = new Map<string, AccountClients>();
 
 /**
  * Clients that act inside another account through its Pilotlight role (sts:AssumeRole with the external id).
- * Cached per account and region for the life of the container; the credential provider refreshes itself.
+ * Cached per account, region and role for the life of the container; the credential provider refreshes itself.
  */
 function clientsFor(account: string, region: string, roleName: string): AccountClients {
   const key = `${account}/${region}/${roleName}`;
@@ -46,14 +73,7 @@ function clientsFor(account: string, region: string, roleName: string): AccountC
     },
     clientConfig: { region },
   });
-  const created: AccountClients = {
-    account,
-    region,
-    backup: new BackupClient({ region, credentials }),
-    rds: new RDSClient({ region, credentials }),
-    ec2: new EC2Client({ region, credentials }),
-    tagging: new ResourceGroupsTaggingAPIClient({ region, credentials }),
-  };
+  const created = new AccountClients(account, region, credentials);
   cache.set(key, created);
   return created;
 }

@@ -42,6 +42,12 @@ const ConfigSchema = z.object({
     .transform((value) => value.split(',').map((id) => id.trim()))
     .pipe(z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id')).min(1)),
   RESTORE_AVAILABILITY_ZONE: z.string().min(4),
+  /** The DR VPC's private subnets: where EC2 instances, EFS mount targets and FSx file systems are restored. */
+  RESTORE_SUBNET_IDS: commaList(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet id')).pipe(
+    z.array(z.string()).min(1, 'needs at least one subnet'),
+  ),
+  /** The Redshift cluster subnet group in the DR VPC. */
+  RESTORE_REDSHIFT_SUBNET_GROUP: z.string().min(1),
   RTO_TARGET_SECONDS: z.coerce.number().int().positive(),
   /** The package version deployed (package.json), recorded in every evidence document. */
   CODE_VERSION: z.string().min(1),

@@ -90,6 +90,8 @@ export type HealthResult = z.infer<typeof HealthResult>;
 export const TeardownResult = z.object({
   deleted: z.array(z.string()),
   alreadyGone: z.array(z.string()),
+  /** What else the deletion removed with the resource (a cluster's instances, an instance's volumes). */
+  members: z.array(z.string()).optional(),
   completedAt: isoTime,
 });
 export type TeardownResult = z.infer<typeof TeardownResult>;

@@ -22,6 +22,11 @@ export class ResourceNotReady extends DrillError {
   override readonly name = 'ResourceNotReady';
 }
 
+/** The restored resource did not become ready within its type's readiness budget. Not retried. */
+export class ReadinessTimedOut extends DrillError {
+  override readonly name = 'ReadinessTimedOut';
+}
+
 /** The restored resource, or its data, failed a check. Not retried: the drill fails. */
 export class HealthCheckFailed extends DrillError {
   override readonly name = 'HealthCheckFailed';

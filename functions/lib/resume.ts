@@ -1,7 +1,7 @@
 import { DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { resourceModule } from '../resources/index.js';
-import { accountOf } from '../resources/types.js';
+import { accountOf } from './arn.js';
 import { drClients, drTeardownClients, sfn, sourceClients } from './clients.js';
 import { config } from './config.js';
 import { DRILL_TAG, drillTags } from './drill.js';

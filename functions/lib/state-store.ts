@@ -40,6 +40,7 @@ const DrillRecord = z.object({
   drRecoveryPointArn: z.string().optional(),
   /** Teardown started deleting this resource (its deletion may take minutes to finish). */
   deletedResourceArn: z.string().optional(),
+  deletedMembers: z.array(z.string()).optional(),
   checks: z.array(Check).optional(),
   status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']).optional(),
   updatedAt: z.string(),

@@ -1,6 +1,15 @@
-import { CreateTagsCommand, DeleteVolumeCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateTagsCommand,
+  DeleteVolumeCommand,
+  DescribeVolumesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { parseArn, resourceIdFromArn } from '../lib/arn.js';
+import type { AccountClients } from '../lib/clients.js';
 import { ResourceNotReady } from '../lib/errors.js';
-import { check, type ResourceModule, resourceIdFromArn } from './types.js';
+import { check, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
+
+const ec2Of = (clients: AccountClients) => clients.client(EC2Client);
 
 /** EC2 reports a missing volume with this error code (EC2 errors are not modeled as classes). */
 const NOT_FOUND = 'InvalidVolume.NotFound';
@@ -11,7 +20,13 @@ function isNotFound(error: unknown): boolean {
 
 export const ebs: ResourceModule = {
   type: 'EBS',
-  taggingType: 'ec2:volume',
+  taggingTypes: ['ec2:volume'],
+  owns: (arn) => {
+    const parsed = parseArn(arn);
+    return parsed?.service === 'ec2' && /^volume\/vol-[0-9a-f]+$/.test(parsed.resource);
+  },
+  // A restored volume is usable at once (blocks load lazily from the snapshot).
+  readiness: { budgetSeconds: 3600 },
 
   restoreMetadata(base, _drill, config) {
     const metadata = { ...base };
@@ -21,37 +36,37 @@ export const ebs: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await clients.ec2.send(
+    await ec2Of(clients).send(
       new CreateTagsCommand({
         Resources: [resourceIdFromArn(resourceArn)],
-        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        Tags: tagList(tags),
       }),
     );
   },
 
   async readTags(clients, resourceArn) {
     try {
-      const result = await clients.ec2.send(
+      const result = await ec2Of(clients).send(
         new DescribeVolumesCommand({ VolumeIds: [resourceIdFromArn(resourceArn)] }),
       );
       const volume = result.Volumes?.[0];
       if (!volume) return undefined;
-      return Object.fromEntries((volume.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+      return tagsOf(volume.Tags);
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
     }
   },
 
-  async checkHealth({ clients, resourceArn, expected, drillId, config }) {
+  async checkHealth({ clients, resourceArn, expected, drill, config }) {
     const volumeId = resourceIdFromArn(resourceArn);
-    const result = await clients.ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
+    const result = await ec2Of(clients).send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
     const volume = result.Volumes?.[0];
     if (!volume) return [check('resource-exists', false, `volume ${volumeId} not found`)];
     const state = volume.State ?? 'unknown';
     if (state === 'creating') throw new ResourceNotReady(`volume ${volumeId} is creating`);
 
-    const tags = Object.fromEntries((volume.Tags ?? []).map((tag) => [tag.Key, tag.Value]));
+    const tags = tagsOf(volume.Tags);
     const expectedSize = Number(expected.volumeSize);
     return [
       check('resource-available', state === 'available', `volume state is ${state}`),
@@ -62,11 +77,7 @@ export const ebs: ResourceModule = {
           (volume.Attachments ?? []).length === 0,
         `zone ${volume.AvailabilityZone}, ${(volume.Attachments ?? []).length} attachments`,
       ),
-      check(
-        'tagged',
-        tags['pilotlight:drill-id'] === drillId,
-        `pilotlight:drill-id=${tags['pilotlight:drill-id'] ?? '(missing)'}`,
-      ),
+      taggedCheck(tags, drill.drillId),
       check(
         'data-integrity',
         !Number.isFinite(expectedSize) || volume.Size === expectedSize,
@@ -77,7 +88,7 @@ export const ebs: ResourceModule = {
 
   async lifecycle(clients, resourceArn) {
     try {
-      const result = await clients.ec2.send(
+      const result = await ec2Of(clients).send(
         new DescribeVolumesCommand({ VolumeIds: [resourceIdFromArn(resourceArn)] }),
       );
       const state = result.Volumes?.[0]?.State;
@@ -91,10 +102,10 @@ export const ebs: ResourceModule = {
 
   async delete(clients, resourceArn) {
     try {
-      await clients.ec2.send(new DeleteVolumeCommand({ VolumeId: resourceIdFromArn(resourceArn) }));
-      return 'deleted';
+      await ec2Of(clients).send(new DeleteVolumeCommand({ VolumeId: resourceIdFromArn(resourceArn) }));
+      return { status: 'deleted', deleted: [resourceArn] };
     } catch (error) {
-      if (isNotFound(error)) return 'already-gone';
+      if (isNotFound(error)) return { status: 'already-gone', deleted: [] };
       throw error;
     }
   },

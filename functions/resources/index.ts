@@ -3,20 +3,25 @@ import { ebs } from './ebs.js';
 import { rds } from './rds.js';
 import type { ResourceModule } from './types.js';
 
-/** The resource types Pilotlight can drill. One module per type. */
-const modules: readonly ResourceModule[] = [rds, ebs];
+/**
+ * The resource types Pilotlight can drill: the only list. One module per type (functions/resources/<type>.ts);
+ * the sandbox mirrors each in sandbox/resources/<type>.ts.
+ */
+export const resourceModules: readonly ResourceModule[] = [rds, ebs];
 
-export const supportedResourceTypes: readonly string[] = modules.map((module) => module.type);
-
-/** Every module, for work that spans types (the orphan sweeper). */
-export const resourceModules: readonly ResourceModule[] = modules;
+export const supportedResourceTypes: readonly string[] = resourceModules.map((module) => module.type);
 
 export function isSupported(resourceType: string): boolean {
   return supportedResourceTypes.includes(resourceType);
 }
 
+/** The registry's spelling of a type typed in any case (`ebs` → `EBS`), or undefined. */
+export function canonicalResourceType(typed: string): string | undefined {
+  return supportedResourceTypes.find((type) => type.toLowerCase() === typed.toLowerCase());
+}
+
 export function resourceModule(resourceType: string): ResourceModule {
-  const found = modules.find((module) => module.type === resourceType);
+  const found = resourceModules.find((module) => module.type === resourceType);
   if (!found) {
     throw new UnsupportedResourceType(
       `resource type ${resourceType} is not supported (supported: ${supportedResourceTypes.join(', ')})`,
@@ -24,3 +29,13 @@ export function resourceModule(resourceType: string): ResourceModule {
   }
   return found;
 }
+
+/** The module whose restores create resources like this ARN (the sweeper's view: it has only ARNs). */
+export function moduleOwning(resourceArn: string): ResourceModule | undefined {
+  return resourceModules.find((module) => module.owns(resourceArn));
+}
+
+/** Every Tagging API type a restore can leave behind (the sweeper's ResourceTypeFilters). */
+export const taggingTypes: readonly string[] = [
+  ...new Set(resourceModules.flatMap((module) => module.taggingTypes)),
+];

@@ -4,9 +4,14 @@ import {
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
   ListTagsForResourceCommand,
+  RDSClient,
 } from '@aws-sdk/client-rds';
+import { parseArn, resourceIdFromArn } from '../lib/arn.js';
+import type { AccountClients } from '../lib/clients.js';
 import { ResourceNotReady } from '../lib/errors.js';
-import { check, type ResourceModule, resourceIdFromArn } from './types.js';
+import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
+
+const rdsOf = (clients: AccountClients) => clients.client(RDSClient);
 
 /** RDS instance statuses that settle by themselves shortly after a restore. */
 const TRANSITIONAL = new Set([
@@ -33,12 +38,18 @@ const SOURCE_ONLY_KEYS = [
 
 /** DB instance identifiers: letters, digits, hyphens; start with a letter; at most 63 characters. */
 export function instanceIdentifierFor(drillId: string): string {
-  return `pl-${drillId.replace(/[^a-zA-Z0-9]+/g, '-').toLowerCase()}`.slice(0, 63).replace(/-+$/, '');
+  return drillResourceName(drillId, 63);
 }
 
 export const rds: ResourceModule = {
   type: 'RDS',
-  taggingType: 'rds:db',
+  taggingTypes: ['rds:db'],
+  owns: (arn) => {
+    const parsed = parseArn(arn);
+    return parsed?.service === 'rds' && /^db:[a-z][a-z0-9-]*$/.test(parsed.resource);
+  },
+  // RDS takes an automated backup of a restored instance before it is available: minutes, an hour at most.
+  readiness: { budgetSeconds: 3 * 3600 },
 
   restoreMetadata(base, drill, config) {
     const metadata = { ...base };
@@ -56,27 +67,27 @@ export const rds: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await clients.rds.send(
+    await rdsOf(clients).send(
       new AddTagsToResourceCommand({
         ResourceName: resourceArn,
-        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        Tags: tagList(tags),
       }),
     );
   },
 
   async readTags(clients, resourceArn) {
     try {
-      const result = await clients.rds.send(new ListTagsForResourceCommand({ ResourceName: resourceArn }));
-      return Object.fromEntries((result.TagList ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+      const result = await rdsOf(clients).send(new ListTagsForResourceCommand({ ResourceName: resourceArn }));
+      return tagsOf(result.TagList);
     } catch (error) {
       if (error instanceof DBInstanceNotFoundFault) return undefined;
       throw error;
     }
   },
 
-  async checkHealth({ clients, resourceArn, expected, drillId, config }) {
+  async checkHealth({ clients, resourceArn, expected, drill, config }) {
     const identifier = resourceIdFromArn(resourceArn);
-    const result = await clients.rds.send(
+    const result = await rdsOf(clients).send(
       new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }),
     );
     const instance = result.DBInstances?.[0];
@@ -84,7 +95,7 @@ export const rds: ResourceModule = {
     const status = instance.DBInstanceStatus ?? 'unknown';
     if (TRANSITIONAL.has(status)) throw new ResourceNotReady(`DB instance ${identifier} is ${status}`);
 
-    const tags = Object.fromEntries((instance.TagList ?? []).map((tag) => [tag.Key, tag.Value]));
+    const tags = tagsOf(instance.TagList);
     const securityGroups = (instance.VpcSecurityGroups ?? []).map((group) => group.VpcSecurityGroupId ?? '');
     const outsideGroups = securityGroups.filter((id) => !config.RESTORE_SECURITY_GROUP_IDS.includes(id));
     const subnetGroup = instance.DBSubnetGroup?.DBSubnetGroupName;
@@ -105,11 +116,7 @@ export const rds: ResourceModule = {
           outsideGroups.length === 0,
         `public=${instance.PubliclyAccessible} subnetGroup=${subnetGroup} securityGroups=${securityGroups.join(',')}`,
       ),
-      check(
-        'tagged',
-        tags['pilotlight:drill-id'] === drillId,
-        `pilotlight:drill-id=${tags['pilotlight:drill-id'] ?? '(missing)'}`,
-      ),
+      taggedCheck(tags, drill.drillId),
       check(
         'data-integrity',
         (!expectedEngine || instance.Engine === expectedEngine) &&
@@ -121,7 +128,7 @@ export const rds: ResourceModule = {
 
   async lifecycle(clients, resourceArn) {
     try {
-      const result = await clients.rds.send(
+      const result = await rdsOf(clients).send(
         new DescribeDBInstancesCommand({ DBInstanceIdentifier: resourceIdFromArn(resourceArn) }),
       );
       const status = result.DBInstances?.[0]?.DBInstanceStatus;
@@ -134,17 +141,18 @@ export const rds: ResourceModule = {
   },
 
   async delete(clients, resourceArn) {
+    const identifier = resourceIdFromArn(resourceArn);
     try {
-      await clients.rds.send(
+      await rdsOf(clients).send(
         new DeleteDBInstanceCommand({
-          DBInstanceIdentifier: resourceIdFromArn(resourceArn),
+          DBInstanceIdentifier: identifier,
           SkipFinalSnapshot: true,
           DeleteAutomatedBackups: true,
         }),
       );
-      return 'deleted';
+      return { status: 'deleted', deleted: [resourceArn] };
     } catch (error) {
-      if (error instanceof DBInstanceNotFoundFault) return 'already-gone';
+      if (error instanceof DBInstanceNotFoundFault) return { status: 'already-gone', deleted: [] };
       throw error;
     }
   },

@@ -1,16 +1,29 @@
+import type { z } from 'zod';
 import type { AccountClients } from '../lib/clients.js';
 import type { Config } from '../lib/config.js';
 import type { Check, Drill } from '../lib/drill.js';
 
 /**
- * Everything Pilotlight needs to know about one AWS Backup resource type. Adding a type means adding one
- * module that implements this interface and registering it in ./index.ts.
+ * Everything Pilotlight knows about one AWS Backup resource type. Adding a type means adding one module that
+ * implements this interface and registering it in ./index.ts; nothing else in functions/ names a type.
  */
 export interface ResourceModule {
   /** The AWS Backup resource type string (`ResourceType` in the Backup API and events). */
   readonly type: string;
-  /** The resource type in the Resource Groups Tagging API (`service:type`), used to find orphans by tag. */
-  readonly taggingType: string;
+  /**
+   * The Resource Groups Tagging API types (`service:type`) of what a restore of this type leaves in the DR
+   * account: the restored resource first, then what Pilotlight adds to it (a cluster's instance).
+   */
+  readonly taggingTypes: readonly string[];
+  /** Whether an ARN is the kind of resource a restore of this type creates (ARN forms differ per type). */
+  owns(resourceArn: string): boolean;
+  /**
+   * How long the restored resource may take to become ready after its restore job completes, and how often
+   * it is checked (checkHealth throws ResourceNotReady until then, ReadinessTimedOut after).
+   */
+  readonly readiness: { budgetSeconds: number };
+  /** Settings this type needs from the environment (serverless.yml), checked when the module is used. */
+  readonly settings?: z.ZodObject;
   /**
    * Restore metadata for StartRestoreJob: the recovery point's own metadata (GetRecoveryPointRestoreMetadata)
    * with overrides that make the restore land isolated in the DR account: Pilotlight's network, never
@@ -22,37 +35,65 @@ export interface ResourceModule {
   /** Current tags, or undefined when the resource no longer exists. */
   readTags(clients: AccountClients, resourceArn: string): Promise<Record<string, string> | undefined>;
   /**
-   * Readiness and health checks of the restored resource against what the backup says it holds.
-   * Throws ResourceNotReady while the resource is still transitioning; otherwise returns every check.
+   * Readiness and health checks of the restored resource against what the backup says it holds. Throws
+   * ResourceNotReady while the resource is still transitioning (a cluster type also creates its drill
+   * instance here, tagged at creation); otherwise returns every check.
    */
   checkHealth(input: {
     clients: AccountClients;
     resourceArn: string;
     expected: Record<string, string>;
-    drillId: string;
+    drill: Drill;
     config: Config;
   }): Promise<Check[]>;
   /**
-   * Whether the resource still exists: 'deleting' once a delete has been accepted, 'gone' when no API
-   * returns it any more. The Tagging API lags behind deletions, so the orphan sweeper asks this.
+   * Whether the resource (with what Pilotlight added to it) still exists: 'present' when there is something
+   * to delete next (for a cluster: its instance, then, once that is gone, the cluster), 'deleting' while AWS
+   * deletes, 'gone' when no API returns it any more. The Tagging API lags behind deletions, so the sweeper asks this.
    */
   lifecycle(clients: AccountClients, resourceArn: string): Promise<'present' | 'deleting' | 'gone'>;
-  /** Deletes the resource; 'already-gone' when it does not exist. Callers check the drill tag first. */
-  delete(clients: AccountClients, resourceArn: string): Promise<'deleted' | 'already-gone'>;
+  /**
+   * Moves the deletion forward and says what it asked AWS to delete (the resource, its members): callers call
+   * it whenever lifecycle says 'present', until it says 'gone'. 'already-gone' when nothing was there.
+   * Callers check the drill tag first.
+   */
+  delete(clients: AccountClients, resourceArn: string): Promise<DeleteOutcome>;
+}
+
+export interface DeleteOutcome {
+  status: 'deleted' | 'already-gone';
+  /** Every ARN or id this call asked AWS to delete (members first). */
+  deleted: string[];
 }
 
 export function check(name: string, passed: boolean, detail: string): Check {
   return { name, passed, detail };
 }
 
-/** The last `/`- or `:`-separated segment of an ARN: the resource id for RDS and EC2 ARNs. */
-export function resourceIdFromArn(arn: string): string {
-  const id = arn.split(/[:/]/).pop();
-  if (!id) throw new Error(`cannot read a resource id from ${arn}`);
-  return id;
+export function tagsOf(
+  list: readonly { Key?: string; Value?: string }[] | undefined,
+): Record<string, string> {
+  return Object.fromEntries((list ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 }
 
-/** The account field of an ARN (empty for ARNs without one). */
-export function accountOf(arn: string): string {
-  return arn.split(':')[4] ?? '';
+export function tagList(tags: Record<string, string>): { Key: string; Value: string }[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** The `tagged` check every type runs: the restored resource carries this drill's id. */
+export function taggedCheck(tags: Record<string, string | undefined>, drillId: string): Check {
+  return check(
+    'tagged',
+    tags['pilotlight:drill-id'] === drillId,
+    `pilotlight:drill-id=${tags['pilotlight:drill-id'] ?? '(missing)'}`,
+  );
+}
+
+/**
+ * A name for what a drill creates (DB instance and cluster identifiers, table and bucket names): `pl-` and the
+ * drill id, lower case, letters, digits and hyphens, at most `max` characters, not ending in a hyphen.
+ */
+export function drillResourceName(drillId: string, max = 63, suffix = ''): string {
+  const base = `pl-${drillId.replace(/[^a-zA-Z0-9]+/g, '-').toLowerCase()}`;
+  return `${base.slice(0, max - suffix.length).replace(/-+$/, '')}${suffix}`;
 }

@@ -4,7 +4,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkHealth } from '../../functions/check-health.js';
-import { HealthCheckFailed, ResourceNotReady } from '../../functions/lib/errors.js';
+import { HealthCheckFailed, ReadinessTimedOut, ResourceNotReady } from '../../functions/lib/errors.js';
 import {
   DR_RECOVERY_POINT_ARN,
   DRILL_ID,
@@ -117,11 +117,31 @@ describe('checkHealth', () => {
       .on(DescribeDBInstancesCommand)
       .resolves({ DBInstances: [restoredDbInstance({ DBInstanceStatus: 'creating' })] });
 
+    const { drill, copy, restore } = input();
+    const justRestored = { ...restore, completedAt: new Date(Date.now() - 10 * 60_000).toISOString() };
+
     // Act
-    const checking = checkHealth(input());
+    const checking = checkHealth({ drill, copy, restore: justRestored });
 
     // Assess
     await expect(checking).rejects.toBeInstanceOf(ResourceNotReady);
+    expect(dynamo).not.toHaveReceivedAnyCommand();
+  });
+
+  it("fails with ReadinessTimedOut once the type's readiness budget has passed since the restore", async () => {
+    // Prepare: RDS allows three hours; the restore completed four hours ago and the instance is still creating.
+    rds
+      .on(DescribeDBInstancesCommand)
+      .resolves({ DBInstances: [restoredDbInstance({ DBInstanceStatus: 'creating' })] });
+    const { drill, copy, restore } = input();
+    const longAgo = { ...restore, completedAt: new Date(Date.now() - 4 * 3600_000).toISOString() };
+
+    // Act
+    const checking = checkHealth({ drill, copy, restore: longAgo });
+
+    // Assess
+    await expect(checking).rejects.toBeInstanceOf(ReadinessTimedOut);
+    await expect(checking).rejects.toThrow(/RDS budget is 10800 s/);
     expect(dynamo).not.toHaveReceivedAnyCommand();
   });
 });

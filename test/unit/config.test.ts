@@ -20,6 +20,8 @@ function validEnv(): NodeJS.ProcessEnv {
     RESTORE_DB_SUBNET_GROUP: 'pilotlight-restore',
     RESTORE_SECURITY_GROUP_IDS: 'sg-0a1b2c3d4e5f60718, sg-0123456789abcdef0',
     RESTORE_AVAILABILITY_ZONE: 'us-west-2a',
+    RESTORE_SUBNET_IDS: 'subnet-0a1b2c3d4e5f60711,subnet-0a1b2c3d4e5f60722',
+    RESTORE_REDSHIFT_SUBNET_GROUP: 'pilotlight-restore-redshift',
     RTO_TARGET_SECONDS: '14400',
     CODE_VERSION: '0.1.0',
     AWS_REGION: 'us-east-2',

@@ -59,7 +59,7 @@ async function checkHealthOf(volume: Volume) {
     clients: drClients(),
     resourceArn: RESTORED_VOLUME_ARN,
     expected: { volumeSize: '100' },
-    drillId: DRILL_ID,
+    drill: rdsDrill(),
     config,
   });
 }
@@ -188,7 +188,7 @@ describe('ebs.checkHealth', () => {
       clients: drClients(),
       resourceArn: RESTORED_VOLUME_ARN,
       expected: {},
-      drillId: DRILL_ID,
+      drill: rdsDrill(),
       config,
     });
 
@@ -237,7 +237,7 @@ describe('ebs.delete', () => {
     const result = await ebs.delete(drClients(), RESTORED_VOLUME_ARN);
 
     // Assess
-    expect(result).toBe('deleted');
+    expect(result.status).toBe('deleted');
     expect(ec2).toHaveReceivedCommandWith(DeleteVolumeCommand, { VolumeId: 'vol-0123456789abcdef0' });
   });
 
@@ -251,7 +251,7 @@ describe('ebs.delete', () => {
     const result = await ebs.delete(drClients(), RESTORED_VOLUME_ARN);
 
     // Assess
-    expect(result).toBe('already-gone');
+    expect(result.status).toBe('already-gone');
   });
 
   it('rethrows any other delete failure', async () => {

@@ -49,7 +49,7 @@ async function checkHealthOf(instance: DBInstance) {
     clients: drClients(),
     resourceArn: RESTORED_DB_ARN,
     expected: EXPECTED,
-    drillId: DRILL_ID,
+    drill: rdsDrill(),
     config,
   });
 }
@@ -260,7 +260,7 @@ describe('rds.checkHealth', () => {
       clients: drClients(),
       resourceArn: RESTORED_DB_ARN,
       expected: EXPECTED,
-      drillId: DRILL_ID,
+      drill: rdsDrill(),
       config,
     });
 
@@ -332,7 +332,7 @@ describe('rds.delete', () => {
     const result = await rds.delete(drClients(), RESTORED_DB_ARN);
 
     // Assess
-    expect(result).toBe('deleted');
+    expect(result.status).toBe('deleted');
     expect(rdsMock).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
       DBInstanceIdentifier: 'pl-rds-20260105t0157-5b0c1f2e9a',
       SkipFinalSnapshot: true,
@@ -350,7 +350,7 @@ describe('rds.delete', () => {
     const result = await rds.delete(drClients(), RESTORED_DB_ARN);
 
     // Assess
-    expect(result).toBe('already-gone');
+    expect(result.status).toBe('already-gone');
   });
 
   it('rethrows any other delete failure', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { Ec2State } from '../../sandbox/aws/ec2.js';
+import { RdsState } from '../../sandbox/aws/rds.js';
 import { Sandbox } from '../../sandbox/index.js';
 import { buildReport } from '../../sandbox/report.js';
-import type { RestoredResource } from '../../sandbox/world.js';
 
 /**
  * Nothing an event says is trusted: a "Restore Job State Change" naming a pending job of a drill but someone
@@ -10,36 +11,34 @@ import type { RestoredResource } from '../../sandbox/world.js';
 const DR_ACCOUNT = '333333333333';
 const DR_REGION = 'us-west-2';
 
-function existing(sandbox: Sandbox, resource: Omit<RestoredResource, 'account' | 'region' | 'createdAt'>) {
-  const full: RestoredResource = {
-    ...resource,
-    account: DR_ACCOUNT,
-    region: DR_REGION,
-    createdAt: sandbox.clock.now,
-  };
-  sandbox.world.resources.set(full.arn, full);
-  return full;
-}
-
 describe('a forged restore event', () => {
   it('leaves a pre-existing volume and a failover instance alone, and the drill deletes only its own restore', async () => {
     const sandbox = await Sandbox.create({ seed: 4 });
     try {
-      const bystander = existing(sandbox, {
+      const bystander = sandbox.world.state(Ec2State).addVolume(sandbox.world, {
         arn: `arn:aws:ec2:${DR_REGION}:${DR_ACCOUNT}:volume/vol-0aaaaaaaaaaaaaaa1`,
-        kind: 'volume',
+        account: DR_ACCOUNT,
+        region: DR_REGION,
         id: 'vol-0aaaaaaaaaaaaaaa1',
         status: 'available',
         tags: { Name: 'pilot-light-ledger' },
         availabilityZone: `${DR_REGION}a`,
         size: 100,
+        encrypted: true,
       });
-      const failover = existing(sandbox, {
-        arn: `arn:aws:rds:${DR_REGION}:${DR_ACCOUNT}:db:pl-failover-orders`,
-        kind: 'db-instance',
+      const failover = sandbox.world.state(RdsState).addInstance(sandbox.world, {
+        account: DR_ACCOUNT,
+        region: DR_REGION,
         id: 'pl-failover-orders',
         status: 'available',
         tags: { 'pilotlight:managed': 'true', 'pilotlight:mode': 'failover', 'pilotlight:drill-id': 'f-1' },
+        engine: 'postgres',
+        instanceClass: 'db.t4g.medium',
+        allocatedStorage: 20,
+        publiclyAccessible: false,
+        securityGroups: [],
+        deletionProtection: false,
+        port: 5432,
       });
       sandbox.backupCompleted('EBS');
       // Until the drill's restore job exists and is still running.
@@ -72,7 +71,7 @@ describe('a forged restore event', () => {
       expect(failover.status).toBe('available');
       expect(failover.tags['pilotlight:drill-id']).toBe('f-1');
       // The drill's own restore was found through its job and deleted.
-      expect(sandbox.world.resources.get(job?.createdResourceArn ?? '')?.status).toBe('deleted');
+      expect(sandbox.world.resources.get(job?.createdResourceArn ?? '')?.phase).toBe('deleted');
     } finally {
       sandbox.dispose();
     }

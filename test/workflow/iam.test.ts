@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DeleteVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Ec2State } from '../../sandbox/aws/ec2.js';
 import { invocationContext, principalFor } from '../../sandbox/identity.js';
 import { CENTRAL_ACCOUNT, Sandbox } from '../../sandbox/index.js';
 import { buildReport } from '../../sandbox/report.js';
@@ -204,15 +205,16 @@ describe('IAM, evaluated as AWS does', () => {
     it('supplies the request context AWS would: principal, organization, resource account and tags, time', async () => {
       sandbox = await Sandbox.create({ seed: 3 });
       const arn = `arn:aws:ec2:${DR_REGION}:333333333333:volume/vol-0context00000001`;
-      sandbox.world.resources.set(arn, {
+      sandbox.world.state(Ec2State).addVolume(sandbox.world, {
         arn,
         account: '333333333333',
         region: DR_REGION,
-        kind: 'volume',
         id: 'vol-0context00000001',
         status: 'available',
         tags: { 'pilotlight:managed': 'true', 'pilotlight:drill-id': 'd-1' },
-        createdAt: sandbox.clock.now,
+        availabilityZone: `${DR_REGION}a`,
+        size: 100,
+        encrypted: true,
       });
       const session = await assumeDr('teardown', sandbox.config.params.externalId ?? '');
       const principal = principalFor(session.Credentials?.AccessKeyId ?? '');
@@ -255,15 +257,16 @@ describe('IAM, evaluated as AWS does', () => {
       sandbox = await Sandbox.create({ seed: 3 });
       const volume = (id: string, tags: Record<string, string>) => {
         const arn = `arn:aws:ec2:${DR_REGION}:333333333333:volume/${id}`;
-        sandbox.world.resources.set(arn, {
+        sandbox.world.state(Ec2State).addVolume(sandbox.world, {
           arn,
           account: '333333333333',
           region: DR_REGION,
-          kind: 'volume',
           id,
           status: 'available',
           tags,
-          createdAt: sandbox.clock.now,
+          availabilityZone: `${DR_REGION}a`,
+          size: 100,
+          encrypted: true,
         });
         return id;
       };

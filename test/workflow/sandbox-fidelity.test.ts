@@ -339,7 +339,7 @@ describe('AWS Backup: one backup or copy job per resource at a time', () => {
           completedAt: sandbox.clock.now,
         });
       const copy = (arn: string, token: string) =>
-        sandbox.world.startCopyJob(caller, {
+        sandbox.world.backup.startCopyJob(caller, {
           RecoveryPointArn: arn,
           SourceBackupVaultName: 'Default',
           DestinationBackupVaultArn: 'arn:aws:backup:us-west-2:333333333333:backup-vault:pilotlight-dr',
