@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Unit tests import handlers directly, so the configuration every function reads at load time is set here
@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The browser test needs Chromium: it runs on its own (npm run test:browser), so npm test needs no browser.
+    exclude: [...configDefaults.exclude, 'test/browser/**'],
     setupFiles: ['test/setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,
@@ -39,6 +41,7 @@ export default defineConfig({
       RESTORE_SUBNET_IDS: 'subnet-0a1b2c3d4e5f60711,subnet-0a1b2c3d4e5f60722',
       RESTORE_REDSHIFT_SUBNET_GROUP: 'pilotlight-restore-redshift',
       RTO_TARGET_SECONDS: '14400',
+      CODE_VERSION: '0.0.0-test',
       PRIMARY_DECLARED_DOWN: 'false',
       RESTORE_CONCURRENCY: 'default=10,RDS=20',
       COPY_CONCURRENCY: '5',

@@ -23,6 +23,7 @@ import {
 import { buildReport, type RunReport } from '../sandbox/report.js';
 import type { Json } from '../sandbox/serverless-config.js';
 import { type DrillOptions, UsageError } from './args.js';
+import type { StoredEvidence } from './evidence.js';
 
 const JsonValue: z.ZodType<Json> = z.lazy(() =>
   z.union([
@@ -110,8 +111,39 @@ async function readEvents(
   }
 }
 
+/** A sandbox run: the `--json` report and each drill's evidence object as the bucket holds it. */
+export interface SandboxRun {
+  report: RunReport;
+  evidence: StoredEvidence[];
+}
+
+/** The evidence objects the report refers to, read from the simulated bucket before the sandbox goes. */
+function evidenceOf(sandbox: Sandbox, report: RunReport): StoredEvidence[] {
+  return report.drills.flatMap((drill) => {
+    const ref = drill.evidence;
+    const stored = ref
+      ? sandbox.world.objects.find(
+          (o) => o.bucket === ref.bucket && o.key === ref.key && o.versionId === ref.versionId,
+        )
+      : undefined;
+    if (!stored) return [];
+    return [
+      {
+        drillId: drill.drillId,
+        body: stored.body,
+        sha256: stored.sha256,
+        bucket: stored.bucket,
+        key: stored.key,
+        versionId: stored.versionId,
+        lockMode: stored.lockMode ?? null,
+        retainUntil: stored.retainUntil === undefined ? null : new Date(stored.retainUntil).toISOString(),
+      },
+    ];
+  });
+}
+
 /** Runs the drills the options ask for in a fresh sandbox and returns the report. */
-export async function runDrill(options: DrillOptions): Promise<RunReport> {
+export async function runDrill(options: DrillOptions): Promise<SandboxRun> {
   const { events, times } = await readEvents(options.events);
   let sandbox: Sandbox;
   try {
@@ -160,7 +192,8 @@ export async function runDrill(options: DrillOptions): Promise<RunReport> {
     }
     // After the last drill the schedules keep running until nothing is left behind (or two sweeps pass).
     await sandbox.runToSettled();
-    return buildReport(sandbox, options.seed, startedAt);
+    const report = buildReport(sandbox, options.seed, startedAt);
+    return { report, evidence: evidenceOf(sandbox, report) };
   } finally {
     sandbox.dispose();
   }

@@ -97,10 +97,18 @@ class Resolver {
     const [source = '', ...fallbackParts] = expression.split(',');
     const fallback = fallbackParts.length > 0 ? stripQuotes(fallbackParts.join(',')) : undefined;
     const trimmed = source.trim();
-    const file = trimmed.match(/^file\((.+)\)$/);
+    // ${file(x)} is the whole file; ${file(x):a.b} one property of it, as in the Serverless Framework.
+    const file = trimmed.match(/^file\((.+?)\)(?::([\w.]+))?$/);
     if (file) {
       const path = join(this.root, stripQuotes(file[1] ?? ''));
-      return this.resolve(parse(readFileSync(path, 'utf8'), { merge: true }) as Json, depth + 1);
+      const whole = parse(readFileSync(path, 'utf8'), { merge: true }) as Json;
+      const value = (file[2] ?? '')
+        .split('.')
+        .filter(Boolean)
+        .reduce<Json | undefined>((node, key) => (isRecord(node) ? node[key] : undefined), whole);
+      if (value === undefined || value === null)
+        throw new Error(`serverless.yml: \${${expression}} has no value`);
+      return this.resolve(value, depth + 1);
     }
     const [kind, name = ''] = [
       trimmed.slice(0, trimmed.indexOf(':')),

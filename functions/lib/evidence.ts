@@ -29,6 +29,11 @@ export interface Evidence {
   error: { name: string; message: string } | null;
   teardownError: { name: string; message: string } | null;
   recordedAt: string;
+  /** The package version that ran the drill (CODE_VERSION). */
+  codeVersion: string;
+  /** The copy into the DR vault (skipped when the trigger was a copy already there). */
+  copy: { copyJobId: string | null; drRecoveryPointArn: string | null; skipped: boolean } | null;
+  restore: { restoreJobId: string | null; startedAt: string | null } | null;
 }
 
 /** A drill failed if any step recorded an error: the drill itself, its teardown, or its evidence. */
@@ -38,7 +43,19 @@ export function drillStatus(state: DrillState['state']): 'SUCCEEDED' | 'FAILED' 
 
 export function buildEvidence(
   input: DrillState,
-  extra: { checks: Check[]; rtoTargetSeconds: number; restoredResourceArn?: string },
+  extra: {
+    checks: Check[];
+    rtoTargetSeconds: number;
+    restoredResourceArn?: string;
+    codeVersion: string;
+    /** The drill record's job ids: a job that failed left no result in the state, only there. */
+    jobs?: {
+      copyJobId?: string;
+      restoreJobId?: string;
+      restoreRequestedAt?: string;
+      drRecoveryPointArn?: string;
+    };
+  },
 ): Evidence {
   const { state, executionName } = input;
   const { rtoSeconds, rpoSeconds } = measure(state);
@@ -68,7 +85,8 @@ export function buildEvidence(
         state.copy?.completedAt ?? drill?.preparedAt,
         state.restoreSlot?.admittedAt,
       ),
-      step('restore', state.restore?.startedAt, state.restore?.completedAt),
+      // A restore that failed has no result in the state; the record says when it was asked for.
+      step('restore', state.restore?.startedAt ?? extra.jobs?.restoreRequestedAt, state.restore?.completedAt),
       step('validate', state.restore?.completedAt, state.health?.validatedAt),
       step('teardown', state.health?.validatedAt ?? state.restore?.completedAt, state.teardown?.completedAt),
     ],
@@ -86,5 +104,24 @@ export function buildEvidence(
       ? { name: state.teardownError.Error, message: causeMessage(state.teardownError.Cause) }
       : null,
     recordedAt: new Date().toISOString(),
+    codeVersion: extra.codeVersion,
+    copy: state.copy
+      ? {
+          copyJobId: state.copy.copyJobId ?? null,
+          drRecoveryPointArn: state.copy.drRecoveryPointArn,
+          skipped: state.copy.skipped,
+        }
+      : extra.jobs?.copyJobId
+        ? {
+            copyJobId: extra.jobs.copyJobId,
+            drRecoveryPointArn: extra.jobs.drRecoveryPointArn ?? null,
+            skipped: false,
+          }
+        : null,
+    restore: state.restore
+      ? { restoreJobId: state.restore.restoreJobId, startedAt: state.restore.startedAt }
+      : extra.jobs?.restoreJobId
+        ? { restoreJobId: extra.jobs.restoreJobId, startedAt: extra.jobs.restoreRequestedAt ?? null }
+        : null,
   };
 }

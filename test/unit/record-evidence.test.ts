@@ -164,6 +164,50 @@ describe('recordEvidence', () => {
     expect(drillRecordUpdates()[0]?.fields.status).toBe('FAILED');
   });
 
+  it('records the code version, and for a failed restore the job ids and the restore start kept on the drill record', async () => {
+    // Prepare
+    const input: DrillState = {
+      executionName: DRILL_ID,
+      state: {
+        drill: rdsDrill(),
+        error: { Error: 'RestoreJobFailed', Cause: 'restore job ended FAILED' },
+        teardown: { deleted: [], alreadyGone: [], completedAt: '2026-01-05T03:16:00.000Z' },
+      },
+    };
+    dynamo.on(GetCommand, { Key: { pk: `DRILL#${DRILL_ID}` } }).resolves({
+      Item: {
+        drillId: DRILL_ID,
+        copyJobId: 'COPY-1',
+        drRecoveryPointArn: 'arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:copyjob-1',
+        restoreJobId: 'RESTORE-1',
+        restoreRequestedAt: '2026-01-05T02:40:00.000Z',
+        updatedAt: '2026-01-05T03:16:00.000Z',
+      },
+    });
+
+    // Act
+    await recordEvidence(input);
+
+    // Assess
+    const evidence = storedEvidence() as {
+      timeline: { step: string; startedAt?: string; endedAt?: string }[];
+    };
+    expect(evidence).toMatchObject({
+      codeVersion: '0.0.0-test',
+      copy: {
+        copyJobId: 'COPY-1',
+        drRecoveryPointArn: 'arn:aws:rds:us-west-2:333333333333:snapshot:awsbackup:copyjob-1',
+        skipped: false,
+      },
+      restore: { restoreJobId: 'RESTORE-1', startedAt: '2026-01-05T02:40:00.000Z' },
+    });
+    expect(evidence.timeline.find((step) => step.step === 'restore')).toEqual({
+      step: 'restore',
+      startedAt: '2026-01-05T02:40:00.000Z',
+      seconds: null,
+    });
+  });
+
   it('records a drill whose teardown failed as FAILED', async () => {
     // Prepare
     const input = succeededState({

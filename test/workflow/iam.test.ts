@@ -33,7 +33,8 @@ afterEach(() => {
 function projectWith(edits: { serverless?: string; drAccount?: string; sourceAccount?: string }): string {
   const root = mkdtempSync(join(tmpdir(), 'pilotlight-iam-'));
   roots.push(root);
-  for (const name of ['functions', 'statemachines']) symlinkSync(join(projectRoot, name), join(root, name));
+  for (const name of ['functions', 'statemachines', 'package.json'])
+    symlinkSync(join(projectRoot, name), join(root, name));
   mkdirSync(join(root, 'accounts'));
   writeFileSync(join(root, 'serverless.yml'), edits.serverless ?? read('serverless.yml'));
   writeFileSync(join(root, 'accounts/dr-account.yaml'), edits.drAccount ?? read('accounts/dr-account.yaml'));
