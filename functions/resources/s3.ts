@@ -13,6 +13,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { accountOf, parseArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
+import { MANAGED_TAG, MODE_TAG } from '../lib/drill.js';
+import { TeardownRefused } from '../lib/errors.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
 const s3Of = (clients: AccountClients) => clients.client(S3Client);
@@ -182,6 +184,13 @@ export const s3: ResourceModule = {
     const bucket = bucketOf(resourceArn);
     const owner = clients.account;
     try {
+      // IAM cannot condition S3 deletes on the bucket's tags (see accounts/dr-account.yaml): refuse here.
+      const tags = await s3.readTags(clients, resourceArn);
+      if (tags === undefined) return { status: 'already-gone', deleted: [] };
+      if (tags[MANAGED_TAG] !== 'true' || tags[MODE_TAG] === 'failover')
+        throw new TeardownRefused(
+          `bucket ${bucket} is not a drill's (pilotlight:managed=${tags[MANAGED_TAG] ?? 'missing'}, pilotlight:mode=${tags[MODE_TAG] ?? 'missing'})`,
+        );
       const listed = await s3Of(clients).send(
         new ListObjectVersionsCommand({ Bucket: bucket, ExpectedBucketOwner: owner, MaxKeys: 1000 }),
       );
