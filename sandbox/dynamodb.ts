@@ -133,8 +133,14 @@ export async function dynaliteCall(
   });
   const json = (await response.json()) as Record<string, unknown>;
   if (!response.ok) {
-    const type = String(json.__type ?? 'UnknownError').split('#').pop() ?? 'UnknownError';
-    throw new DynaliteError(type, `dynalite ${operation}: ${type} ${String(json.message ?? json.Message ?? '')}`);
+    const type =
+      String(json.__type ?? 'UnknownError')
+        .split('#')
+        .pop() ?? 'UnknownError';
+    throw new DynaliteError(
+      type,
+      `dynalite ${operation}: ${type} ${String(json.message ?? json.Message ?? '')}`,
+    );
   }
   return json;
 }

@@ -43,7 +43,10 @@ export function drTableKeyArn(region: string, account: string): string {
  * the whole table was counted. DescribeTable's ItemCount is only refreshed about every six hours by DynamoDB,
  * so a complete count is what the check prefers.
  */
-async function countItems(clients: AccountClients, table: string): Promise<{ count: number; complete: boolean }> {
+async function countItems(
+  clients: AccountClients,
+  table: string,
+): Promise<{ count: number; complete: boolean }> {
   let count = 0;
   let startKey: Record<string, never> | undefined;
   for (let page = 0; page < MAX_SCAN_PAGES; page++) {
@@ -90,7 +93,9 @@ export const dynamodb: ResourceModule = {
 
   async readTags(clients, resourceArn) {
     try {
-      const result = await dynamoOf(clients).send(new ListTagsOfResourceCommand({ ResourceArn: resourceArn }));
+      const result = await dynamoOf(clients).send(
+        new ListTagsOfResourceCommand({ ResourceArn: resourceArn }),
+      );
       return tagsOf(result.Tags);
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;

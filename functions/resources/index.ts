@@ -1,9 +1,9 @@
 import { UnsupportedResourceType } from '../lib/errors.js';
+import { dynamodb } from './dynamodb.js';
 import { ebs } from './ebs.js';
 import { rds } from './rds.js';
 import { redshift } from './redshift.js';
 import { s3 } from './s3.js';
-import { dynamodb } from './dynamodb.js';
 import type { ResourceModule } from './types.js';
 
 /**

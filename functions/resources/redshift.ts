@@ -166,6 +166,8 @@ export const redshift: ResourceModule = {
 };
 
 async function describe(clients: AccountClients, identifier: string) {
-  const result = await redshiftOf(clients).send(new DescribeClustersCommand({ ClusterIdentifier: identifier }));
+  const result = await redshiftOf(clients).send(
+    new DescribeClustersCommand({ ClusterIdentifier: identifier }),
+  );
   return result.Clusters?.[0];
 }

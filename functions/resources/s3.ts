@@ -166,7 +166,10 @@ export const s3: ResourceModule = {
   async lifecycle(clients, resourceArn) {
     try {
       await s3Of(clients).send(
-        new GetBucketVersioningCommand({ Bucket: bucketOf(resourceArn), ExpectedBucketOwner: clients.account }),
+        new GetBucketVersioningCommand({
+          Bucket: bucketOf(resourceArn),
+          ExpectedBucketOwner: clients.account,
+        }),
       );
       // S3 deletes a bucket at once: there is no 'deleting'.
       return 'present';

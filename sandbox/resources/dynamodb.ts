@@ -4,7 +4,14 @@ import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
 import type { RequestEnvironment } from '../iam-requests.js';
 import type { ApiCall } from '../interceptor.js';
 import type { Caller, RestoredResource, World } from '../world.js';
-import { applyTags, type IamMapper, type SandboxResourceType, type ServiceApi, tagList, text } from './types.js';
+import {
+  applyTags,
+  type IamMapper,
+  type SandboxResourceType,
+  type ServiceApi,
+  tagList,
+  text,
+} from './types.js';
 
 /**
  * Amazon DynamoDB tables that restores create, kept apart from Pilotlight's own state table: every simulated
@@ -72,7 +79,10 @@ export class DynamoDbState {
         t.phase !== 'deleted',
     );
     if (!found)
-      throw new SimulatedAwsError('ResourceNotFoundException', `Requested resource not found: Table: ${nameOrArn} not found`);
+      throw new SimulatedAwsError(
+        'ResourceNotFoundException',
+        `Requested resource not found: Table: ${nameOrArn} not found`,
+      );
     return found;
   }
 }
@@ -95,7 +105,9 @@ function tableArn(env: RequestEnvironment, nameOrArn: string): string {
     nameOrArn,
     env.account,
     env.region,
-    nameOrArn.startsWith('arn:') ? nameOrArn : `arn:aws:dynamodb:${env.region}:${env.account}:table/${nameOrArn}`,
+    nameOrArn.startsWith('arn:')
+      ? nameOrArn
+      : `arn:aws:dynamodb:${env.region}:${env.account}:table/${nameOrArn}`,
   );
 }
 
@@ -103,7 +115,13 @@ function onTable(action: string, field: string): IamMapper {
   return (input, env) => {
     const arn = tableArn(env, text(input[field]));
     return [
-      { action, resource: arn, resourceAccount: accountOf(arn) || env.account, context: {}, taggedResource: arn },
+      {
+        action,
+        resource: arn,
+        resourceAccount: accountOf(arn) || env.account,
+        context: {},
+        taggedResource: arn,
+      },
     ];
   };
 }
@@ -121,12 +139,18 @@ export const dynamodbApi: ServiceApi = {
     const state = world.state(DynamoDbState);
     const byArn = (caller: Caller, arn: string) => {
       const found = world.findResourceByArn(caller, arn);
-      if (!found || found.kind !== 'table')
-        throw new SimulatedAwsError('ResourceNotFoundException', `Requested resource not found: ResourcArn: ${arn} not found`);
+      if (found?.kind !== 'table')
+        throw new SimulatedAwsError(
+          'ResourceNotFoundException',
+          `Requested resource not found: ResourcArn: ${arn} not found`,
+        );
       return found;
     };
     const notFound = (name: string) =>
-      new SimulatedAwsError('ResourceNotFoundException', `Requested resource not found: Table: ${name} not found`);
+      new SimulatedAwsError(
+        'ResourceNotFoundException',
+        `Requested resource not found: Table: ${name} not found`,
+      );
     return {
       'DynamoDB.DescribeTable': async (caller, input: { TableName?: string }) => {
         const table = state.table(caller, input.TableName ?? '');
@@ -138,17 +162,21 @@ export const dynamodbApi: ServiceApi = {
           SSEDescription: table.kmsKeyArn
             ? { Status: 'ENABLED', SSEType: 'KMS', KMSMasterKeyArn: table.kmsKeyArn }
             : undefined,
-          StreamSpecification: table.streamEnabled ? { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } : undefined,
+          StreamSpecification: table.streamEnabled
+            ? { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' }
+            : undefined,
         };
         if (table.phase === 'deleting') return { Table: base };
         let live: LiveTable | undefined;
         try {
           const endpoint = await state.endpoint(world, caller.account);
-          live = ((await dynaliteCall(endpoint, 'DescribeTable', { TableName: table.id })) as { Table?: LiveTable })
-            .Table;
+          live = (
+            (await dynaliteCall(endpoint, 'DescribeTable', { TableName: table.id })) as { Table?: LiveTable }
+          ).Table;
         } catch (error) {
           // Still being created by the restore: dynalite does not have it yet.
-          if (!(error instanceof DynaliteError && error.errorType === 'ResourceNotFoundException')) throw error;
+          if (!(error instanceof DynaliteError && error.errorType === 'ResourceNotFoundException'))
+            throw error;
         }
         return {
           Table: {
@@ -237,7 +265,7 @@ async function loadTable(world: World, table: Table, items: number): Promise<voi
       PutRequest: {
         Item: {
           orderId: { S: `order-${String(start + i).padStart(6, '0')}` },
-          totalCents: { N: String(1000 + ((start + i) * 7919) % 90_000) },
+          totalCents: { N: String(1000 + (((start + i) * 7919) % 90_000)) },
           status: { S: 'SHIPPED' },
         },
       },
@@ -256,7 +284,8 @@ async function loadTable(world: World, table: Table, items: number): Promise<voi
 export const dynamodb: SandboxResourceType = {
   type: 'DynamoDB',
   sizeGiB: (random) => random.int(1, 40),
-  sourceResourceArn: ({ account, region, index }) => `arn:aws:dynamodb:${region}:${account}:table/orders-${index}`,
+  sourceResourceArn: ({ account, region, index }) =>
+    `arn:aws:dynamodb:${region}:${account}:table/orders-${index}`,
   recoveryPointArn: ({ account, region, random }) =>
     `arn:aws:backup:${region}:${account}:recovery-point:${random.uuid()}`,
   recoveryPointForm: {
@@ -264,7 +293,8 @@ export const dynamodb: SandboxResourceType = {
       'arn:aws:backup:REGION:ACCOUNT:recovery-point:ID (advanced backups) or arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/backup/ID',
     fits: (arn) =>
       (arn.service === 'backup' && /^recovery-point:[A-Za-z0-9-]+$/.test(arn.resource)) ||
-      (arn.service === 'dynamodb' && /^table\/[A-Za-z0-9_.-]{3,255}\/backup\/[0-9]{13}-[0-9a-f]{8}$/.test(arn.resource)),
+      (arn.service === 'dynamodb' &&
+        /^table\/[A-Za-z0-9_.-]{3,255}\/backup\/[0-9]{13}-[0-9a-f]{8}$/.test(arn.resource)),
   },
   sourceMetadata: ({ resourceArn, account, region, random }) => {
     const items = random.int(30, 300);
@@ -287,7 +317,8 @@ export const dynamodb: SandboxResourceType = {
         `Restore metadata needs a valid targetTableName (got "${name}")`,
       );
     const taken = [...world.state(DynamoDbState).tables.values()].some(
-      (t) => t.id === name && t.account === caller.account && t.region === caller.region && t.phase !== 'deleted',
+      (t) =>
+        t.id === name && t.account === caller.account && t.region === caller.region && t.phase !== 'deleted',
     );
     if (taken) throw new SimulatedAwsError('InvalidParameterValueException', `Table already exists: ${name}`);
   },
@@ -323,6 +354,7 @@ export const dynamodb: SandboxResourceType = {
   },
 
   present: (world, account) =>
-    [...world.state(DynamoDbState).tables.values()].filter((t) => t.account === account && t.phase !== 'deleted')
-      .length,
+    [...world.state(DynamoDbState).tables.values()].filter(
+      (t) => t.account === account && t.phase !== 'deleted',
+    ).length,
 };

@@ -1,12 +1,12 @@
 import { ec2Api } from '../aws/ec2.js';
 import { rdsApi } from '../aws/rds.js';
+import type { ApiCall } from '../interceptor.js';
+import type { World } from '../world.js';
 import { dynamodb, dynamodbApi } from './dynamodb.js';
 import { ebs } from './ebs.js';
 import { rds } from './rds.js';
 import { redshift, redshiftApi } from './redshift.js';
 import { s3, s3Api } from './s3.js';
-import type { ApiCall } from '../interceptor.js';
-import type { World } from '../world.js';
 import type { SandboxResourceType, ServiceApi } from './types.js';
 
 /**

@@ -1,8 +1,15 @@
 import { SimulatedAwsError } from '../aws-errors.js';
 import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
 import type { RequestEnvironment } from '../iam-requests.js';
-import type { Caller, RestoredResource, World } from '../world.js';
-import { applyTags, type IamMapper, type SandboxResourceType, type ServiceApi, tagList, text } from './types.js';
+import type { Caller, RestoredResource } from '../world.js';
+import {
+  applyTags,
+  type IamMapper,
+  type SandboxResourceType,
+  type ServiceApi,
+  tagList,
+  text,
+} from './types.js';
 
 /**
  * Amazon Redshift provisioned clusters in the sandbox: AWS Backup's recovery points are cluster snapshots, a
@@ -92,7 +99,7 @@ export const redshiftApi: ServiceApi = {
     // Tags are read and written by resource ARN; an ARN of no cluster is Redshift's ResourceNotFound.
     const byName = (caller: Caller, name: string) => {
       const found = world.findResourceByArn(caller, name);
-      if (!found || found.kind !== 'cluster')
+      if (found?.kind !== 'cluster')
         throw new SimulatedAwsError('ResourceNotFoundFault', `The resource ${name} could not be found.`);
       return found;
     };
@@ -191,9 +198,13 @@ export const redshift: SandboxResourceType = {
   validateRestore(world, caller, metadata) {
     const id = metadata.ClusterIdentifier;
     if (!id)
-      throw new SimulatedAwsError('InvalidParameterValueException', 'Restore metadata needs ClusterIdentifier');
+      throw new SimulatedAwsError(
+        'InvalidParameterValueException',
+        'Restore metadata needs ClusterIdentifier',
+      );
     const taken = [...world.state(RedshiftState).clusters.values()].some(
-      (c) => c.id === id && c.account === caller.account && c.region === caller.region && c.phase !== 'deleted',
+      (c) =>
+        c.id === id && c.account === caller.account && c.region === caller.region && c.phase !== 'deleted',
     );
     if (taken) throw new SimulatedAwsError('InvalidParameterValueException', `Cluster ${id} already exists`);
   },

@@ -1,7 +1,7 @@
 import { SimulatedAwsError } from '../aws-errors.js';
 import { tagContext, tagsOf } from '../iam-keys.js';
 import type { IamRequest, RequestEnvironment } from '../iam-requests.js';
-import type { Caller, RestoredResource, World } from '../world.js';
+import type { RestoredResource } from '../world.js';
 import { type IamMapper, type SandboxResourceType, type ServiceApi, text } from './types.js';
 
 /**
@@ -248,11 +248,7 @@ export const s3: SandboxResourceType = {
     const name = metadata.DestinationBucketName ?? `restored-${world.random.hex(8)}`;
     const count = Number(metadata.ObjectCount ?? 50);
     // An unhealthy restore skipped every object; a corrupt one lost some.
-    const restored = world.faults.unhealthy
-      ? 0
-      : world.faults.corruptData
-        ? Math.floor(count / 2)
-        : count;
+    const restored = world.faults.unhealthy ? 0 : world.faults.corruptData ? Math.floor(count / 2) : count;
     const bucket: Bucket = {
       arn: bucketArn(name),
       account: job.account,
