@@ -289,7 +289,7 @@ describe('the IAM request of each API call', () => {
     ]);
   });
 
-  it('checks a restored table\'s tagging and deletion against the table, so its tags decide', () => {
+  it("checks a restored table's tagging and deletion against the table, so its tags decide", () => {
     // As the sandbox resolves a name no resource has yet: the ARN it would have.
     const dr: RequestEnvironment = {
       ...env,
