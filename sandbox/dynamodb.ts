@@ -97,3 +97,65 @@ export async function recreateTable(client: DynamoDBClient, properties: Record<s
 }
 
 export { DynamoDBClient };
+
+/** An error dynalite answered a sandbox-internal request with (`__type` without its namespace). */
+export class DynaliteError extends Error {
+  override readonly name = 'DynaliteError';
+  constructor(
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One DynamoDB JSON-protocol request to a dynalite server, for the sandbox's own use (a simulated restore
+ * writing a table). Sent with fetch rather than an SDK client so it does not go through the interceptor,
+ * which would authorize it as a handler's call. dynalite checks the Authorization header's form, not the
+ * signature.
+ */
+export async function dynaliteCall(
+  endpoint: string,
+  operation: string,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const response = await fetch(endpoint, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.0',
+      'X-Amz-Target': `DynamoDB_20120810.${operation}`,
+      'X-Amz-Date': '20260105T020000Z',
+      Authorization:
+        'AWS4-HMAC-SHA256 Credential=SANDBOX/20260105/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=00',
+    },
+    body: JSON.stringify(body),
+  });
+  const json = (await response.json()) as Record<string, unknown>;
+  if (!response.ok) {
+    const type =
+      String(json.__type ?? 'UnknownError')
+        .split('#')
+        .pop() ?? 'UnknownError';
+    throw new DynaliteError(
+      type,
+      `dynalite ${operation}: ${type} ${String(json.message ?? json.Message ?? '')}`,
+    );
+  }
+  return json;
+}
+
+/**
+ * Waits until dynalite reports the table ACTIVE (CreateTable answers while it is CREATING and dynalite
+ * finishes a timer tick later), polling on the event loop as `waitFor` does.
+ */
+export async function dynaliteTableActive(endpoint: string, name: string): Promise<void> {
+  for (let poll = 0; poll < MAX_POLLS; poll++) {
+    const { Table } = (await dynaliteCall(endpoint, 'DescribeTable', { TableName: name })) as {
+      Table?: { TableStatus?: string };
+    };
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`the local DynamoDB table ${name} did not become ACTIVE`);
+}

@@ -231,7 +231,8 @@ function tableRequest(action: string, input: Input, env: RequestEnvironment): Ia
   const table = `arn:aws:dynamodb:${env.region}:${env.account}:table/${text(input.TableName)}`;
   // A Query or Scan of an index is authorized on the index's ARN, not the table's.
   const index = text(input.IndexName);
-  return single(action, index ? `${table}/index/${index}` : table, env.account);
+  // The table's tags are aws:ResourceTag/* (a restored table's; the state table is no world resource).
+  return single(action, index ? `${table}/index/${index}` : table, env.account, { taggedResource: table });
 }
 
 /** The authorizations one API call needs; throws for an operation the sandbox cannot map. */

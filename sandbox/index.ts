@@ -12,6 +12,7 @@ import { currentFunction, registerPrincipal } from './identity.js';
 import { type ApiCall, installInterceptor } from './interceptor.js';
 import { LambdaRuntime } from './lambda-runtime.js';
 import { Random } from './random.js';
+import { servicePassThrough } from './resources/index.js';
 import { PROD_ACCOUNT, PROD_REGION, Scenario } from './scenario.js';
 import { type Json, loadServerlessConfig, projectRoot, type ServerlessConfig } from './serverless-config.js';
 import { dispatch, serviceOperations } from './services.js';
@@ -274,8 +275,9 @@ export class Sandbox {
     const operations = serviceOperations(this.world, this.stepFunctions, this.random);
     this.cleanups.push(
       installInterceptor({
-        // Pilotlight's state table lives in dynalite (a real DynamoDB implementation) on loopback.
-        passThrough: (call) => call.service === 'DynamoDB',
+        // Pilotlight's state table lives in dynalite (a real DynamoDB implementation) on loopback; a service
+        // module may route its own calls elsewhere (the DR account's tables live in that account's dynalite).
+        passThrough: (call) => servicePassThrough(this.world, call) ?? call.service === 'DynamoDB',
         onCall: (call) => this.countCall(call),
         authorize: (call) => this.iam.authorize(call, this.provisioned),
         handler: (call) => dispatch(operations, call),
@@ -465,6 +467,9 @@ export class Sandbox {
       if (this.lambda.inFlight > 0) {
         quiet = 0;
         await this.lambda.idle();
+      } else if (this.world.working) {
+        quiet = 0;
+        await this.world.settled();
       } else {
         quiet += 1;
       }
@@ -485,6 +490,7 @@ export class Sandbox {
 
   dispose(): void {
     for (const cleanup of this.cleanups.splice(0).reverse()) cleanup();
+    this.world.dispose();
     running = false;
   }
 }

@@ -255,6 +255,47 @@ export class World {
     return made;
   }
 
+  // ---- work a service does off the virtual clock ---------------------------------------------------------
+
+  private readonly pendingWork = new Set<Promise<void>>();
+  private workFailure: unknown;
+  private readonly disposers: (() => void)[] = [];
+
+  /**
+   * Work a simulated service does outside the virtual clock (a restore loading a table into the account's
+   * dynalite over loopback): the simulation lets it finish before it moves time on (see `settled`).
+   */
+  defer(work: Promise<unknown>): void {
+    const tracked: Promise<void> = work.then(
+      () => undefined,
+      (error: unknown) => {
+        this.workFailure ??= error;
+      },
+    );
+    this.pendingWork.add(tracked);
+    void tracked.finally(() => this.pendingWork.delete(tracked));
+  }
+
+  /** Whether deferred work is still running. */
+  get working(): boolean {
+    return this.pendingWork.size > 0;
+  }
+
+  /** Resolves when every deferred piece of work is done; rethrows the first that failed. */
+  async settled(): Promise<void> {
+    while (this.pendingWork.size > 0) await Promise.all([...this.pendingWork]);
+    if (this.workFailure !== undefined) throw this.workFailure;
+  }
+
+  /** Something to release when the sandbox is disposed (a local server a service started). */
+  onDispose(release: () => void): void {
+    this.disposers.push(release);
+  }
+
+  dispose(): void {
+    for (const release of this.disposers.splice(0).reverse()) release();
+  }
+
   // ---- what restores created, across services ------------------------------------------------------------
 
   /** Indexes a resource a service created (its service keeps the full record). */

@@ -1,13 +1,16 @@
 import { UnsupportedResourceType } from '../lib/errors.js';
+import { dynamodb } from './dynamodb.js';
 import { ebs } from './ebs.js';
 import { rds } from './rds.js';
+import { redshift } from './redshift.js';
+import { s3 } from './s3.js';
 import type { ResourceModule } from './types.js';
 
 /**
  * The resource types Pilotlight can drill: the only list. One module per type (functions/resources/<type>.ts);
  * the sandbox mirrors each in sandbox/resources/<type>.ts.
  */
-export const resourceModules: readonly ResourceModule[] = [rds, ebs];
+export const resourceModules: readonly ResourceModule[] = [rds, ebs, dynamodb, s3, redshift];
 
 export const supportedResourceTypes: readonly string[] = resourceModules.map((module) => module.type);
 

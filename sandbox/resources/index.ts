@@ -1,16 +1,21 @@
 import { ec2Api } from '../aws/ec2.js';
 import { rdsApi } from '../aws/rds.js';
+import type { ApiCall } from '../interceptor.js';
+import type { World } from '../world.js';
+import { dynamodb, dynamodbApi } from './dynamodb.js';
 import { ebs } from './ebs.js';
 import { rds } from './rds.js';
+import { redshift, redshiftApi } from './redshift.js';
+import { s3, s3Api } from './s3.js';
 import type { SandboxResourceType, ServiceApi } from './types.js';
 
 /**
  * The resource types the sandbox simulates, one module each (mirroring functions/resources/index.ts: a test
  * checks the two registries name the same types), and the service APIs their restored resources live in.
  */
-export const sandboxTypes: readonly SandboxResourceType[] = [rds, ebs];
+export const sandboxTypes: readonly SandboxResourceType[] = [rds, ebs, dynamodb, s3, redshift];
 
-export const serviceApis: readonly ServiceApi[] = [rdsApi, ec2Api];
+export const serviceApis: readonly ServiceApi[] = [rdsApi, ec2Api, dynamodbApi, s3Api, redshiftApi];
 
 export class UnknownResourceType extends Error {
   override readonly name = 'UnknownResourceType';
@@ -24,4 +29,17 @@ export function sandboxType(type: string): SandboxResourceType {
       `the sandbox does not simulate resource type "${type}" (it simulates ${sandboxTypes.map((t) => t.type).join(', ')})`,
     );
   return found;
+}
+
+/** Where a service module sends a call instead of its simulated operations (ServiceApi.passThrough), if it says. */
+export function servicePassThrough(
+  world: World,
+  call: ApiCall,
+): { hostname: string; port: number } | boolean | undefined {
+  for (const api of serviceApis) {
+    if (api.service !== call.service || !api.passThrough) continue;
+    const route = api.passThrough(world, call);
+    if (route !== undefined) return route;
+  }
+  return undefined;
 }

@@ -60,6 +60,12 @@ export interface ServiceApi {
   readonly service: string;
   operations(world: World): Record<string, Operation>;
   readonly iam: Record<string, IamMapper>;
+  /**
+   * Calls of this service that go on to a real local implementation instead of `operations` (true, or the
+   * endpoint to send them to), false for calls `operations` answers; undefined leaves the choice to the
+   * sandbox (its own state table's DynamoDB calls go to its dynalite).
+   */
+  passThrough?(world: World, call: ApiCall): { hostname: string; port: number } | boolean | undefined;
 }
 
 export const text = (value: unknown): string => (typeof value === 'string' ? value : '');

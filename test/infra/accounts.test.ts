@@ -116,7 +116,8 @@ describe.each(['dr-account', 'source-account'])('accounts/%s.yaml', (name) => {
 const TRUSTED_ROLE =
   /^arn:\$\{AWS::Partition\}:iam::\$\{CentralAccountId\}:role\/pilotlight-\$\{StageName\}-([a-zA-Z]+)-\$\{(PrimaryRegion|AWS::Region|DrRegion)\}-lambdaRole$/;
 
-const TAGGING = /^(ec2:CreateTags|rds:AddTagsToResource)$/;
+const TAGGING =
+  /^(ec2:CreateTags|rds:AddTagsToResource|dynamodb:TagResource|s3:PutBucketTagging|redshift:CreateTags)$/;
 const DELETING = /:Delete/;
 const allowed = (statements: Statement[]) => actionsOf(statements);
 
@@ -148,13 +149,26 @@ describe('the DR account', () => {
   });
 
   it('lets the teardown role delete only pl-* instances and volumes tagged pilotlight:managed=true', () => {
-    const deleting = teardown.filter(
+    const all = teardown.filter(
       (s) => s.Effect === 'Allow' && asList(s.Action).some((a) => DELETING.test(a)),
     );
-    expect(deleting.flatMap((s) => asList(s.Action)).sort()).toEqual([
+    expect(all.flatMap((s) => asList(s.Action)).sort()).toEqual([
+      'dynamodb:DeleteTable',
       'ec2:DeleteVolume',
       'rds:DeleteDBInstance',
+      'redshift:DeleteCluster',
+      's3:DeleteBucket',
+      's3:DeleteObject',
+      's3:DeleteObjectVersion',
     ]);
+    // S3 does not evaluate bucket tags for deletes: pl-* buckets of this account only (the S3 module refuses a
+    // bucket whose tags are not a drill's before it calls).
+    const s3 = all.filter((s) => asList(s.Action).some((a) => a.startsWith('s3:')));
+    for (const statement of s3) {
+      expect(JSON.stringify(statement.Resource)).toMatch(/^"arn:aws:s3:::pl-\*(\/\*)?"$/);
+      expect(statement.Condition?.StringEquals?.['aws:ResourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    }
+    const deleting = all.filter((s) => !s3.includes(s));
     for (const statement of deleting) {
       expect(asList(statement.Action)).toHaveLength(1);
       expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/pilotlight:managed': 'true' } });
@@ -193,7 +207,18 @@ describe('the DR account', () => {
     expect(deny?.Resource).toBe('*');
     expect(deny?.Condition).toBeUndefined();
     expect(asList(deny?.Action).sort()).toEqual(
-      ['ec2:CreateTags', 'ec2:DeleteTags', 'rds:AddTagsToResource', 'rds:RemoveTagsFromResource'].sort(),
+      [
+        'ec2:CreateTags',
+        'ec2:DeleteTags',
+        'rds:AddTagsToResource',
+        'rds:RemoveTagsFromResource',
+        'dynamodb:TagResource',
+        'dynamodb:UntagResource',
+        's3:PutBucketTagging',
+        's3:DeleteBucketTagging',
+        'redshift:CreateTags',
+        'redshift:DeleteTags',
+      ].sort(),
     );
   });
 
@@ -202,8 +227,11 @@ describe('the DR account', () => {
       (s) => s.Effect === 'Allow' && asList(s.Action).some((a) => TAGGING.test(a)),
     );
     expect(tagging.flatMap((s) => asList(s.Action)).sort()).toEqual([
+      'dynamodb:TagResource',
       'ec2:CreateTags',
       'rds:AddTagsToResource',
+      'redshift:CreateTags',
+      's3:PutBucketTagging',
     ]);
     for (const statement of tagging) {
       expect(statement.Condition?.['ForAllValues:StringLike']).toEqual({ 'aws:TagKeys': ['pilotlight:*'] });
@@ -241,10 +269,12 @@ describe('the DR account', () => {
       'backup:DescribeRestoreJob',
       'backup:ListRestoreJobs',
       'ec2:DescribeVolumes',
+      'redshift:DescribeTags',
     ]);
     expect(unscoped('DrTeardownRole')).toEqual([
       'backup:DescribeRestoreJob',
       'ec2:DescribeVolumes',
+      'redshift:DescribeTags',
       'tag:GetResources',
     ]);
     expect(unscoped('BackupRestoreRole')).toEqual(['ec2:DescribeSnapshots', 'ec2:DescribeVolumes']);

@@ -283,6 +283,45 @@ describe('the IAM request of each API call', () => {
         resource: 'arn:aws:dynamodb:us-east-2:222222222222:table/pilotlight-sandbox-state',
         resourceAccount: '222222222222',
         context: {},
+        // A restored table's tags apply (the state table has none in the world).
+        taggedResource: 'arn:aws:dynamodb:us-east-2:222222222222:table/pilotlight-sandbox-state',
+      },
+    ]);
+  });
+
+  it("checks a restored table's tagging and deletion against the table, so its tags decide", () => {
+    // As the sandbox resolves a name no resource has yet: the ARN it would have.
+    const dr: RequestEnvironment = {
+      ...env,
+      resourceArn: (_kind, idOrArn, _account, _region, fallback) =>
+        idOrArn.startsWith('arn:') ? idOrArn : fallback,
+    };
+    const table = 'arn:aws:dynamodb:us-west-2:333333333333:table/pl-dynamodb-1';
+
+    const tagging = iamRequestsFor(
+      'DynamoDB',
+      'TagResource',
+      { ResourceArn: table, Tags: [{ Key: 'pilotlight:managed', Value: 'true' }] },
+      dr,
+    );
+    const deleting = iamRequestsFor('DynamoDB', 'DeleteTable', { TableName: 'pl-dynamodb-1' }, dr);
+
+    expect(tagging).toEqual([
+      {
+        action: 'dynamodb:TagResource',
+        resource: table,
+        resourceAccount: '333333333333',
+        context: { 'aws:TagKeys': ['pilotlight:managed'], 'aws:RequestTag/pilotlight:managed': 'true' },
+        taggedResource: table,
+      },
+    ]);
+    expect(deleting).toEqual([
+      {
+        action: 'dynamodb:DeleteTable',
+        resource: table,
+        resourceAccount: '333333333333',
+        context: {},
+        taggedResource: table,
       },
     ]);
   });

@@ -114,13 +114,16 @@ describe('decide', () => {
 
   it('skips a backup of a resource type that has no resource module', async () => {
     // Prepare
-    const event = loadEvent('backup-job-completed-dynamodb');
+    const event = withDetail(loadEvent('backup-job-completed-rds'), {
+      resourceType: 'VirtualMachine',
+      resourceArn: 'arn:aws:backup-gateway:us-east-2:111111111111:vm/vm-0123456789abcdef0',
+    });
 
     // Act
     const reason = skipOf(await decide(event));
 
     // Assess
-    expect(reason).toBe('resource type DynamoDB is not supported (supported: RDS, EBS)');
+    expect(reason).toMatch(/^resource type VirtualMachine is not supported \(supported: RDS, EBS, .*\)$/);
   });
 
   it('skips a completed backup job whose event names no recovery point', async () => {

@@ -180,7 +180,10 @@ describe('prepareDrill', () => {
 
   it('rejects a resource type without a module as UnsupportedResourceType', async () => {
     // Prepare
-    const request = { ...manualRequest(), source: { ...manualRequest().source, resourceType: 'DynamoDB' } };
+    const request = {
+      ...manualRequest(),
+      source: { ...manualRequest().source, resourceType: 'VirtualMachine' },
+    };
 
     // Act
     const preparing = prepareDrill({ request, executionName: EXECUTION, startedAt: STARTED_AT });

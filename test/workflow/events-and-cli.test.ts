@@ -37,6 +37,41 @@ function file(name: string, content: string): string {
   return path;
 }
 
+/**
+ * A completed backup of a type no module drills (a VMware virtual machine behind AWS Backup gateway), shaped
+ * like events/backup-job-completed-rds.json: written here because events/ holds only types Pilotlight drills.
+ */
+function unsupportedTypeEvent(): string {
+  return file(
+    'backup-job-completed-virtual-machine.json',
+    JSON.stringify({
+      version: '0',
+      id: 'd4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70',
+      'detail-type': 'Backup Job State Change',
+      source: 'aws.backup',
+      account: '111111111111',
+      time: '2026-01-05T01:58:12Z',
+      region: 'us-east-2',
+      resources: [
+        'arn:aws:backup:us-east-2:111111111111:recovery-point:0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b',
+      ],
+      detail: {
+        backupJobId: '5D2F0B3C-8E4A-4F9B-A6D7-1A2B3C4D5E6F',
+        backupSizeInBytes: '107374182400',
+        backupVaultArn: 'arn:aws:backup:us-east-2:111111111111:backup-vault:Default',
+        backupVaultName: 'Default',
+        creationDate: '2026-01-05T01:31:40.512Z',
+        completionDate: '2026-01-05T01:57:59.120Z',
+        iamRoleArn: 'arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole',
+        resourceArn: 'arn:aws:backup-gateway:us-east-2:111111111111:vm/vm-0123456789abcdef0',
+        resourceType: 'VirtualMachine',
+        state: 'COMPLETED',
+        percentDone: '100.0',
+      },
+    }),
+  );
+}
+
 describe('pilotlight drill', () => {
   it('exits 0 and prints the timeline, RTO, RPO, evidence and outcome', async () => {
     const code = await main(['drill']);
@@ -106,7 +141,6 @@ describe('pilotlight drill', () => {
   it.each([
     ['events/backup-job-failed.json', /not a drill trigger/],
     ['events/restore-job-completed.json', /no drill waits for job/],
-    ['events/backup-job-completed-dynamodb.json', /resource type DynamoDB is not supported/],
   ])('exits 0 and reports %s as skipped with the reason', async (event, reason) => {
     const code = await main(['drill', '--event', event, '--json']);
 
@@ -114,6 +148,32 @@ describe('pilotlight drill', () => {
     const report = JSON.parse(stdout);
     expect(report.drills).toEqual([]);
     expect(report.skipped).toEqual([{ eventId: expect.any(String), reason: expect.stringMatching(reason) }]);
+  });
+
+  it('exits 0 and reports a backup of a type no module drills as skipped with the reason', async () => {
+    const code = await main(['drill', '--event', unsupportedTypeEvent(), '--json']);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.drills).toEqual([]);
+    expect(report.skipped).toEqual([
+      {
+        eventId: expect.any(String),
+        reason: expect.stringMatching(/resource type VirtualMachine is not supported/),
+      },
+    ]);
+  });
+
+  it('drills a DynamoDB table from its sample event', async () => {
+    const code = await main(['drill', '--event', 'events/backup-job-completed-dynamodb.json', '--json']);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.drills[0].status).toBe('SUCCEEDED');
+    expect(report.drills[0].source.recoveryPointArn).toBe(
+      'arn:aws:backup:us-east-2:111111111111:recovery-point:7b6a5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
+    );
+    expect(report.sandbox.resourcesLeft).toBe(0);
   });
 
   it('runs the drill an event file asks for', async () => {

@@ -278,6 +278,8 @@ describe('events from anywhere (--event)', () => {
       'backup-job-completed-rds.json',
       'backup-job-completed-ebs.json',
       'backup-job-completed-dynamodb.json',
+      'backup-job-completed-s3.json',
+      'backup-job-completed-redshift.json',
       'backup-job-failed.json',
       'copy-job-completed-dr-vault.json',
       'restore-job-completed.json',

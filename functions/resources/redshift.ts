@@ -1,0 +1,173 @@
+import {
+  ClusterNotFoundFault,
+  CreateTagsCommand,
+  DeleteClusterCommand,
+  DescribeClustersCommand,
+  DescribeTagsCommand,
+  RedshiftClient,
+  ResourceNotFoundFault,
+} from '@aws-sdk/client-redshift';
+import { parseArn, resourceIdFromArn } from '../lib/arn.js';
+import type { AccountClients } from '../lib/clients.js';
+import { ResourceNotReady } from '../lib/errors.js';
+import { check, drillResourceName, type ResourceModule, taggedCheck, tagList } from './types.js';
+
+const redshiftOf = (clients: AccountClients) => clients.client(RedshiftClient);
+
+/** Cluster statuses that settle by themselves while a snapshot restore finishes. */
+const TRANSITIONAL = new Set(['creating', 'restoring', 'modifying', 'rebooting', 'renaming', 'resizing']);
+
+/**
+ * Restore metadata that names things in the source account or region (its zone, parameter group, Elastic IP,
+ * KMS key, HSM, IAM roles, snapshot schedule) and must not follow the restore into the DR account.
+ */
+const SOURCE_ONLY_KEYS = [
+  'AvailabilityZone',
+  'ClusterParameterGroupName',
+  'ClusterSecurityGroups',
+  'DefaultIamRoleArn',
+  'ElasticIp',
+  'HsmClientCertificateIdentifier',
+  'HsmConfigurationIdentifier',
+  'IamRoles',
+  'KmsKeyId',
+  'MaintenanceTrackName',
+  'OwnerAccount',
+  'SnapshotScheduleIdentifier',
+];
+
+/**
+ * Cluster identifiers: lower-case letters, digits and hyphens, start with a letter, at most 63 characters,
+ * no two consecutive hyphens, not ending in one.
+ */
+export function clusterIdentifierFor(drillId: string): string {
+  return drillResourceName(drillId, 63).replace(/-{2,}/g, '-');
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof ClusterNotFoundFault || error instanceof ResourceNotFoundFault;
+}
+
+/**
+ * Amazon Redshift provisioned clusters. AWS Backup's recovery points are cluster snapshots
+ * (`arn:aws:redshift:REGION:ACCOUNT:snapshot:CLUSTER/awsbackup:job-…`); a restore creates a cluster
+ * (`arn:aws:redshift:REGION:ACCOUNT:cluster:ID`) in the DR VPC's cluster subnet group.
+ */
+export const redshift: ResourceModule = {
+  type: 'Redshift',
+  taggingTypes: ['redshift:cluster'],
+  owns: (arn) => {
+    const parsed = parseArn(arn);
+    return parsed?.service === 'redshift' && /^cluster:[a-z][a-z0-9-]{0,62}$/.test(parsed.resource);
+  },
+  // Restoring a cluster snapshot loads the data in the background for hours on large clusters; the cluster
+  // stays 'restoring'/'modifying' meanwhile.
+  readiness: { budgetSeconds: 6 * 3600 },
+
+  restoreMetadata(base, drill, config) {
+    const metadata = { ...base };
+    for (const key of SOURCE_ONLY_KEYS) delete metadata[key];
+    return {
+      ...metadata,
+      ClusterIdentifier: clusterIdentifierFor(drill.drillId),
+      ClusterSubnetGroupName: config.RESTORE_REDSHIFT_SUBNET_GROUP,
+      VpcSecurityGroupIds: JSON.stringify(config.RESTORE_SECURITY_GROUP_IDS),
+      PubliclyAccessible: 'false',
+      // Traffic to and from the cluster (COPY, UNLOAD) stays inside the DR VPC.
+      EnhancedVpcRouting: 'true',
+      Encrypted: 'true',
+      // A drill cluster takes no snapshots of its own: nothing of it outlives the drill.
+      AutomatedSnapshotRetentionPeriod: '0',
+    };
+  },
+
+  async tag(clients, resourceArn, tags) {
+    await redshiftOf(clients).send(new CreateTagsCommand({ ResourceName: resourceArn, Tags: tagList(tags) }));
+  },
+
+  async readTags(clients, resourceArn) {
+    try {
+      const result = await redshiftOf(clients).send(new DescribeTagsCommand({ ResourceName: resourceArn }));
+      return Object.fromEntries(
+        (result.TaggedResources ?? []).map((tagged) => [tagged.Tag?.Key ?? '', tagged.Tag?.Value ?? '']),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  },
+
+  async checkHealth({ clients, resourceArn, expected, drill, config }) {
+    const identifier = resourceIdFromArn(resourceArn);
+    let cluster: Awaited<ReturnType<typeof describe>>;
+    try {
+      cluster = await describe(clients, identifier);
+    } catch (error) {
+      if (isNotFound(error)) return [check('resource-exists', false, `cluster ${identifier} not found`)];
+      throw error;
+    }
+    if (!cluster) return [check('resource-exists', false, `cluster ${identifier} not found`)];
+    const status = cluster.ClusterStatus ?? 'unknown';
+    if (TRANSITIONAL.has(status)) throw new ResourceNotReady(`cluster ${identifier} is ${status}`);
+
+    const tags = (await redshift.readTags(clients, resourceArn)) ?? {};
+    const securityGroups = (cluster.VpcSecurityGroups ?? []).map((group) => group.VpcSecurityGroupId ?? '');
+    const outsideGroups = securityGroups.filter((id) => !config.RESTORE_SECURITY_GROUP_IDS.includes(id));
+    const expectedNodes = Number(expected.NumberOfNodes);
+    const expectedType = expected.NodeType;
+
+    return [
+      check('resource-available', status === 'available', `ClusterStatus is ${status}`),
+      check(
+        'isolated-network',
+        cluster.PubliclyAccessible === false &&
+          cluster.ElasticIpStatus === undefined &&
+          cluster.ClusterSubnetGroupName === config.RESTORE_REDSHIFT_SUBNET_GROUP &&
+          outsideGroups.length === 0,
+        `public=${cluster.PubliclyAccessible} elasticIp=${cluster.ElasticIpStatus?.ElasticIp ?? 'none'} subnetGroup=${cluster.ClusterSubnetGroupName} securityGroups=${securityGroups.join(',')}`,
+      ),
+      check('encrypted', cluster.Encrypted === true, `Encrypted=${cluster.Encrypted}`),
+      taggedCheck(tags, drill.drillId),
+      check(
+        'data-integrity',
+        (!expectedType || cluster.NodeType === expectedType) &&
+          (!Number.isFinite(expectedNodes) || cluster.NumberOfNodes === expectedNodes),
+        `${cluster.NumberOfNodes} × ${cluster.NodeType} (backup: ${expected.NumberOfNodes ?? 'n/a'} × ${expectedType ?? 'n/a'})`,
+      ),
+    ];
+  },
+
+  async lifecycle(clients, resourceArn) {
+    try {
+      const cluster = await describe(clients, resourceIdFromArn(resourceArn));
+      const status = cluster?.ClusterStatus;
+      if (status === undefined) return 'gone';
+      return status === 'deleting' || status === 'final-snapshot' ? 'deleting' : 'present';
+    } catch (error) {
+      if (isNotFound(error)) return 'gone';
+      throw error;
+    }
+  },
+
+  async delete(clients, resourceArn) {
+    try {
+      await redshiftOf(clients).send(
+        new DeleteClusterCommand({
+          ClusterIdentifier: resourceIdFromArn(resourceArn),
+          SkipFinalClusterSnapshot: true,
+        }),
+      );
+      return { status: 'deleted', deleted: [resourceArn] };
+    } catch (error) {
+      if (isNotFound(error)) return { status: 'already-gone', deleted: [] };
+      throw error;
+    }
+  },
+};
+
+async function describe(clients: AccountClients, identifier: string) {
+  const result = await redshiftOf(clients).send(
+    new DescribeClustersCommand({ ClusterIdentifier: identifier }),
+  );
+  return result.Clusters?.[0];
+}
