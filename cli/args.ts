@@ -9,7 +9,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE =
-  'usage: pilotlight drill [--resource-type T] [--count N] [--event FILE]... [--seed N] [--mode drill|failover] [--fault SPEC]... [--quota NAME=N]... [--json]';
+  'usage: pilotlight drill [--resource-type T] [--count N] [--event FILE]... [--source-account ACCOUNT]... [--seed N] [--mode drill|failover] [--fault SPEC]... [--quota NAME=N]... [--json]';
 
 /**
  * A whole number written in decimal digits, as typed: `0x10`, `1e2`, `1.0`, ` 5` or `5 ` are not (Number()
@@ -40,6 +40,8 @@ const DrillOptions = z.object({
   count: decimal(1, 1000).default(1),
   /** Event files, delivered in order, each at its `time`. */
   events: z.array(z.string().min(1, 'needs a file')).default([]),
+  /** Accounts added to the deployment's sourceAccounts (as `--param sourceAccounts=…` when deploying). */
+  sourceAccounts: z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id')).default([]),
   seed: decimal(0, 2 ** 32 - 1).default(1),
   mode: z.enum(['drill', 'failover'], { error: 'must be drill or failover' }).default('drill'),
   faults: z.array(z.string()).default([]),
@@ -83,6 +85,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillOptions {
         'resource-type': { type: 'string' },
         count: { type: 'string' },
         event: { type: 'string', multiple: true },
+        'source-account': { type: 'string', multiple: true },
         seed: { type: 'string' },
         mode: { type: 'string' },
         fault: { type: 'string', multiple: true },
@@ -97,6 +100,7 @@ export function parseDrillArgs(argv: readonly string[]): DrillOptions {
     resourceType: values['resource-type'],
     count: values.count,
     events: values.event,
+    sourceAccounts: values['source-account'],
     seed: values.seed,
     mode: values.mode,
     faults: values.fault,
@@ -106,7 +110,9 @@ export function parseDrillArgs(argv: readonly string[]): DrillOptions {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const flag = String(issue?.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    const name = { faults: 'fault', events: 'event', quotas: 'quota' }[flag] ?? flag;
+    const name =
+      { faults: 'fault', events: 'event', quotas: 'quota', 'source-accounts': 'source-account' }[flag] ??
+      flag;
     throw new UsageError(`--${name} ${issue?.message ?? 'is invalid'}`);
   }
   if (

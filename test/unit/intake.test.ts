@@ -308,6 +308,7 @@ describe('startDrill', () => {
         },
       ],
       rejected: [],
+      deferred: [],
     });
     expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: { pk: CLAIM_PK }, ConsistentRead: true });
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
@@ -370,7 +371,7 @@ describe('handler', () => {
     const result = await handler(event, lambdaContext());
 
     // Assess
-    expect(result).toEqual({ started: [{ drillId, executionArn }], skipped: [], rejected: [] });
+    expect(result).toEqual({ started: [{ drillId, executionArn }], skipped: [], rejected: [], deferred: [] });
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     const input = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(input?.stateMachineArn).toBe(STATE_MACHINE_ARN);
@@ -401,6 +402,7 @@ describe('handler', () => {
         },
       ],
       rejected: [],
+      deferred: [],
     });
   });
 
@@ -546,6 +548,7 @@ describe('intake on a standby deployment (AWS_REGION is the DR region)', () => {
         },
       ],
       rejected: [],
+      deferred: [],
     });
     expect(dynamo).not.toHaveReceivedCommand(PutCommand);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
