@@ -66,8 +66,14 @@ describe('an event storm', () => {
       expect(peakOverlap(inFlight)).toBeLessThanOrEqual(MAX_OPEN_DRILLS);
       // The cap was reached (the storm really was one), and what it held back was drilled later.
       expect(peakOverlap(inFlight)).toBe(MAX_OPEN_DRILLS);
+      // With the dimensions of its alarm (serverless.yml DrillsDeferredAlarm: service only).
+      const alarm = sandbox.config.resources.DrillsDeferredAlarm?.Properties;
+      expect(alarm).toMatchObject({
+        MetricName: 'DrillsDeferred',
+        Dimensions: [{ Name: 'service', Value: 'pilotlight' }],
+      });
       const deferred = report.sandbox.metrics.filter(
-        (m) => m.name === 'DrillsDeferred' && m.dimensions.service === 'pilotlight',
+        (m) => m.name === 'DrillsDeferred' && JSON.stringify(m.dimensions) === '{"service":"pilotlight"}',
       );
       expect(deferred.reduce((sum, m) => sum + m.value, 0)).toBeGreaterThanOrEqual(BACKUPS - MAX_OPEN_DRILLS);
       expect(report.skipped.some((s) => s.reason.startsWith('deferred: 25 drills are open'))).toBe(true);
