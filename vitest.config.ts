@@ -48,6 +48,7 @@ export default defineConfig({
       DRILL_COPY_RETENTION_DAYS: '7',
       SOURCE_ACCOUNTS: '111111111111',
       SOURCE_REGIONS: '',
+      MAX_OPEN_DRILLS: '1000',
       DRILL_STATE_MACHINE_ARN: 'arn:aws:states:us-east-2:222222222222:stateMachine:pilotlight-test-drill',
     },
   },

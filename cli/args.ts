@@ -86,6 +86,7 @@ const DRILL_FLAGS = {
   'resource-type': { type: 'string' },
   count: { type: 'string' },
   event: { type: 'string', multiple: true },
+  'source-account': { type: 'string', multiple: true },
   seed: { type: 'string' },
   mode: { type: 'string' },
   fault: { type: 'string', multiple: true },
@@ -116,6 +117,8 @@ const DrillOptions = z.object({
   count: decimal(1, 1000).default(1),
   /** Event files, delivered in order, each at its `time`. */
   events: z.array(z.string().min(1, 'needs a file')).default([]),
+  /** Accounts added to the deployment's sourceAccounts (as `--param sourceAccounts=…` when deploying). */
+  sourceAccounts: z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id')).default([]),
   seed: decimal(0, 2 ** 32 - 1).default(1),
   mode: z.enum(['drill', 'failover'], { error: 'must be drill or failover' }).default('drill'),
   faults: z.array(z.string()).default([]),
@@ -165,7 +168,7 @@ const AwsDrillOptions = AwsTarget.extend({
 });
 export type AwsDrillOptions = z.infer<typeof AwsDrillOptions>;
 
-const RENAME = { faults: 'fault', events: 'event', quotas: 'quota' };
+const RENAME = { faults: 'fault', events: 'event', quotas: 'quota', sourceAccounts: 'source-account' };
 
 export type ParsedDrill = { aws: false; options: DrillOptions } | { aws: true; options: AwsDrillOptions };
 
@@ -174,7 +177,7 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrill {
   const { values, positionals } = parseFlags('drill', argv, DRILL_FLAGS);
   noPositionals('drill', positionals);
   if (values.aws === true) {
-    const sandboxOnly = ['count', 'event', 'seed', 'fault', 'quota', 'evidence-dir'].filter(
+    const sandboxOnly = ['count', 'event', 'source-account', 'seed', 'fault', 'quota', 'evidence-dir'].filter(
       (flag) => values[flag] !== undefined,
     );
     if (sandboxOnly.length > 0)
@@ -201,6 +204,7 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrill {
     resourceType: values['resource-type'],
     count: values.count,
     events: values.event,
+    sourceAccounts: values['source-account'],
     seed: values.seed,
     mode: values.mode,
     faults: values.fault,

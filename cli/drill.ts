@@ -153,6 +153,7 @@ export async function runDrill(options: DrillOptions): Promise<SandboxRun> {
       faults: options.faults,
       quotas: options.quotas,
       startAt: times[0],
+      sourceAccounts: options.sourceAccounts,
     });
   } catch (error) {
     if (error instanceof FaultSpecError) throw new UsageError(`--fault: ${error.message}`);

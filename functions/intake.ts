@@ -2,9 +2,15 @@ import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { z } from 'zod';
-import { claimRecoveryPoint } from './lib/claims.js';
+import {
+  type Claim,
+  claimRecoveryPoint,
+  giveBackOpenDrillPlace,
+  readClaim,
+  takeOpenDrillPlace,
+} from './lib/claims.js';
 import { sfn } from './lib/clients.js';
-import { config, drVaultArn, isStandby } from './lib/config.js';
+import { config, drVaultArn, isSourceAccount, isStandby, reconciledRegions } from './lib/config.js';
 import type { DrillRequest } from './lib/drill.js';
 import {
   arn,
@@ -25,7 +31,14 @@ export interface IntakeResult {
   skipped: { eventId: string; reason: string }[];
   /** Events that are not what AWS Backup sends (one line each): never retried, never dead-lettered. */
   rejected: { eventId: string; reason: string }[];
+  /**
+   * Triggers not started because MAX_OPEN_DRILLS drills are open: the reconciler drills them later (it lists
+   * the source accounts' completed backup jobs and keeps its watermark before a deferred one).
+   */
+  deferred: { eventId: string; reason: string }[];
 }
+
+const nothing = (): IntakeResult => ({ started: [], skipped: [], rejected: [], deferred: [] });
 
 /** An event whose shape is not AWS Backup's: rejected with one line, a metric and a log entry. */
 class RejectedEvent extends Error {
@@ -40,6 +53,18 @@ function parseDetail<T extends z.ZodType>(schema: T, event: BackupEvent): z.infe
 }
 
 type Decision = { request: DrillRequest } | { skip: string };
+
+/**
+ * Why a job event is not drilled because of the account it comes from, or undefined if it may be. A backup or
+ * copy job event comes from the source account that ran the job (`account`); only the configured source
+ * accounts' are drilled (param sourceAccounts). Checked before anything else is read for it.
+ */
+export function fromUnknownAccount(event: BackupEvent): string | undefined {
+  const type = event['detail-type'];
+  if (type !== BACKUP_JOB && type !== COPY_JOB) return undefined;
+  if (isSourceAccount(event.account)) return undefined;
+  return `account ${event.account} is not a source account of this deployment (sourceAccounts: ${config.SOURCE_ACCOUNTS.join(', ') || 'none'}): its "${type}" events are not drilled`;
+}
 
 /** Which drill (if any) an AWS Backup event asks for. Pure, so every rule can be tested directly. */
 export async function decide(event: BackupEvent): Promise<Decision> {
@@ -142,22 +167,36 @@ export function drillIdFor(request: DrillRequest): string {
 }
 
 /**
- * Starts the drill a trigger asks for, unless its recovery point already has one: the claim is taken first
- * (a conditional write), then the execution is started under the drill id. A retry after a crash between
- * the two finds its own claim and starts the execution.
+ * Starts the drill a trigger asks for, unless its recovery point already has one or MAX_OPEN_DRILLS drills
+ * are open. A place among the open drills is taken first (functions/lib/claims.ts; idempotent per drill id),
+ * then the claim (a conditional write), then the execution is started under the drill id. A retry after a
+ * crash between them finds its own place and claim and starts the execution.
  */
 export async function startDrill(request: DrillRequest, eventId: string): Promise<IntakeResult> {
   const drillId = drillIdFor(request);
   logger.appendKeys({ drillId });
-  const claim = await claimRecoveryPoint(drillId, request.source.recoveryPointArn, request.mode);
+  const { recoveryPointArn } = request.source;
+  const place = await takeOpenDrillPlace(drillId);
+  if (!place.taken) {
+    // At the cap, a trigger for a recovery point that already has its drill is a duplicate, not deferred.
+    const holder = await readClaim(recoveryPointArn, request.mode);
+    if (holder && holder.drillId !== drillId) return duplicate(holder, recoveryPointArn, eventId);
+    // The reconciler lists the completed backup jobs of the source accounts in reconciledRegions only.
+    const later = reconciledRegions.includes(request.source.region)
+      ? `the reconciler drills recovery point ${recoveryPointArn} once a drill has ended`
+      : `the reconciler does not list ${request.source.region} (sourceRegions): start a drill of ${recoveryPointArn} by hand`;
+    const reason = `deferred: ${place.open} drills are open, the most this deployment starts (maxOpenDrills ${config.MAX_OPEN_DRILLS}); ${later}`;
+    logger.warn('drill deferred: too many open drills', {
+      reason,
+      open: place.open,
+      maxOpenDrills: config.MAX_OPEN_DRILLS,
+    });
+    return { ...nothing(), deferred: [{ eventId, reason }] };
+  }
+  const claim = await claimRecoveryPoint(drillId, recoveryPointArn, request.mode);
   if (!claim.taken) {
-    const { holder } = claim;
-    const reason =
-      holder.status === 'RUNNING'
-        ? `recovery point ${request.source.recoveryPointArn} is already being drilled by ${holder.drillId}`
-        : `recovery point ${request.source.recoveryPointArn} was already drilled by ${holder.drillId} (a manual start re-drills it)`;
-    logger.info('duplicate trigger skipped', { reason, holder: holder.drillId });
-    return { started: [], skipped: [{ eventId, reason }], rejected: [] };
+    await giveBackOpenDrillPlace(drillId);
+    return duplicate(claim.holder, recoveryPointArn, eventId);
   }
   try {
     const started = await sfn.send(
@@ -168,15 +207,26 @@ export async function startDrill(request: DrillRequest, eventId: string): Promis
       }),
     );
     logger.info('drill started', { executionArn: started.executionArn });
-    return { started: [{ drillId, executionArn: started.executionArn ?? '' }], skipped: [], rejected: [] };
+    return { ...nothing(), started: [{ drillId, executionArn: started.executionArn ?? '' }] };
   } catch (error) {
+    // The execution of this drill id exists: while it runs, the place is its own; once it has ended, the
+    // reconciler frees the place.
     if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
-      const reason = `duplicate trigger: drill ${drillId} already ran for recovery point ${request.source.recoveryPointArn}`;
+      const reason = `duplicate trigger: drill ${drillId} already ran for recovery point ${recoveryPointArn}`;
       logger.info(reason);
-      return { started: [], skipped: [{ eventId, reason }], rejected: [] };
+      return { ...nothing(), skipped: [{ eventId, reason }] };
     }
     throw error;
   }
+}
+
+function duplicate(holder: Claim, recoveryPointArn: string, eventId: string): IntakeResult {
+  const reason =
+    holder.status === 'RUNNING'
+      ? `recovery point ${recoveryPointArn} is already being drilled by ${holder.drillId}`
+      : `recovery point ${recoveryPointArn} was already drilled by ${holder.drillId} (a manual start re-drills it)`;
+  logger.info('duplicate trigger skipped', { reason, holder: holder.drillId });
+  return { ...nothing(), skipped: [{ eventId, reason }] };
 }
 
 /** What intake does with one event: reject it, skip it (with the reason), or start its drill. */
@@ -188,22 +238,37 @@ export async function intake(raw: unknown): Promise<IntakeResult> {
     if (!envelope.success) throw new RejectedEvent(`not an AWS Backup event: ${problemsOf(envelope.error)}`);
     const event = envelope.data;
     logger.appendKeys({ eventId: event.id });
+    const unknown = fromUnknownAccount(event);
+    if (unknown) {
+      metrics.singleMetric().addMetric('EventsFromUnknownAccounts', MetricUnit.Count, 1);
+      logger.warn('event from an account that is not a source account', {
+        account: event.account,
+        region: event.region,
+        detailType: event['detail-type'],
+        recoveryPointArn: event.resources[0],
+        reason: unknown,
+      });
+      return { ...nothing(), skipped: [{ eventId: event.id, reason: unknown }] };
+    }
     const decision = await decide(event);
     if ('skip' in decision) {
       logger.info('event is not a drill trigger', { reason: decision.skip });
-      return { started: [], skipped: [{ eventId: event.id, reason: decision.skip }], rejected: [] };
+      return { ...nothing(), skipped: [{ eventId: event.id, reason: decision.skip }] };
     }
     if (isStandby && !config.PRIMARY_DECLARED_DOWN) {
       const reason = `standby deployment in ${config.AWS_REGION}: backup events are drilled by the primary deployment until it is declared down (primaryDeclaredDown)`;
       logger.info('event left to the primary deployment', { reason });
-      return { started: [], skipped: [{ eventId: event.id, reason }], rejected: [] };
+      return { ...nothing(), skipped: [{ eventId: event.id, reason }] };
     }
-    return await startDrill(decision.request, event.id);
+    const result = await startDrill(decision.request, event.id);
+    if (result.deferred.length > 0)
+      metrics.singleMetric().addMetric('DrillsDeferred', MetricUnit.Count, result.deferred.length);
+    return result;
   } catch (error) {
     if (!(error instanceof RejectedEvent)) throw error;
     metrics.singleMetric().addMetric('RejectedEvents', MetricUnit.Count, 1);
     logger.warn('event rejected', { reason: error.message });
-    return { started: [], skipped: [], rejected: [{ eventId: id, reason: error.message }] };
+    return { ...nothing(), rejected: [{ eventId: id, reason: error.message }] };
   }
 }
 

@@ -2,9 +2,9 @@ import { DescribeRecoveryPointCommand } from '@aws-sdk/client-backup';
 import { z } from 'zod';
 import { claimRecoveryPoint } from './lib/claims.js';
 import { drClients, sourceClients } from './lib/clients.js';
-import { config, drVaultArn } from './lib/config.js';
+import { config, drVaultArn, isSourceAccount } from './lib/config.js';
 import { type Drill, DrillRequest } from './lib/drill.js';
-import { DrillAlreadyRunning, InvalidDrillInput } from './lib/errors.js';
+import { DrillAlreadyRunning, InvalidDrillInput, SourceAccountNotAllowed } from './lib/errors.js';
 import { executionStatus } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
@@ -24,6 +24,7 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
   }
   const request = parsed.data;
   resourceModule(request.source.resourceType); // throws UnsupportedResourceType
+  checkSourceAccount(request);
   const drillId = input.executionName;
   logger.appendKeys({ drillId });
 
@@ -72,6 +73,26 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     preparedAt: new Date().toISOString(),
     ...(previousDrillId ? { previousDrillId } : {}),
   };
+}
+
+/**
+ * Manual starts and failovers as much as events: only a configured source account is drilled, and the
+ * recovery point must be that account's (an ARN names its account; an EBS snapshot ARN names none). Checked
+ * before any role is assumed or anything is read.
+ */
+function checkSourceAccount(request: DrillRequest): void {
+  const { account, recoveryPointArn } = request.source;
+  if (!isSourceAccount(account)) {
+    throw new SourceAccountNotAllowed(
+      `account ${account} is not a source account of this deployment (sourceAccounts: ${config.SOURCE_ACCOUNTS.join(', ') || 'none'})`,
+    );
+  }
+  const owner = recoveryPointArn.split(':')[4];
+  if (owner && owner !== account) {
+    throw new SourceAccountNotAllowed(
+      `recovery point ${recoveryPointArn} belongs to account ${owner}, not the source account ${account}`,
+    );
+  }
 }
 
 /**

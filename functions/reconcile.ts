@@ -1,7 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { startDrill } from './intake.js';
 import { reconcileSlots } from './lib/admission.js';
+import { freeEndedOpenDrills } from './lib/claims.js';
 import { TERMINAL_STATES } from './lib/events.js';
+import { executionStatus } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
 import { drillMissedBackups, type MissedBackups } from './lib/missed-backups.js';
 import { logger, metrics } from './lib/observability.js';
@@ -14,8 +16,10 @@ export interface ReconcileResult {
   failed: string[];
   /** Admission slots freed because their drill had ended, and waiting drills admitted. */
   slots: { freed: number; admitted: number };
-  /** Completed backup jobs checked for a lost event, and the drills started for them. */
+  /** Completed backup jobs checked for a lost event, and the drills started (or deferred) for them. */
   missedBackups: MissedBackups;
+  /** Drills holding a place under MAX_OPEN_DRILLS after this run, and places freed of drills that had ended. */
+  openDrills: { open: number; freed: number };
 }
 
 /** The reconciler could not check every open job or slot; the invocation fails so the dead-letter alarm shows it. */
@@ -34,7 +38,8 @@ export async function reconcile(): Promise<ReconcileResult> {
     resumed: [],
     failed: [],
     slots: { freed: 0, admitted: 0 },
-    missedBackups: { checked: 0, started: [] },
+    missedBackups: { checked: 0, started: [], deferred: 0 },
+    openDrills: { open: 0, freed: 0 },
   };
   for (const job of jobs) {
     try {
@@ -51,6 +56,16 @@ export async function reconcile(): Promise<ReconcileResult> {
       result.failed.push(job.jobId);
       logger.error('could not reconcile job', { jobId: job.jobId, drillId: job.drillId, error });
     }
+  }
+  // Before the missed backups: the places of drills that ended go to the backups deferred at the cap.
+  let placesFailed = false;
+  try {
+    result.openDrills = await freeEndedOpenDrills(
+      async (drillId) => (await executionStatus(drillId)) === 'RUNNING',
+    );
+  } catch (error) {
+    placesFailed = true;
+    logger.error('could not free the open-drill places of ended drills', { error });
   }
   let backupsFailed = false;
   try {
@@ -70,9 +85,16 @@ export async function reconcile(): Promise<ReconcileResult> {
   metrics.addMetric('OpenJobs', MetricUnit.Count, jobs.length - result.resumed.length);
   metrics.addMetric('SlotsFreed', MetricUnit.Count, result.slots.freed);
   metrics.addMetric('MissedBackupsDrilled', MetricUnit.Count, result.missedBackups.started.length);
-  if (result.failed.length > 0 || slotsFailed || backupsFailed) {
+  metrics.addMetric('DrillsDeferred', MetricUnit.Count, result.missedBackups.deferred);
+  metrics.addMetric(
+    'OpenDrills',
+    MetricUnit.Count,
+    result.openDrills.open + result.missedBackups.started.length,
+  );
+  if (result.failed.length > 0 || slotsFailed || backupsFailed || placesFailed) {
     const what = [
       ...(result.failed.length > 0 ? [`jobs ${result.failed.join(', ')}`] : []),
+      ...(placesFailed ? ['the open-drill places'] : []),
       ...(slotsFailed ? ['the admission slots'] : []),
       ...(backupsFailed ? ['the completed backup jobs'] : []),
     ];

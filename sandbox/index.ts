@@ -61,6 +61,17 @@ export interface SandboxOptions {
    * function with the same permissions).
    */
   functionHandlers?: Record<string, string>;
+  /**
+   * Deployment parameters, as `serverless deploy --param name=value` gives them (e.g. `maxOpenDrills`). The
+   * handler modules read their configuration once per process, as a Lambda container does: every sandbox of
+   * a process must be deployed with the same parameters (Sandbox.create refuses another set).
+   */
+  params?: Record<string, string>;
+  /**
+   * Accounts added to the deployment's `sourceAccounts` (`pilotlight drill --source-account`): intake drills
+   * their events and the reconciler lists their backup jobs. Any other account's events are skipped.
+   */
+  sourceAccounts?: readonly string[];
 }
 
 /** serverless.yml's functions with some handlers replaced (SandboxOptions.functionHandlers). */
@@ -86,6 +97,12 @@ function withHandlers(config: ServerlessConfig, handlers: Record<string, string>
     }),
   };
 }
+
+/**
+ * The environment the handler modules of this process were loaded with: their configuration (and clients)
+ * are module state, read once, so a sandbox with another configuration would silently run on the old one.
+ */
+let processEnvironment: Record<string, string> | undefined;
 
 let running = false;
 
@@ -126,10 +143,17 @@ export class Sandbox {
     this.epoch = options.startAt ?? EPOCH;
     this.clock = new VirtualClock(this.epoch);
     this.random = new Random(options.seed ?? 1);
-    this.config = withHandlers(
-      loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region }),
-      options.functionHandlers ?? {},
-    );
+    const load = (params?: Record<string, string>) =>
+      withHandlers(
+        loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region, params }),
+        options.functionHandlers ?? {},
+      );
+    this.config = load(options.params);
+    if (options.sourceAccounts?.length) {
+      const configured = (this.config.params.sourceAccounts ?? '').split(',').map((a) => a.trim());
+      const sourceAccounts = [...new Set([...configured, ...options.sourceAccounts].filter(Boolean))];
+      this.config = load({ ...options.params, sourceAccounts: sourceAccounts.join(',') });
+    }
     this.faults = parseFaults(
       options.faults ?? [],
       this.config.functions.map((f) => f.key),
@@ -141,7 +165,17 @@ export class Sandbox {
     this.world = new World(
       {
         centralAccount: CENTRAL_ACCOUNT,
-        sourceAccounts: [PROD_ACCOUNT],
+        // The production estate's account, and every account the deployment drills (param sourceAccounts),
+        // with the source-account stack; other accounts join when an event of theirs arrives (provisionFor).
+        sourceAccounts: [
+          ...new Set([
+            PROD_ACCOUNT,
+            ...(p.sourceAccounts ?? '')
+              .split(',')
+              .map((account) => account.trim())
+              .filter(Boolean),
+          ]),
+        ],
         sourceRegion: PROD_REGION,
         drAccount: this.param(p, 'drAccountId'),
         drRegion: this.param(p, 'drRegion'),
@@ -263,6 +297,17 @@ export class Sandbox {
         environment[name] = resolved;
       }
     }
+    if (processEnvironment) {
+      const changed = Object.keys({ ...processEnvironment, ...environment }).filter(
+        (name) => processEnvironment?.[name] !== environment[name],
+      );
+      if (changed.length > 0) {
+        throw new Error(
+          `the handler modules of this process were loaded with another configuration (${changed.join(', ')}): they read it once, as a Lambda container does; run a sandbox with other params in a new process`,
+        );
+      }
+    }
+    processEnvironment = environment;
     const previous = Object.fromEntries(Object.keys(environment).map((name) => [name, process.env[name]]));
     Object.assign(process.env, environment);
     this.cleanups.push(() => {

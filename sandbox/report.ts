@@ -86,11 +86,13 @@ function reasonsOf(outcomes: { target: string; result?: Json; error?: string }[]
     if (outcome.error) return [`${outcome.target} failed: ${outcome.error}`];
     const result = outcome.result as {
       skipped?: { reason: string }[];
+      deferred?: { reason: string }[];
       resumed?: boolean;
       reason?: string;
       started?: unknown[];
     } | null;
-    if (result?.skipped?.length) return result.skipped.map((s) => s.reason);
+    const reasons = [...(result?.skipped ?? []), ...(result?.deferred ?? [])];
+    if (reasons.length > 0) return reasons.map((s) => s.reason);
     if (result?.resumed === false && result.reason) return [result.reason];
     return [];
   });

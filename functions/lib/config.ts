@@ -91,6 +91,12 @@ const ConfigSchema = z.object({
    */
   SOURCE_ACCOUNTS: commaList(accountId),
   SOURCE_REGIONS: commaList(region),
+  /**
+   * The most drills intake and the reconciler may have open at once (functions/lib/claims.ts, open drills).
+   * Beyond it a backup is deferred, not dropped: the reconciler drills it once a place is free. At most 5000,
+   * because the open drills are one state item (DynamoDB's 400 KB item limit; see claims.ts).
+   */
+  MAX_OPEN_DRILLS: z.coerce.number().int().min(1).max(5000),
   /** Days a drill's copy stays in the DR vault (StartCopyJob Lifecycle.DeleteAfterDays). */
   DRILL_COPY_RETENTION_DAYS: z.coerce.number().int().min(1),
   /** This deployment's drill state machine: executions are started on it and resources are tagged with it. */
@@ -118,6 +124,19 @@ export const drVaultArn = `arn:aws:backup:${config.DR_REGION}:${config.DR_ACCOUN
 export function restoreLimit(resourceType: string): number {
   return config.RESTORE_CONCURRENCY[resourceType] ?? config.RESTORE_CONCURRENCY.default ?? 1;
 }
+
+/**
+ * Whether backup and copy job events from this account are drilled: only the configured source accounts'
+ * are (param sourceAccounts). Any account of the organization may send events to the bus; a misconfigured
+ * plan or a forged event in another account must not start copies and restores.
+ */
+export function isSourceAccount(account: string): boolean {
+  return config.SOURCE_ACCOUNTS.includes(account);
+}
+
+/** The regions whose completed backup jobs the reconciler lists: sourceRegions, or this deployment's region. */
+export const reconciledRegions: readonly string[] =
+  config.SOURCE_REGIONS.length > 0 ? config.SOURCE_REGIONS : [config.AWS_REGION];
 
 /** This deployment runs in the DR region: the standby of the primary deployment. */
 export const isStandby = config.AWS_REGION === config.DR_REGION;

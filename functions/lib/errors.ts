@@ -12,6 +12,15 @@ export class InvalidDrillInput extends DrillError {
   override readonly name = 'InvalidDrillInput';
 }
 
+/**
+ * The drill names a source account that is not one of this deployment's source accounts (param
+ * sourceAccounts), or a recovery point of another account than the one it names. Not retried: nothing is read
+ * from, copied out of or restored for an account Pilotlight is not configured to drill.
+ */
+export class SourceAccountNotAllowed extends DrillError {
+  override readonly name = 'SourceAccountNotAllowed';
+}
+
 /** The resource type has no module in functions/resources. Not retried. */
 export class UnsupportedResourceType extends DrillError {
   override readonly name = 'UnsupportedResourceType';

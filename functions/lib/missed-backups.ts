@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { isSupported } from '../resources/index.js';
 import { readClaim } from './claims.js';
 import { dynamo, sourceClients } from './clients.js';
-import { config, isStandby } from './config.js';
+import { config, isStandby, reconciledRegions } from './config.js';
 import type { DrillRequest } from './drill.js';
 import { UnexpectedRecord } from './errors.js';
 import { logger } from './observability.js';
@@ -31,16 +31,21 @@ export interface MissedBackups {
   checked: number;
   /** Drill ids started for backups whose event never produced a drill. */
   started: string[];
+  /** Backups without a drill left for a later run because MAX_OPEN_DRILLS drills are open. */
+  deferred: number;
 }
 
-type Start = (request: DrillRequest, eventId: string) => Promise<{ started: { drillId: string }[] }>;
+type Start = (
+  request: DrillRequest,
+  eventId: string,
+) => Promise<{ started: { drillId: string }[]; deferred: unknown[] }>;
 
 export async function drillMissedBackups(start: Start): Promise<MissedBackups> {
-  const result: MissedBackups = { checked: 0, started: [] };
+  const result: MissedBackups = { checked: 0, started: [], deferred: 0 };
   // A standby deployment leaves backups to the primary until the primary is declared down.
   if (isStandby && !config.PRIMARY_DECLARED_DOWN) return result;
   for (const account of config.SOURCE_ACCOUNTS) {
-    for (const region of config.SOURCE_REGIONS.length > 0 ? config.SOURCE_REGIONS : [config.AWS_REGION]) {
+    for (const region of reconciledRegions) {
       const key = `WATERMARK#backup-jobs#${account}#${region}`;
       const stored = await dynamo.send(
         new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: key }, ConsistentRead: true }),
@@ -54,6 +59,19 @@ export async function drillMissedBackups(start: Start): Promise<MissedBackups> {
         : new Date(Date.now() - FIRST_LOOKBACK_MS);
       const before = new Date(Date.now() - EVENT_GRACE_MS);
       if (before <= after) continue;
+      /**
+       * The watermark must not pass a backup that is still without a drill: once MAX_OPEN_DRILLS drills are
+       * open, the rest of this window is deferred (not started, so no place is asked for each), and the next
+       * watermark stays just before the earliest deferred completion, so a later run lists it again (the
+       * claims skip what was drilled meanwhile).
+       */
+      let full = false;
+      let earliestDeferred: number | undefined;
+      const defer = (job: { CompletionDate?: Date }) => {
+        result.deferred += 1;
+        const completed = job.CompletionDate?.getTime() ?? after.getTime() + 1;
+        earliestDeferred = Math.min(earliestDeferred ?? completed, completed);
+      };
       const pages = paginateListBackupJobs(
         { client: sourceClients(account, region).backup },
         { ByState: 'COMPLETED', ByCompleteAfter: after, ByCompleteBefore: before },
@@ -82,7 +100,15 @@ export async function drillMissedBackups(start: Start): Promise<MissedBackups> {
               backupVaultName: job.BackupVaultName ?? 'Default',
             },
           };
+          if (full) {
+            defer(job);
+            continue;
+          }
           const started = await start(request, `missed-backup-job:${job.BackupJobId ?? recoveryPointArn}`);
+          if (started.deferred.length > 0) {
+            full = true;
+            defer(job);
+          }
           for (const drill of started.started) {
             result.started.push(drill.drillId);
             logger.warn('drilled a backup whose event never started a drill', {
@@ -92,10 +118,20 @@ export async function drillMissedBackups(start: Start): Promise<MissedBackups> {
           }
         }
       }
+      // ListBackupJobs' ByCompleteAfter is exclusive: 1 ms before the earliest deferred backup lists it again.
+      const next =
+        earliestDeferred === undefined ? before : new Date(Math.max(after.getTime(), earliestDeferred - 1));
+      if (earliestDeferred !== undefined)
+        logger.warn('backups deferred until drills end (maxOpenDrills)', {
+          account,
+          region,
+          deferred: result.deferred,
+          watermark: next.toISOString(),
+        });
       await dynamo.send(
         new PutCommand({
           TableName: config.STATE_TABLE,
-          Item: { pk: key, completedBefore: before.toISOString() },
+          Item: { pk: key, completedBefore: next.toISOString() },
         }),
       );
     }

@@ -36,7 +36,13 @@ const KEY = getAtt('PilotlightKey');
 
 /** What each function's code calls (functions/*.ts), and nothing more. */
 const EXPECTED_ACTIONS: Record<string, string[]> = {
-  intake: ['dynamodb:GetItem', 'dynamodb:PutItem', 'states:StartExecution', 'sqs:SendMessage'],
+  intake: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'states:StartExecution',
+    'sqs:SendMessage',
+  ],
   prepareDrill: [
     'dynamodb:GetItem',
     'dynamodb:PutItem',
@@ -679,6 +685,21 @@ describe('alarms and dashboard', () => {
   it('alarms on orphaned resources reported by the sweeper', () => {
     expect(find('Pilotlight', 'OrphanedResources', ['service', 'pilotlight'])).toHaveLength(1);
   });
+
+  it.each(['EventsFromUnknownAccounts', 'DrillsDeferred'])(
+    'alarms on %s from intake and the reconciler as soon as one happens',
+    (metric) => {
+      const [alarm, ...others] = find('Pilotlight', metric, ['service', 'pilotlight']);
+      expect(others).toEqual([]);
+      expect(alarm).toMatchObject({
+        Statistic: 'Sum',
+        Period: 300,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    },
+  );
 
   it('alarms on messages in each dead-letter queue', () => {
     for (const queue of ['EventTargetDeadLetterQueue', 'AsyncDeadLetterQueue']) {

@@ -31,6 +31,7 @@ function validEnv(): NodeJS.ProcessEnv {
     DRILL_COPY_RETENTION_DAYS: '7',
     SOURCE_ACCOUNTS: '111111111111',
     SOURCE_REGIONS: 'us-east-2',
+    MAX_OPEN_DRILLS: '1000',
     DRILL_STATE_MACHINE_ARN: 'arn:aws:states:us-east-2:222222222222:stateMachine:pilotlight-prod-drill',
   };
 }

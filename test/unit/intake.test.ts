@@ -311,6 +311,7 @@ describe('startDrill', () => {
         },
       ],
       rejected: [],
+      deferred: [],
     });
     expect(dynamo).toHaveReceivedCommandWith(GetCommand, { Key: { pk: CLAIM_PK }, ConsistentRead: true });
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
@@ -373,7 +374,7 @@ describe('handler', () => {
     const result = await handler(event, lambdaContext());
 
     // Assess
-    expect(result).toEqual({ started: [{ drillId, executionArn }], skipped: [], rejected: [] });
+    expect(result).toEqual({ started: [{ drillId, executionArn }], skipped: [], rejected: [], deferred: [] });
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     const input = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(input?.stateMachineArn).toBe(STATE_MACHINE_ARN);
@@ -404,6 +405,7 @@ describe('handler', () => {
         },
       ],
       rejected: [],
+      deferred: [],
     });
   });
 
@@ -549,6 +551,7 @@ describe('intake on a standby deployment (AWS_REGION is the DR region)', () => {
         },
       ],
       rejected: [],
+      deferred: [],
     });
     expect(dynamo).not.toHaveReceivedCommand(PutCommand);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);

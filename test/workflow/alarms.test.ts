@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { supportedResourceTypes } from '../../functions/resources/index.js';
-import { type MetricDatum, Sandbox } from '../../sandbox/index.js';
+import { type EventBridgeEvent, type MetricDatum, Sandbox } from '../../sandbox/index.js';
 
 /**
  * CloudWatch matches an alarm to a metric by namespace, name and the exact set of dimensions: an alarm whose
@@ -40,6 +41,17 @@ describe('alarms watch what the functions publish', async () => {
     (s) => s.backupCompleted('EBS', 1),
     ['job:restore=FAILED', 'api:SNS.Publish=AuthorizationErrorException'],
   );
+  // A backup of an account that is not in sourceAccounts: intake skips it and counts it.
+  const fromUnknownAccount = await metricsOf((s) => {
+    const sample = readFileSync('events/backup-job-completed-rds.json', 'utf8').replaceAll(
+      '111111111111',
+      '555566667777',
+    );
+    s.deliverEvent({
+      ...(JSON.parse(sample) as EventBridgeEvent),
+      time: new Date(s.clock.now).toISOString(),
+    });
+  }, []);
   const sandbox = await Sandbox.create({ seed: 3 });
   const alarms: Alarm[] = Object.entries(sandbox.config.resources)
     .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.Namespace === 'Pilotlight')
@@ -101,8 +113,18 @@ describe('alarms watch what the functions publish', async () => {
     expect(Math.max(...matching(succeeded, alarm).map((m) => m.value))).toBe(0);
   });
 
+  it('EventsFromUnknownAccounts: published with the dimensions its alarm uses when an unknown account sends a backup event', () => {
+    const alarm = alarms.find((a) => a.name === 'EventsFromUnknownAccounts');
+    if (!alarm) throw new Error('serverless.yml has no EventsFromUnknownAccounts alarm');
+    expect(Math.max(...matching(fromUnknownAccount, alarm).map((m) => m.value))).toBeGreaterThanOrEqual(1);
+    expect(matching(succeeded, alarm)).toEqual([]);
+  });
+
   it('leaves every alarm on a Pilotlight metric covered by one of the checks above', () => {
     const covered = new Set([
+      'EventsFromUnknownAccounts',
+      // Raised by a storm with a low maxOpenDrills, another deployment configuration: event-storm.test.ts.
+      'DrillsDeferred',
       'AlertsNotSent',
       'DrillSucceeded',
       'RtoTargetBreached',

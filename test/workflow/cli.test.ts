@@ -80,6 +80,17 @@ describe('pilotlight drill input', () => {
     expect(stdout).toBe('');
   });
 
+  it.each(['12', '1234567890123', 'prod'])(
+    'rejects --source-account %j (exit 2, nothing started)',
+    async (account) => {
+      const code = await main(['drill', '--source-account', account]);
+
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/^pilotlight: --source-account must be a 12-digit AWS account id/);
+      expect(stdout).toBe('');
+    },
+  );
+
   it('rejects events out of order', async () => {
     const later = eventFile('later.json', [['2026-01-05T01:58:12Z', '2026-01-05T04:00:00Z']]);
     const earlier = eventFile('earlier.json');
@@ -92,25 +103,29 @@ describe('pilotlight drill input', () => {
 });
 
 describe('pilotlight drill --event', () => {
-  it('drills a backup from another account and region, measured from the event (exit 0)', async () => {
-    const file = eventFile('other.json', [
-      ['111111111111', '444455556666'],
-      ['us-east-2', 'ap-southeast-2'],
-      ['2026-01-05', '2024-11-20'],
-    ]);
+  it('skips a backup from an account that is not a source account, naming it (exit 0, nothing drilled)', async () => {
+    const file = eventFile('other.json', [['111111111111', '444455556666']]);
 
     const code = await main(['drill', '--event', file, '--json']);
 
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
-    expect(report.drills[0]).toMatchObject({
-      status: 'SUCCEEDED',
-      source: { account: '444455556666', region: 'ap-southeast-2' },
-    });
-    expect(report.sandbox.startedAt).toBe('2024-11-20T01:58:12.000Z');
-    expect(report.drills[0].rtoSeconds).toBeLessThan(4 * 3600);
-    expect(report.sandbox.alerts).toEqual([]);
+    expect(report.drills).toEqual([]);
+    expect(report.skipped).toEqual([
+      {
+        eventId: '5f8f3c2e-6f0a-4d7e-9c43-1d0b8a7e2c11',
+        reason: expect.stringMatching(
+          /^account 444455556666 is not a source account of this deployment \(sourceAccounts: 111111111111\)/,
+        ),
+      },
+    ]);
+    expect(report.sandbox.metrics.some((m: { name: string }) => m.name === 'EventsFromUnknownAccounts')).toBe(
+      true,
+    );
   });
+
+  // Drilling it with --source-account: test/workflow/source-accounts.test.ts (another deployment configuration,
+  // so another process).
 
   it('reports for the copy-job sample an RTO that covers the whole drill', async () => {
     const code = await main(['drill', '--event', 'events/copy-job-completed-dr-vault.json', '--json']);
