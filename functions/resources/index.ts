@@ -1,5 +1,8 @@
 import { UnsupportedResourceType } from '../lib/errors.js';
 import { ebs } from './ebs.js';
+import { ec2 } from './ec2.js';
+import { efs } from './efs.js';
+import { fsx } from './fsx.js';
 import { rds } from './rds.js';
 import type { ResourceModule } from './types.js';
 
@@ -7,7 +10,7 @@ import type { ResourceModule } from './types.js';
  * The resource types Pilotlight can drill: the only list. One module per type (functions/resources/<type>.ts);
  * the sandbox mirrors each in sandbox/resources/<type>.ts.
  */
-export const resourceModules: readonly ResourceModule[] = [rds, ebs];
+export const resourceModules: readonly ResourceModule[] = [rds, ebs, ec2, efs, fsx];
 
 export const supportedResourceTypes: readonly string[] = resourceModules.map((module) => module.type);
 
