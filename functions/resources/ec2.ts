@@ -211,10 +211,7 @@ export const ec2: ResourceModule = {
       // The volumes go with the instance (DeleteOnTermination): reported as deleted by this call, members first.
       return {
         status: 'deleted',
-        deleted: [
-          ...volumes.map((volume) => volumeArn(resourceArn, volume.VolumeId ?? '')),
-          resourceArn,
-        ],
+        deleted: [...volumes.map((volume) => volumeArn(resourceArn, volume.VolumeId ?? '')), resourceArn],
       };
     } catch (error) {
       if (isNotFound(error)) return { status: 'already-gone', deleted: [] };

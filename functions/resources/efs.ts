@@ -96,7 +96,9 @@ export const efs: ResourceModule = {
       throw new ResourceNotReady(`file system ${fileSystemId} is ${state}`);
 
     const mountTargets = await mountTargetsOf(clients, fileSystemId);
-    const outside = mountTargets.filter((target) => !config.RESTORE_SUBNET_IDS.includes(target.SubnetId ?? ''));
+    const outside = mountTargets.filter(
+      (target) => !config.RESTORE_SUBNET_IDS.includes(target.SubnetId ?? ''),
+    );
     const size = fileSystem.SizeInBytes?.Value ?? 0;
     const expectedMode = expected.PerformanceMode;
     return [

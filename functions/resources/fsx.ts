@@ -90,7 +90,10 @@ function isolatedSettings(
   return { settings, subnets };
 }
 
-async function describeFileSystem(clients: AccountClients, fileSystemId: string): Promise<FileSystem | undefined> {
+async function describeFileSystem(
+  clients: AccountClients,
+  fileSystemId: string,
+): Promise<FileSystem | undefined> {
   const result = await fsxOf(clients).send(new DescribeFileSystemsCommand({ FileSystemIds: [fileSystemId] }));
   return result.FileSystems?.[0];
 }
@@ -100,12 +103,16 @@ async function ontapVolumesOf(clients: AccountClients, fileSystemId: string) {
   const result = await fsxOf(clients).send(
     new DescribeVolumesCommand({ Filters: [{ Name: 'file-system-id', Values: [fileSystemId] }] }),
   );
-  return (result.Volumes ?? []).filter((volume) => volume.OntapConfiguration?.StorageVirtualMachineRoot !== true);
+  return (result.Volumes ?? []).filter(
+    (volume) => volume.OntapConfiguration?.StorageVirtualMachineRoot !== true,
+  );
 }
 
 async function ontapSvmsOf(clients: AccountClients, fileSystemId: string) {
   const result = await fsxOf(clients).send(
-    new DescribeStorageVirtualMachinesCommand({ Filters: [{ Name: 'file-system-id', Values: [fileSystemId] }] }),
+    new DescribeStorageVirtualMachinesCommand({
+      Filters: [{ Name: 'file-system-id', Values: [fileSystemId] }],
+    }),
   );
   return result.StorageVirtualMachines ?? [];
 }
@@ -129,7 +136,12 @@ function deleteRequest(fileSystem: FileSystem, fileSystemId: string): DeleteFile
   }
 }
 
-function memberArn(fileSystemArn: string, kind: 'volume' | 'storage-virtual-machine', fileSystemId: string, id: string) {
+function memberArn(
+  fileSystemArn: string,
+  kind: 'volume' | 'storage-virtual-machine',
+  fileSystemId: string,
+  id: string,
+) {
   const arn = parseArn(fileSystemArn);
   return `arn:${arn?.partition ?? 'aws'}:fsx:${arn?.region ?? ''}:${arn?.account ?? ''}:${kind}/${fileSystemId}/${id}`;
 }
@@ -230,7 +242,8 @@ export const fsx: ResourceModule = {
       if (fileSystem.FileSystemType !== 'ONTAP') return 'present';
       // An ONTAP file system waits for its volumes, then its SVMs, to be deleted before it can go.
       const volumes = await ontapVolumesOf(clients, fileSystemId);
-      if (volumes.length > 0) return volumes.every((v) => v.Lifecycle === 'DELETING') ? 'deleting' : 'present';
+      if (volumes.length > 0)
+        return volumes.every((v) => v.Lifecycle === 'DELETING') ? 'deleting' : 'present';
       const svms = await ontapSvmsOf(clients, fileSystemId);
       if (svms.length > 0) return svms.every((s) => s.Lifecycle === 'DELETING') ? 'deleting' : 'present';
       return 'present';
@@ -275,7 +288,10 @@ async function deleteOntapMembers(
       if (volume.Lifecycle === 'DELETING' || !volume.VolumeId) continue;
       try {
         await fsxOf(clients).send(
-          new DeleteVolumeCommand({ VolumeId: volume.VolumeId, OntapConfiguration: { SkipFinalBackup: true } }),
+          new DeleteVolumeCommand({
+            VolumeId: volume.VolumeId,
+            OntapConfiguration: { SkipFinalBackup: true },
+          }),
         );
         deleted.push(memberArn(resourceArn, 'volume', fileSystemId, volume.VolumeId));
       } catch (error) {
@@ -293,7 +309,9 @@ async function deleteOntapMembers(
       await fsxOf(clients).send(
         new DeleteStorageVirtualMachineCommand({ StorageVirtualMachineId: svm.StorageVirtualMachineId }),
       );
-      deleted.push(memberArn(resourceArn, 'storage-virtual-machine', fileSystemId, svm.StorageVirtualMachineId));
+      deleted.push(
+        memberArn(resourceArn, 'storage-virtual-machine', fileSystemId, svm.StorageVirtualMachineId),
+      );
     } catch (error) {
       if (!(error instanceof StorageVirtualMachineNotFound)) throw error;
     }
