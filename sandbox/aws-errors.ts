@@ -99,6 +99,36 @@ const SERVICES: Record<string, Record<string, ErrorSpec>> = {
     Unavailable: e(503, 'transient'),
     VolumeInUse: e(400),
   },
+  // https://docs.aws.amazon.com/efs/latest/ug/API_DeleteFileSystem.html (and DescribeFileSystems,
+  // DescribeMountTargets, DeleteMountTarget, TagResource, ListTagsForResource: each operation's Errors)
+  EFS: {
+    AccessPointNotFound: e(404),
+    BadRequest: e(400),
+    FileSystemAlreadyExists: e(409),
+    FileSystemInUse: e(409),
+    FileSystemLimitExceeded: e(403),
+    FileSystemNotFound: e(404),
+    IncorrectFileSystemLifeCycleState: e(409),
+    IncorrectMountTargetState: e(409),
+    InternalServerError: e(500, 'transient'),
+    MountTargetNotFound: e(404),
+    ThrottlingException: e(429, 'throttling'),
+  },
+  // https://docs.aws.amazon.com/fsx/latest/APIReference/API_DeleteFileSystem.html (and the other operations):
+  // FSx is a JSON 1.1 API, every client error is HTTP 400.
+  FSx: {
+    BackupNotFound: e(400),
+    BadRequest: e(400),
+    FileSystemNotFound: e(400),
+    IncompatibleParameterError: e(400),
+    InternalServerError: e(500, 'transient'),
+    NotServiceResourceError: e(400),
+    ResourceDoesNotSupportTagging: e(400),
+    ResourceNotFound: e(400),
+    ServiceLimitExceeded: e(400),
+    StorageVirtualMachineNotFound: e(400),
+    VolumeNotFound: e(400),
+  },
   // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html (and CommonErrors)
   RDS: {
     AccessDenied: e(403),

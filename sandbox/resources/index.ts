@@ -2,6 +2,8 @@ import { ec2Api } from '../aws/ec2.js';
 import { rdsApi } from '../aws/rds.js';
 import { ebs } from './ebs.js';
 import { ec2 } from './ec2.js';
+import { efs, efsApi } from './efs.js';
+import { fsx, fsxApi } from './fsx.js';
 import { rds } from './rds.js';
 import type { SandboxResourceType, ServiceApi } from './types.js';
 
@@ -9,9 +11,9 @@ import type { SandboxResourceType, ServiceApi } from './types.js';
  * The resource types the sandbox simulates, one module each (mirroring functions/resources/index.ts: a test
  * checks the two registries name the same types), and the service APIs their restored resources live in.
  */
-export const sandboxTypes: readonly SandboxResourceType[] = [rds, ebs, ec2];
+export const sandboxTypes: readonly SandboxResourceType[] = [rds, ebs, ec2, efs, fsx];
 
-export const serviceApis: readonly ServiceApi[] = [rdsApi, ec2Api];
+export const serviceApis: readonly ServiceApi[] = [rdsApi, ec2Api, efsApi, fsxApi];
 
 export class UnknownResourceType extends Error {
   override readonly name = 'UnknownResourceType';
