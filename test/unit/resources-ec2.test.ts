@@ -5,6 +5,7 @@ import {
   EC2Client,
   EC2ServiceException,
   type Instance,
+  type InstanceStateName,
   TerminateInstancesCommand,
   type Volume,
 } from '@aws-sdk/client-ec2';
@@ -265,19 +266,17 @@ describe('ec2.tag and ec2.readTags', () => {
 });
 
 describe('ec2.lifecycle', () => {
-  it.each<[string, Volume[], string]>([
+  it.each<[InstanceStateName, Volume[], string]>([
     ['running', [], 'present'],
     ['stopped', [], 'present'],
     ['shutting-down', HEALTHY_VOLUMES, 'deleting'],
     ['terminated', [attachedVolume('vol-0aaaaaaaaaaaaaaa1', 30, { State: 'deleting' })], 'deleting'],
     ['terminated', [], 'gone'],
-  ])('an instance %s (with %j) is %s', async (state, volumes, expected) => {
+  ])('an instance %s with attached volumes %j is %s', async (state, volumes, expected) => {
     // Prepare
-    ec2Mock
-      .on(DescribeInstancesCommand)
-      .resolves({
-        Reservations: [{ Instances: [healthyInstance({ State: { Name: state as 'running' } })] }],
-      });
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: [healthyInstance({ State: { Name: state } })] }],
+    });
     ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: volumes });
 
     // Act

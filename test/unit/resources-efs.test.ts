@@ -7,6 +7,7 @@ import {
   type FileSystemDescription,
   FileSystemInUse,
   FileSystemNotFound,
+  type LifeCycleState,
   ListTagsForResourceCommand,
   type MountTargetDescription,
   TagResourceCommand,
@@ -228,7 +229,7 @@ describe('efs.tag and efs.readTags', () => {
 });
 
 describe('efs.lifecycle', () => {
-  it.each<[string, MountTargetDescription[], string]>([
+  it.each<[LifeCycleState, MountTargetDescription[], string]>([
     ['available', [], 'present'],
     ['available', [mountTarget('subnet-0a1b2c3d4e5f60711')], 'present'],
     ['available', [mountTarget('subnet-0a1b2c3d4e5f60711', { LifeCycleState: 'deleting' })], 'deleting'],
@@ -237,7 +238,7 @@ describe('efs.lifecycle', () => {
     // Prepare
     efsMock
       .on(DescribeFileSystemsCommand)
-      .resolves({ FileSystems: [healthyFileSystem({ LifeCycleState: state as 'available' })] });
+      .resolves({ FileSystems: [healthyFileSystem({ LifeCycleState: state })] });
     efsMock.on(DescribeMountTargetsCommand).resolves({ MountTargets: targets });
 
     // Act

@@ -1,5 +1,6 @@
 import {
   DeleteFileSystemCommand,
+  type DeleteFileSystemRequest,
   DeleteStorageVirtualMachineCommand,
   DeleteVolumeCommand,
   DescribeFileSystemsCommand,
@@ -7,6 +8,7 @@ import {
   DescribeVolumesCommand,
   type FileSystem,
   FileSystemNotFound,
+  type FileSystemType,
   FSxClient,
   ListTagsForResourceCommand,
   TagResourceCommand,
@@ -319,14 +321,14 @@ describe('fsx.tag and fsx.readTags', () => {
 });
 
 describe('fsx.delete', () => {
-  it.each([
+  it.each<[FileSystemType, Omit<DeleteFileSystemRequest, 'FileSystemId'>]>([
     ['WINDOWS', { WindowsConfiguration: { SkipFinalBackup: true } }],
     ['LUSTRE', { LustreConfiguration: { SkipFinalBackup: true } }],
     [
       'OPENZFS',
       { OpenZFSConfiguration: { SkipFinalBackup: true, Options: ['DELETE_CHILD_VOLUMES_AND_SNAPSHOTS'] } },
     ],
-  ] as const)('deletes a %s file system without a final backup', async (variant, configuration) => {
+  ])('deletes a %s file system without a final backup', async (variant, configuration) => {
     // Prepare
     fsxMock
       .on(DescribeFileSystemsCommand)
