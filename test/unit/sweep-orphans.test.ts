@@ -25,6 +25,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { ebs } from '../../functions/resources/ebs.js';
+import { taggingTypes } from '../../functions/resources/index.js';
 import { rds } from '../../functions/resources/rds.js';
 import { sweepOrphans } from '../../functions/sweep-orphans.js';
 import {
@@ -96,7 +97,7 @@ describe('sweepOrphans', () => {
         { Key: 'pilotlight:managed', Values: ['true'] },
         { Key: 'pilotlight:owner', Values: [config.DRILL_STATE_MACHINE_ARN] },
       ],
-      ResourceTypeFilters: ['rds:db', 'ec2:volume'],
+      ResourceTypeFilters: [...taggingTypes],
     });
   });
 
