@@ -15,6 +15,10 @@ export interface BurstResult {
   limits: Record<string, number>;
   drainHours: number;
   idealHours: number;
+  drainSeconds: number;
+  idealSeconds: number;
+  /** The DR account's service quotas the sandbox enforced (QUOTAS in sandbox/world.ts, e.g. rds-db-instances). */
+  quotas: Record<string, number>;
   drainOverIdeal: number;
   resourcesLeft: number;
   wallSeconds: number;
@@ -25,7 +29,7 @@ function endOf(drill: DrillReport, step: string): number | undefined {
   return found ? Date.parse(found) : undefined;
 }
 
-export async function burst(types: string[], count: number, seed = 1): Promise<BurstResult> {
+export async function burst(types: readonly string[], count: number, seed = 1): Promise<BurstResult> {
   const wallStart = performance.now();
   const sandbox = await Sandbox.create({ seed });
   try {
@@ -73,6 +77,9 @@ export async function burst(types: string[], count: number, seed = 1): Promise<B
       ),
       limits: Object.fromEntries(types.map((type) => [type, limits[type] ?? limits.default ?? 1])),
       drainHours: Number(drainHours.toFixed(2)),
+      drainSeconds: Math.round(drainHours * 3600),
+      idealSeconds: Math.round(idealHours * 3600),
+      quotas: { ...sandbox.world.settings.quotas },
       idealHours: Number(idealHours.toFixed(2)),
       drainOverIdeal: Number((drainHours / idealHours).toFixed(3)),
       resourcesLeft: report.sandbox.resourcesLeft,

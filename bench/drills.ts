@@ -1,73 +1,53 @@
-import { Sandbox } from '../sandbox/index.js';
-import { buildReport } from '../sandbox/report.js';
-import { type BurstResult, burst } from './burst.js';
+import '../test/setup.js';
+import { z } from 'zod';
+import { render } from './render.js';
+import { DEFAULT_OPTIONS, runBench } from './run.js';
 
 /**
- * How fast the sandbox simulates: N concurrent RDS drills per run. Reported as figures and ratios
- * (simulated seconds per wall second, wall milliseconds per drill), never asserted in tests.
+ * `npm run bench [-- --json]`: cost per drill against the polling baseline, detection latency, the burst,
+ * bundles and the sandbox itself, all from one run (bench/run.ts). Smaller runs while developing:
+ * BENCH_DRILLS (per type), BENCH_DETECTION (drills), BENCH_BURSTS (comma list of sandbox sizes),
+ * BENCH_BUNDLES (comma list of function keys), BENCH_PROCESSES (fresh processes per bundle).
  */
-const sizes = [1, 10, 25];
-const rows: string[] = [];
-for (const count of sizes) {
-  const sandbox = await Sandbox.create({ seed: 1 });
-  const startedAt = new Date(sandbox.clock.now).toISOString();
-  for (let i = 1; i <= count; i++) sandbox.backupCompleted('RDS', i);
-  await sandbox.run();
-  const report = buildReport(sandbox, 1, startedAt);
-  sandbox.dispose();
-  const failed = report.drills.filter((d) => d.status !== 'SUCCEEDED').length;
-  const { wallMs, simulatedSeconds, transitions, lambdaInvocations, apiCalls, peakConcurrentRestores } =
-    report.sandbox;
-  rows.push(
-    [
-      String(count).padStart(5),
-      String(failed).padStart(6),
-      String(wallMs).padStart(8),
-      (wallMs / count).toFixed(1).padStart(10),
-      String(simulatedSeconds).padStart(9),
-      Math.round((simulatedSeconds * 1000) / wallMs)
-        .toString()
-        .padStart(12),
-      String(transitions).padStart(11),
-      String(lambdaInvocations).padStart(8),
-      String(apiCalls).padStart(9),
-      String(peakConcurrentRestores).padStart(5),
-    ].join(' '),
+const count = z.coerce.number().int().positive();
+const list = z
+  .string()
+  .transform((text) => text.split(',').map((item) => item.trim()))
+  .pipe(z.array(z.string().min(1)).min(1));
+const Environment = z.object({
+  BENCH_DRILLS: count.default(DEFAULT_OPTIONS.drillsPerType),
+  BENCH_DETECTION: count.default(DEFAULT_OPTIONS.detectionDrills),
+  BENCH_BURSTS: list
+    .transform((items) => items.map(Number))
+    .pipe(z.array(z.number().int().positive()))
+    .optional(),
+  BENCH_BUNDLES: list.optional(),
+  BENCH_PROCESSES: count.default(DEFAULT_OPTIONS.bundleProcesses),
+});
+const Arguments = z.array(z.enum(['--json'])).max(1);
+
+const parsedArgs = Arguments.safeParse(process.argv.slice(2));
+const parsedEnv = Environment.safeParse(process.env);
+if (!parsedArgs.success || !parsedEnv.success) {
+  process.stderr.write(
+    `usage: npm run bench [-- --json]; ${[parsedArgs.error, parsedEnv.error].flatMap((e) => e?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? []).join('; ')}\n`,
   );
+  process.exit(2);
 }
-process.stdout.write(
-  `drills failed  wall ms  ms/drill  sim s  sim/wall x  transitions  lambdas  api calls  peak\n${rows.join('\n')}\n`,
+const env = parsedEnv.data;
+const report = await runBench(
+  {
+    ...DEFAULT_OPTIONS,
+    drillsPerType: env.BENCH_DRILLS,
+    baselineDrillsPerType: env.BENCH_DRILLS,
+    detectionDrills: env.BENCH_DETECTION,
+    scaleSizes: env.BENCH_BURSTS ?? DEFAULT_OPTIONS.scaleSizes,
+    bundleFunctions: env.BENCH_BUNDLES,
+    bundleProcesses: env.BENCH_PROCESSES,
+  },
+  (line) => process.stderr.write(`bench: ${line}\n`),
 );
-
-/**
- * Bursts of backups completing at once (admission control): failures, the peak of restored resources per
- * type against the limit, and the drain time against the ideal ceil(N / limit) × mean slot hold.
- * `BENCH_BURSTS=100` (or a comma list) chooses the sizes; the default runs 100 and 500 of each type.
- */
-const sizesOfBursts = (process.env.BENCH_BURSTS ?? '100,500').split(',').map(Number);
-const bursts: BurstResult[] = [];
-for (const size of sizesOfBursts) {
-  for (const types of [['RDS'], ['EBS'], ['RDS', 'EBS']]) bursts.push(await burst(types, size, 1));
-}
 process.stdout.write(
-  `\nburst             drills failed quota-failures  peak/limit           drain h  ideal h  drain/ideal  left  wall s\n${bursts
-    .map((b) =>
-      [
-        b.scenario.padEnd(17),
-        String(b.drills).padStart(6),
-        String(b.failed).padStart(6),
-        String(b.quotaFailures).padStart(14),
-        Object.entries(b.peakInUse)
-          .map(([type, peak]) => `${type} ${peak}/${b.limits[type] ?? '?'}`)
-          .join(', ')
-          .padEnd(20),
-        b.drainHours.toFixed(2).padStart(8),
-        b.idealHours.toFixed(2).padStart(8),
-        b.drainOverIdeal.toFixed(3).padStart(12),
-        String(b.resourcesLeft).padStart(5),
-        b.wallSeconds.toFixed(1).padStart(7),
-      ].join(' '),
-    )
-    .join('\n')}\n`,
+  parsedArgs.data.includes('--json') ? `${JSON.stringify(report, null, 2)}\n` : render(report),
 );
 process.exit(0);

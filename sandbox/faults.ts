@@ -7,6 +7,8 @@ import { awsRegions } from './estate.js';
  *   health=unhealthy   teardown=fail[*N]   lambda:NAME=crash[*N]   data=corrupt
  *   events:drop=FRACTION   events:delay=SECONDS   events:duplicate=N
  *   region:NAME=down (an additive extension: every API call into that region fails, as in a regional outage)
+ *   events:jobs:drop=FRACTION   events:jobs:lag=MIN-MAX (additive: only the copy and restore job events AWS Backup
+ *   sends, not the triggers; the lag, in seconds, replaces the default 5-300 s delivery lag of those events)
  * `*N` makes a fault happen N times, then stop; without it the fault is permanent.
  */
 export class FaultSpecError extends Error {
@@ -24,6 +26,10 @@ export interface Faults {
   eventDrop: number;
   eventDelaySeconds: number;
   eventCopies: number;
+  /** The fraction of copy and restore job events lost (on top of eventDrop, which applies to every event). */
+  jobEventDrop: number;
+  /** The delivery lag of copy and restore job events, in seconds; undefined keeps the default 5-300 s. */
+  jobEventLag?: { minSeconds: number; maxSeconds: number };
   /** Regions in an outage: every API call into them fails. */
   downRegions: Set<string>;
 }
@@ -48,7 +54,14 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     eventDrop: 0,
     eventDelaySeconds: 0,
     eventCopies: 1,
+    jobEventDrop: 0,
     downRegions: new Set(),
+  };
+  const fraction = (text: string | undefined, spec: string) => {
+    const value = Number(text);
+    if (!(value >= 0 && value <= 1))
+      throw new FaultSpecError(`fault "${spec}": FRACTION must be between 0 and 1`);
+    return value;
   };
   const rules: [RegExp, (m: RegExpMatchArray, spec: string) => void][] = [
     [
@@ -77,13 +90,14 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
         faults.lambdaCrashes.set(name, times(count, spec));
       },
     ],
+    [/^events:drop=([0-9.]+)$/, ([, value], spec) => (faults.eventDrop = fraction(value, spec))],
+    [/^events:jobs:drop=([0-9.]+)$/, ([, value], spec) => (faults.jobEventDrop = fraction(value, spec))],
     [
-      /^events:drop=([0-9.]+)$/,
-      ([, fraction], spec) => {
-        const value = Number(fraction);
-        if (!(value >= 0 && value <= 1))
-          throw new FaultSpecError(`fault "${spec}": FRACTION must be between 0 and 1`);
-        faults.eventDrop = value;
+      /^events:jobs:lag=(\d+)-(\d+)$/,
+      ([, min, max], spec) => {
+        const [minSeconds, maxSeconds] = [Number(min), Number(max)];
+        if (minSeconds > maxSeconds) throw new FaultSpecError(`fault "${spec}": MIN must not exceed MAX`);
+        faults.jobEventLag = { minSeconds, maxSeconds };
       },
     ],
     [/^events:delay=(\d+)$/, ([, seconds]) => (faults.eventDelaySeconds = Number(seconds))],
@@ -110,7 +124,7 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     const match = rule ? spec.match(rule[0]) : null;
     if (!rule || !match) {
       throw new FaultSpecError(
-        `unknown fault "${spec}" (expected api:Service.Operation=Error[*N], job:copy=FAILED, job:restore=FAILED|ABORTED|STUCK, health=unhealthy, data=corrupt, teardown=fail[*N], lambda:NAME=crash[*N], events:drop=FRACTION, events:delay=SECONDS, events:duplicate=N, region:NAME=down)`,
+        `unknown fault "${spec}" (expected api:Service.Operation=Error[*N], job:copy=FAILED, job:restore=FAILED|ABORTED|STUCK, health=unhealthy, data=corrupt, teardown=fail[*N], lambda:NAME=crash[*N], events:drop=FRACTION, events:delay=SECONDS, events:duplicate=N, events:jobs:drop=FRACTION, events:jobs:lag=MIN-MAX, region:NAME=down)`,
       );
     }
     rule[1](match, spec);

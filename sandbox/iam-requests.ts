@@ -169,6 +169,28 @@ export const operationActions: Record<string, Mapper> = {
     }
     return [...requests, ...viaKms(env, env.encryptionKeyOf(bucket), 's3', ['kms:GenerateDataKey'])];
   },
+  // Data checks of a restored bucket (functions/lib/s3-checks.ts): the bucket is the caller's account's.
+  'S3.ListObjectsV2': (input, env) => {
+    const bucket = `arn:aws:s3:::${text(input.Bucket)}`;
+    return single('s3:ListBucket', bucket, env.account, {
+      context: { 's3:prefix': text(input.Prefix) },
+      resourcePolicyOf: bucket,
+    });
+  },
+  'S3.GetObject': (input, env) => {
+    const bucket = text(input.Bucket);
+    return [
+      ...single('s3:GetObject', `arn:aws:s3:::${bucket}/${text(input.Key)}`, env.account, {
+        resourcePolicyOf: `arn:aws:s3:::${bucket}`,
+      }),
+      ...viaKms(env, env.encryptionKeyOf(bucket), 's3', ['kms:Decrypt']),
+    ];
+  },
+  // The probe reads the drill copy's RDS-managed secret in its own account (functions/probe.ts).
+  'SecretsManager.GetSecretValue': (input, env) => {
+    const secret = text(input.SecretId);
+    return single('secretsmanager:GetSecretValue', secret, accountOf(secret) || env.account);
+  },
   'SNS.Publish': (input, env) => {
     const topic = text(input.TopicArn);
     return [

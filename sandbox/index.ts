@@ -2,30 +2,31 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SimulatedAwsError, unavailableError } from './aws-errors.js';
 import { VirtualClock } from './clock.js';
 import { StackNames } from './cloudformation.js';
+import { CloudWatch, type MetricDatum } from './cloudwatch.js';
 import { dynamoEndpoint, recreateTable } from './dynamodb.js';
-import { validateEvent } from './estate.js';
-import { type EventBridgeEvent, matchesPattern } from './events.js';
+import { type Delivery, EventBridge, type ScheduledRun } from './eventbridge.js';
+import type { EventBridgeEvent } from './events.js';
 import { type Faults, parseFaults } from './faults.js';
 import { Iam } from './iam.js';
-import { registerPrincipal } from './identity.js';
+import { currentFunction, registerPrincipal } from './identity.js';
 import { type ApiCall, installInterceptor } from './interceptor.js';
-import { LambdaInvocationError, LambdaRuntime } from './lambda-runtime.js';
+import { LambdaRuntime } from './lambda-runtime.js';
 import { Random } from './random.js';
-import { sandboxType, sandboxTypes } from './resources/index.js';
+import { PROD_ACCOUNT, PROD_REGION, Scenario } from './scenario.js';
 import { type Json, loadServerlessConfig, projectRoot, type ServerlessConfig } from './serverless-config.js';
 import { dispatch, serviceOperations } from './services.js';
 import { StepFunctionsSimulator } from './step-functions.js';
 import { QUOTAS, type Quotas, type RestoredResource, World } from './world.js';
 
+export type { MetricDatum } from './cloudwatch.js';
 export { EventInputError, eventTimes, validateEvent } from './estate.js';
+export type { Delivery, ScheduledRun } from './eventbridge.js';
 export type { EventBridgeEvent } from './events.js';
 export { FaultSpecError } from './faults.js';
+export { PROD_ACCOUNT, PROD_REGION } from './scenario.js';
 
-/** The simulated accounts. The DR account and region come from serverless.yml's params. */
-export const PROD_ACCOUNT = '111111111111';
+/** The simulated accounts (production: PROD_ACCOUNT, scenario.ts). The DR account and region come from serverless.yml's params. */
 export const CENTRAL_ACCOUNT = '222222222222';
-/** Where the production resources live and are backed up, whichever region Pilotlight is deployed to. */
-export const PROD_REGION = 'us-east-2';
 /** 2026-01-05T02:00:00Z, a Monday night: a run starts here in simulated time unless told otherwise. */
 export const EPOCH = Date.UTC(2026, 0, 5, 2, 0, 0);
 const STAGE = 'sandbox';
@@ -47,33 +48,42 @@ export interface SandboxOptions {
   quotas?: Partial<Quotas>;
   /** When the simulated clock starts (ms since 1970), e.g. the first delivered event's `time`; EPOCH by default. */
   startAt?: number;
+  /**
+   * Another design deployed in place of this one (the bench's polling baseline): the state machine definition
+   * (ASL as parsed from YAML, `Fn::GetAtt` allowed) run instead of serverless.yml's, under the same name.
+   * Unlike the drill's, it may contain Wait states (`Seconds`), slept on the virtual clock.
+   */
+  stateMachineDefinition?: Record<string, Json>;
+  /**
+   * Handler modules (`path/module.export`, from the project root) run under functions of serverless.yml, with
+   * that function's role, memory and environment but without its event rules and schedules (another design's
+   * function with the same permissions).
+   */
+  functionHandlers?: Record<string, string>;
 }
 
-/** What a scheduled function (reconciler, orphan sweeper) returned or how it failed, each run. */
-export interface ScheduledRun {
-  function: string;
-  at: string;
-  /** Filled in when the invocation (or, after Lambda's retries, its last attempt) ends. */
-  outcomes: Delivery['outcomes'];
-}
-
-export interface MetricDatum {
-  namespace: string;
-  name: string;
-  unit: string;
-  value: number;
-  dimensions: Record<string, string>;
-  timestamp: string;
-}
-
-export interface Delivery {
-  event: EventBridgeEvent;
-  /** True for events from outside (a backup completing, or --event): their fate is reported. */
-  external: boolean;
-  outcomes: { target: string; result?: Json; error?: string }[];
-  matched: boolean;
-  dropped: boolean;
-  delivered: boolean;
+/** serverless.yml's functions with some handlers replaced (SandboxOptions.functionHandlers). */
+function withHandlers(config: ServerlessConfig, handlers: Record<string, string>): ServerlessConfig {
+  for (const key of Object.keys(handlers)) {
+    if (!config.functions.some((f) => f.key === key))
+      throw new Error(`functionHandlers: no function "${key}" in serverless.yml`);
+  }
+  return {
+    ...config,
+    functions: config.functions.map((spec) => {
+      const handler = handlers[spec.key];
+      if (handler === undefined) return spec;
+      const dot = handler.lastIndexOf('.');
+      return {
+        ...spec,
+        handler,
+        modulePath: handler.slice(0, dot),
+        exportName: handler.slice(dot + 1),
+        eventBridge: [],
+        schedules: [],
+      };
+    }),
+  };
 }
 
 let running = false;
@@ -96,10 +106,12 @@ export class Sandbox {
   readonly stepFunctions: StepFunctionsSimulator;
   /** IAM, evaluated for every call each function makes (sandbox/iam.ts). */
   readonly iam: Iam;
-  readonly deliveries: Delivery[] = [];
-  readonly metrics: MetricDatum[] = [];
-  readonly logs: string[] = [];
+  readonly events: EventBridge;
+  readonly cloudwatch: CloudWatch;
+  readonly scenario: Scenario;
   apiCalls = 0;
+  /** API calls per calling function key; calls made outside any function (provisioning) under "(sandbox)". */
+  readonly apiCallsByFunction = new Map<string, number>();
   private provisioned = false;
   /** API calls per region the caller addressed (counted even when a region is down). */
   readonly callsByRegion = new Map<string, number>();
@@ -113,7 +125,10 @@ export class Sandbox {
     this.epoch = options.startAt ?? EPOCH;
     this.clock = new VirtualClock(this.epoch);
     this.random = new Random(options.seed ?? 1);
-    this.config = loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region });
+    this.config = withHandlers(
+      loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region }),
+      options.functionHandlers ?? {},
+    );
     this.faults = parseFaults(
       options.faults ?? [],
       this.config.functions.map((f) => f.key),
@@ -152,6 +167,8 @@ export class Sandbox {
       (event) => this.publishEvent(event, false),
     );
     this.lambda = new LambdaRuntime(this.config, this.random, this.faults);
+    this.events = new EventBridge(this.config, this.clock, this.random, this.faults, this.lambda);
+    this.cloudwatch = new CloudWatch(this.clock);
     this.iam = new Iam(this.config, this.names, this.world, {
       centralAccount: CENTRAL_ACCOUNT,
       drAccount: this.world.settings.drAccount,
@@ -166,9 +183,18 @@ export class Sandbox {
     const functionKeys = new Map(this.config.functions.map((f) => [this.names.functionArn(f.key), f.key]));
     this.stepFunctions = new StepFunctionsSimulator(
       this.names.stateMachineArn(machine.name),
-      this.names.resolve(machine.definition) as Record<string, Json>,
+      this.names.resolve(options.stateMachineDefinition ?? machine.definition) as Record<string, Json>,
       functionKeys,
       this.lambda,
+      this.clock,
+      this.random,
+      { waitStates: options.stateMachineDefinition !== undefined },
+    );
+    this.scenario = new Scenario(
+      this.world,
+      this.iam,
+      this.events,
+      this.stepFunctions,
       this.clock,
       this.random,
     );
@@ -269,7 +295,7 @@ export class Sandbox {
         },
       }),
     );
-    this.captureOutput();
+    this.cleanups.push(this.cloudwatch.capture());
     this.clock.install();
     this.cleanups.push(() => this.clock.uninstall());
 
@@ -283,7 +309,7 @@ export class Sandbox {
       client.destroy();
     }
     for (const fn of this.config.functions) {
-      for (const schedule of fn.schedules) this.scheduleEvery(fn.key, schedule.everyMs);
+      for (const schedule of fn.schedules) this.events.scheduleEvery(fn.key, schedule.everyMs);
     }
     // Provisioning is done: from here on, faults apply (an outage hits the running system, not its setup).
     this.provisioned = true;
@@ -291,6 +317,8 @@ export class Sandbox {
 
   private countCall(call: ApiCall): void {
     this.apiCalls += 1;
+    const caller = currentFunction() ?? '(sandbox)';
+    this.apiCallsByFunction.set(caller, (this.apiCallsByFunction.get(caller) ?? 0) + 1);
     this.callsByRegion.set(call.caller.region, (this.callsByRegion.get(call.caller.region) ?? 0) + 1);
     if (this.provisioned && this.faults.downRegions.has(call.caller.region)) {
       throw new SimulatedAwsError(
@@ -308,359 +336,56 @@ export class Sandbox {
     }
   }
 
-  /** Powertools writes logs and EMF metrics to stdout; the sandbox reads them as CloudWatch would. */
-  private captureOutput(): void {
-    for (const stream of [process.stdout, process.stderr]) {
-      const original = stream.write.bind(stream);
-      stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-        // Only the handlers' structured output (JSON lines) is CloudWatch's; anything else passes through.
-        if (stream === process.stderr && !text.trimStart().startsWith('{'))
-          return original(chunk, ...(rest as []));
-        for (const line of text.split('\n')) if (line.trim()) this.readOutputLine(line);
-        const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-        callback?.();
-        return true;
-      }) as typeof stream.write;
-      this.cleanups.push(() => {
-        stream.write = original;
-      });
-    }
-  }
-
-  private readOutputLine(line: string): void {
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      this.logs.push(line);
-      return;
-    }
-    const emf = parsed._aws as
-      | {
-          Timestamp?: number;
-          CloudWatchMetrics?: {
-            Namespace: string;
-            Dimensions: string[][];
-            Metrics: { Name: string; Unit?: string }[];
-          }[];
-        }
-      | undefined;
-    if (!emf?.CloudWatchMetrics) {
-      this.logs.push(line);
-      return;
-    }
-    for (const directive of emf.CloudWatchMetrics) {
-      const dimensions = Object.fromEntries(
-        (directive.Dimensions[0] ?? []).map((name) => [name, String(parsed[name])]),
-      );
-      for (const metric of directive.Metrics) {
-        const raw = parsed[metric.Name];
-        for (const value of Array.isArray(raw) ? raw : [raw]) {
-          this.metrics.push({
-            namespace: directive.Namespace,
-            name: metric.Name,
-            unit: metric.Unit ?? 'None',
-            value: Number(value),
-            dimensions,
-            timestamp: new Date(emf.Timestamp ?? this.clock.now).toISOString(),
-          });
-        }
-      }
-    }
-  }
-
-  private scheduleEvery(key: string, everyMs: number): void {
-    this.clock.schedule(
-      everyMs,
-      () => {
-        const at = new Date(this.clock.now).toISOString();
-        const run: ScheduledRun = { function: key, at, outcomes: [] };
-        this.scheduledRuns.push(run);
-        void this.invokeAsync(
-          key,
-          { 'detail-type': 'Scheduled Event', source: 'aws.events', time: at, detail: {} },
-          run.outcomes,
-        );
-        this.scheduleEvery(key, everyMs);
-      },
-      { background: true },
-    );
-  }
-
-  /**
-   * EventBridge delivers AWS Backup events best-effort and in batches (about every 5 minutes): each event
-   * arrives after a lag, and faults can drop, delay or duplicate it.
-   */
+  /** An EventBridge event on the bus (`external`: from outside, its fate reported). */
   publishEvent(event: EventBridgeEvent, external: boolean): void {
-    // AWS Backup's events are best-effort, the trigger events included.
-    const dropped = this.faults.eventDrop > 0 && this.random.float() < this.faults.eventDrop;
-    const delivery: Delivery = { event, external, outcomes: [], matched: false, dropped, delivered: false };
-    this.deliveries.push(delivery);
-    if (dropped) return;
-    for (let copy = 0; copy < this.faults.eventCopies; copy++) {
-      const lag =
-        external && copy === 0 ? 0 : this.random.seconds(5, 300) + this.faults.eventDelaySeconds * 1000;
-      this.clock.schedule(lag, () => this.deliver(delivery));
-    }
+    this.events.publishEvent(event, external);
   }
 
-  private deliver(delivery: Delivery): void {
-    delivery.delivered = true;
-    for (const fn of this.config.functions) {
-      if (fn.eventBridge.some((rule) => matchesPattern(rule.pattern, delivery.event))) {
-        delivery.matched = true;
-        void this.invokeAsync(fn.key, delivery.event, delivery.outcomes);
-      }
-    }
+  get deliveries(): Delivery[] {
+    return this.events.deliveries;
   }
 
-  /** Asynchronous invocation (EventBridge, schedules): Lambda retries a failure twice, then dead-letters it. */
-  private async invokeAsync(
-    key: string,
-    event: Json,
-    outcomes: Delivery['outcomes'],
-    attempt = 0,
-  ): Promise<void> {
-    try {
-      outcomes.push({ target: key, result: await this.lambda.invoke(key, event) });
-    } catch (error) {
-      const message =
-        error instanceof LambdaInvocationError ? `${error.name}: ${error.message}` : String(error);
-      if (attempt < 2) {
-        this.clock.schedule(
-          (attempt + 1) * 60_000,
-          () => void this.invokeAsync(key, event, outcomes, attempt + 1),
-        );
-      } else {
-        outcomes.push({ target: key, error: message });
-        this.deadLetters.push({ function: key, error: message });
-      }
-    }
+  get deadLetters() {
+    return this.events.deadLetters;
   }
 
-  readonly deadLetters: { function: string; error: string }[] = [];
-  /** Every run of a scheduled function, in the order they finished. */
-  readonly scheduledRuns: ScheduledRun[] = [];
+  get scheduledRuns(): ScheduledRun[] {
+    return this.events.scheduledRuns;
+  }
+
+  get metrics(): MetricDatum[] {
+    return this.cloudwatch.metrics;
+  }
+
+  get logs(): string[] {
+    return this.cloudwatch.logs;
+  }
 
   // ---- driving the simulation ---------------------------------------------------------------------------
 
   /** A resource of this type in the production account has just been backed up. Returns the event sent. */
   backupCompleted(resourceType: string, index = 1, options: { announce?: boolean } = {}): EventBridgeEvent {
-    const region = PROD_REGION;
-    const resourceArn = sandboxType(resourceType).sourceResourceArn({
-      account: PROD_ACCOUNT,
-      region,
-      index,
-      random: this.random,
-    });
-    const startedAt = this.clock.now - this.random.seconds(10 * 60, 40 * 60);
-    const point = this.world.addRecoveryPoint({
-      account: PROD_ACCOUNT,
-      region,
-      vaultName: 'Default',
-      resourceType,
-      resourceArn,
-      createdAt: startedAt,
-      completedAt: this.clock.now,
-    });
-    const event = this.backupJobEvent(point.arn, resourceType, resourceArn, startedAt);
-    this.world.recordBackupJob(String((event.detail as { backupJobId: string }).backupJobId), point);
-    if (options.announce ?? true) this.publishEvent(event, true);
-    return event;
+    return this.scenario.backupCompleted(resourceType, index, options);
   }
 
-  private backupJobEvent(
-    recoveryPointArn: string,
-    resourceType: string,
-    resourceArn: string,
-    startedAt: number,
-  ): EventBridgeEvent {
-    const region = PROD_REGION;
-    const jobId = this.random.uuid().toUpperCase();
-    return {
-      version: '0',
-      id: this.random.uuid(),
-      'detail-type': 'Backup Job State Change',
-      source: 'aws.backup',
-      account: PROD_ACCOUNT,
-      time: new Date(this.clock.now).toISOString(),
-      region,
-      resources: [recoveryPointArn],
-      detail: {
-        backupJobId: jobId,
-        backupSizeInBytes: '0',
-        backupVaultArn: `arn:aws:backup:${region}:${PROD_ACCOUNT}:backup-vault:Default`,
-        backupVaultName: 'Default',
-        bytesTransferred: '0',
-        creationDate: new Date(startedAt).toISOString(),
-        completionDate: new Date(this.clock.now).toISOString(),
-        iamRoleArn: `arn:aws:iam::${PROD_ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole`,
-        resourceArn,
-        resourceType,
-        state: 'COMPLETED',
-        percentDone: '100.0',
-      },
-    };
-  }
-
-  /**
-   * Delivers an EventBridge event from outside at its `time` (at once if that is not later than now). First
-   * it is checked as AWS would (EventInputError: an unknown region, a recovery point ARN that does not fit
-   * the resource type, region or account, an ARN over 1600 characters); when it is due, what it refers to is
-   * provisioned — the source account with the source-account stack (as the StackSet deploys it) in the
-   * event's region, the recovery point of a completed backup job, the copy in the DR vault — so the drill it
-   * triggers can run.
-   */
+  /** Delivers an event from outside at its `time`, checked and provisioned as AWS would (scenario.ts). */
   deliverEvent(event: EventBridgeEvent): void {
-    validateEvent(event);
-    const at = Date.parse(event.time);
-    const delay = Number.isNaN(at) ? 0 : Math.max(0, at - this.clock.now);
-    this.clock.schedule(delay, () => {
-      this.provisionFor(event);
-      this.publishEvent(event, true);
-    });
+    this.scenario.deliverEvent(event);
   }
 
-  private provisionFor(event: EventBridgeEvent): void {
-    if (event.source !== 'aws.backup') return;
-    const detail = event.detail as Record<string, Json>;
-    const text = (value: Json | undefined) => (typeof value === 'string' ? value : undefined);
-    const type = event['detail-type'];
-    if (type !== 'Backup Job State Change' && type !== 'Copy Job State Change') return;
-    // The account the event comes from runs the source-account stack in the event's region.
-    this.world.registerSourceAccount(event.account, event.region);
-    this.iam.addSourceAccount(event.account, event.region);
-    if (detail.state !== 'COMPLETED') return;
-    // A type the sandbox does not simulate has no recovery point to provision (intake skips the event).
-    const resourceType = text(detail.resourceType) ?? '';
-    if (!sandboxTypes.some((known) => known.type === resourceType)) return;
-    const resourceArn =
-      text(detail.resourceArn) ??
-      sandboxType(resourceType).sourceResourceArn({
-        account: event.account,
-        region: event.region,
-        index: 1,
-        random: this.random,
-      });
-    const time = (value: Json | undefined) => {
-      const parsed = Date.parse(text(value) ?? '');
-      return Number.isNaN(parsed) ? undefined : Math.min(parsed, this.clock.now);
-    };
-    const completedAt = time(detail.completionDate) ?? this.clock.now;
-    const createdAt = Math.min(time(detail.creationDate) ?? completedAt - 30 * 60_000, completedAt);
-    const vaultName = (arn: string | undefined) => arn?.split(':backup-vault:')[1];
-    const source =
-      type === 'Copy Job State Change'
-        ? (text(detail.sourceRecoveryPointArn) ?? event.resources[0])
-        : event.resources[0];
-    if (source && !this.world.recoveryPoints.has(source)) {
-      const point = this.world.addRecoveryPoint({
-        account: event.account,
-        region: event.region,
-        vaultName:
-          text(detail.backupVaultName) ??
-          vaultName(text(detail.backupVaultArn) ?? text(detail.sourceBackupVaultArn)) ??
-          'Default',
-        resourceType,
-        resourceArn,
-        recoveryPointArn: source,
-        createdAt,
-        completedAt: type === 'Copy Job State Change' ? createdAt : completedAt,
-      });
-      if (type === 'Backup Job State Change')
-        this.world.recordBackupJob(text(detail.backupJobId) ?? event.id, point);
-    }
-    const destination = text(detail.destinationRecoveryPointArn);
-    const vault = this.world.vaults.get(text(detail.destinationBackupVaultArn) ?? '');
-    if (
-      type === 'Copy Job State Change' &&
-      destination &&
-      vault &&
-      !this.world.recoveryPoints.has(destination)
-    ) {
-      this.world.addRecoveryPoint({
-        account: vault.account,
-        region: vault.region,
-        vaultName: vault.name,
-        resourceType,
-        resourceArn,
-        recoveryPointArn: destination,
-        createdAt,
-        completedAt,
-      });
-    }
-  }
-
-  /**
-   * The "Copy Job State Change" (COMPLETED) the backup plan's own copy rule sends when it copies a backed-up
-   * recovery point into the DR vault: a second trigger for the same source recovery point.
-   */
+  /** The backup plan's own copy event for a backup (a second trigger for the same recovery point). */
   planCopyEvent(backup: EventBridgeEvent): EventBridgeEvent {
-    const detail = backup.detail as { resourceArn: string; resourceType: string };
-    const { drAccount, drRegion, drVaultName } = this.world.settings;
-    const id = this.random.uuid();
-    const destination = sandboxType(detail.resourceType).recoveryPointArn({
-      account: drAccount,
-      region: drRegion,
-      random: this.random,
-      copy: true,
-    });
-    return {
-      version: '0',
-      id: this.random.uuid(),
-      'detail-type': 'Copy Job State Change',
-      source: 'aws.backup',
-      account: backup.account,
-      time: new Date(this.clock.now).toISOString(),
-      region: backup.region,
-      resources: backup.resources,
-      detail: {
-        copyJobId: id.toUpperCase(),
-        state: 'COMPLETED',
-        resourceType: detail.resourceType,
-        resourceArn: detail.resourceArn,
-        sourceBackupVaultArn: `arn:aws:backup:${backup.region}:${backup.account}:backup-vault:Default`,
-        sourceRecoveryPointArn: backup.resources[0] ?? '',
-        destinationBackupVaultArn: `arn:aws:backup:${drRegion}:${drAccount}:backup-vault:${drVaultName}`,
-        destinationRecoveryPointArn: destination,
-        creationDate: new Date(this.clock.now - 40 * 60_000).toISOString(),
-        completionDate: new Date(this.clock.now).toISOString(),
-      },
-    };
+    return this.scenario.planCopyEvent(backup);
   }
 
-  /**
-   * A resource of this type was backed up earlier and the backup plan's copy rule already put the copy in
-   * the DR vault (what a failover restores from when the primary region is gone). No event is sent.
-   */
-  copiedToDrVault(
-    resourceType: string,
-    index = 1,
-  ): { sourceRecoveryPointArn: string; drRecoveryPointArn: string } {
-    const backup = this.backupCompleted(resourceType, index, { announce: false });
-    const source = this.world.recoveryPoints.get(backup.resources[0] ?? '');
-    if (!source) throw new Error('the backup has no recovery point');
-    const settings = this.world.settings;
-    const copy = this.world.addRecoveryPoint({
-      account: settings.drAccount,
-      region: settings.drRegion,
-      vaultName: settings.drVaultName,
-      resourceType,
-      resourceArn: source.resourceArn,
-      createdAt: source.createdAt,
-      completedAt: this.clock.now,
-    });
-    return { sourceRecoveryPointArn: source.arn, drRecoveryPointArn: copy.arn };
+  /** A backup the plan already copied into the DR vault (what a failover restores from); no event. */
+  copiedToDrVault(resourceType: string, index = 1) {
+    return this.scenario.copiedToDrVault(resourceType, index);
   }
 
   /** An operator starts a drill (or a failover) by hand: StartExecution with the manual input shape. */
   startManual(input: Json, name: string): string {
-    return this.stepFunctions.startExecution({
-      stateMachineArn: this.stepFunctions.arn,
-      name,
-      input: JSON.stringify(input),
-    }).executionArn;
+    return this.scenario.startManual(input, name);
   }
 
   /**

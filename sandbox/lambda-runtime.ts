@@ -21,6 +21,8 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 export class LambdaRuntime {
   invocations = 0;
+  /** Invocations per function key (the bench attributes cost to functions). */
+  readonly invocationsByFunction = new Map<string, number>();
   inFlight = 0;
   private readonly modules = new Map<string, Handler>();
   private idleWaiters: (() => void)[] = [];
@@ -80,6 +82,7 @@ export class LambdaRuntime {
   async invoke(key: string, event: Json): Promise<Json> {
     const spec = this.spec(key);
     this.invocations += 1;
+    this.invocationsByFunction.set(key, (this.invocationsByFunction.get(key) ?? 0) + 1);
     const crashes = this.faults.lambdaCrashes.get(key) ?? 0;
     if (crashes > 0) {
       this.faults.lambdaCrashes.set(key, crashes - 1);
@@ -108,7 +111,7 @@ export class LambdaRuntime {
       functionName,
       functionVersion: '$LATEST',
       invokedFunctionArn: `arn:aws:lambda:${this.config.region}:sandbox:function:${functionName}`,
-      memoryLimitInMB: '512',
+      memoryLimitInMB: String(spec.memorySize),
       awsRequestId: this.random.uuid(),
       logGroupName: `/aws/lambda/${functionName}`,
       logStreamName: 'sandbox',

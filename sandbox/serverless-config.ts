@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
+import { supportedResourceTypes } from '../functions/resources/index.js';
+import { expandPerResourceType } from '../serverless/per-resource-type.js';
 
 /**
  * Reads serverless.yml (and the ASL files it includes) the way the Serverless Framework does, for the
@@ -23,6 +25,8 @@ export interface FunctionSpec {
   /** Path of the handler module, relative to the project root, without extension. */
   modulePath: string;
   exportName: string;
+  /** MB: the function's memorySize, else the provider's, else Lambda's default (128). */
+  memorySize: number;
   environment: Record<string, Json>;
   eventBridge: { pattern: Record<string, Json> }[];
   schedules: { rate: string; everyMs: number }[];
@@ -41,6 +45,8 @@ export interface ServerlessConfig {
   functions: FunctionSpec[];
   stateMachines: { key: string; id: string; name: string; definition: Record<string, Json> }[];
   resources: Record<string, { Type: string; Properties?: Record<string, Json> }>;
+  /** The `custom` block, resolved (plugin settings such as serverless-esbuild's `custom.esbuild`). */
+  custom: Record<string, Json>;
 }
 
 function isRecord(value: unknown): value is Record<string, Json> {
@@ -158,6 +164,10 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
     isRecord(resolved.resources) && isRecord(resolved.resources.Resources)
       ? resolved.resources.Resources
       : {};
+  // What serverless/plugin.cjs adds when packaging: the per resource type alarms, one set per registered type.
+  const custom = isRecord(resolved.custom) ? resolved.custom : {};
+  if (custom.perResourceType !== undefined)
+    expandPerResourceType(custom.perResourceType, resources, supportedResourceTypes);
 
   return {
     root,
@@ -177,6 +187,7 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
         handler,
         modulePath: handler.slice(0, dot),
         exportName: handler.slice(dot + 1),
+        memorySize: Number(spec.memorySize ?? provider.memorySize ?? 128),
         environment: isRecord(spec.environment) ? spec.environment : {},
         eventBridge: events.flatMap((event) =>
           isRecord(event.eventBridge) && isRecord(event.eventBridge.pattern)
@@ -200,6 +211,7 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
       return { key, id: String(spec.id ?? key), name: String(spec.name ?? key), definition: spec.definition };
     }),
     resources: resources as ServerlessConfig['resources'],
+    custom: isRecord(resolved.custom) ? resolved.custom : {},
   };
 }
 

@@ -59,21 +59,21 @@ export function serviceOperations(
       UserId: 'sandbox',
     }),
 
-    'Backup.DescribeRecoveryPoint': (caller, input) => world.describeRecoveryPoint(caller, input),
+    'Backup.DescribeRecoveryPoint': (caller, input) => world.backup.describeRecoveryPoint(caller, input),
     'Backup.GetRecoveryPointRestoreMetadata': (caller, input) =>
-      world.getRecoveryPointRestoreMetadata(caller, input),
-    'Backup.StartCopyJob': (caller, input) => world.startCopyJob(caller, input),
-    'Backup.DescribeCopyJob': (caller, input) => world.describeCopyJob(caller, input),
-    'Backup.StartRestoreJob': (caller, input) => world.startRestoreJob(caller, input),
-    'Backup.DescribeRestoreJob': (caller, input) => world.describeRestoreJob(caller, input),
-    'Backup.ListRestoreJobs': (caller, input) => world.listRestoreJobs(caller, input),
-    'Backup.ListBackupJobs': (caller, input) => world.listBackupJobs(caller, input),
+      world.backup.getRecoveryPointRestoreMetadata(caller, input),
+    'Backup.StartCopyJob': (caller, input) => world.backup.startCopyJob(caller, input),
+    'Backup.DescribeCopyJob': (caller, input) => world.backup.describeCopyJob(caller, input),
+    'Backup.StartRestoreJob': (caller, input) => world.backup.startRestoreJob(caller, input),
+    'Backup.DescribeRestoreJob': (caller, input) => world.backup.describeRestoreJob(caller, input),
+    'Backup.ListRestoreJobs': (caller, input) => world.backup.listRestoreJobs(caller, input),
+    'Backup.ListBackupJobs': (caller, input) => world.backup.listBackupJobs(caller, input),
 
-    'ResourceGroupsTaggingAPI.GetResources': (caller, input) => world.getResources(caller, input),
+    'ResourceGroupsTaggingAPI.GetResources': (caller, input) => world.tagging.getResources(caller, input),
 
-    'S3.PutObject': (caller, input) => world.putObject(caller, input),
-    'S3.DeleteObject': (caller, input) => world.deleteObject(caller, input),
-    'SNS.Publish': (caller, input) => world.publish(caller, input),
+    'S3.PutObject': (caller, input) => world.s3.putObject(caller, input),
+    'S3.DeleteObject': (caller, input) => world.s3.deleteObject(caller, input),
+    'SNS.Publish': (caller, input) => world.sns.publish(caller, input),
 
     'SFN.StartExecution': (_caller, input) => stepFunctions.startExecution(input),
     'SFN.DescribeExecution': (_caller, input) => stepFunctions.describeExecution(input),

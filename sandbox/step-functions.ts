@@ -17,6 +17,7 @@ const StateDefinition = z
   .object({
     Type: z.string(),
     Resource: z.string().optional(),
+    Seconds: z.number().optional(),
     TimeoutSeconds: z.number().optional(),
     Retry: z
       .array(
@@ -55,6 +56,8 @@ export interface Execution {
   cause?: string;
   steps: Step[];
   latestToken?: string;
+  /** States entered, and Retry attempts: both are state transitions Step Functions Standard bills. */
+  transitions: { entered: number; retried: number };
   retries: Map<string, { lastError?: string; counts: number[] }>;
 }
 
@@ -63,6 +66,11 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
+/**
+ * What a Wait state becomes in the definition the engine runs: a Task whose local handler sleeps on the
+ * virtual clock (the engine's own Wait sleeps in wall time). Never called as a resource.
+ */
+const VIRTUAL_WAIT = 'arn:aws:lambda:us-east-1:000000000000:function:sandbox-virtual-wait';
 const CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 const INVOKE = 'arn:aws:states:::lambda:invoke';
 
@@ -90,11 +98,22 @@ export class StepFunctionsSimulator {
     private readonly lambda: LambdaRuntime,
     private readonly clock: VirtualClock,
     private readonly random: Random,
+    /** Wait states (`Seconds` only) are allowed and slept on the virtual clock: another design's machine. */
+    options: { waitStates?: boolean } = {},
   ) {
     this.states = z.record(z.string(), StateDefinition).parse(definition.States);
+    const engineStates: Record<string, Json> = {};
     for (const [name, state] of Object.entries(this.states)) {
-      if (state.Type === 'Wait')
-        throw new Error(`state ${name}: Wait states would sleep in wall time; the drill waits by callback`);
+      engineStates[name] = state as Record<string, Json>;
+      if (state.Type === 'Wait') {
+        if (!options.waitStates)
+          throw new Error(`state ${name}: Wait states would sleep in wall time; the drill waits by callback`);
+        if (state.Seconds === undefined)
+          throw new Error(`state ${name}: the sandbox runs Wait states with Seconds only`);
+        const { Type: _type, Seconds: _seconds, ...rest } = state;
+        engineStates[name] = { ...(rest as Record<string, Json>), Type: 'Task', Resource: VIRTUAL_WAIT };
+        continue;
+      }
       if (
         state.Type === 'Task' &&
         state.Resource !== CALLBACK &&
@@ -104,7 +123,7 @@ export class StepFunctionsSimulator {
         throw new Error(`state ${name}: the sandbox cannot run resource ${state.Resource}`);
       }
     }
-    this.machine = new StateMachine(definition as never);
+    this.machine = new StateMachine({ ...definition, States: engineStates } as never);
   }
 
   open(): number {
@@ -146,6 +165,7 @@ export class StepFunctionsSimulator {
       status: 'RUNNING',
       startedAt: this.clock.now,
       steps: [],
+      transitions: { entered: 0, retried: 0 },
       retries: new Map(),
     };
     this.executions.set(name, execution);
@@ -207,6 +227,14 @@ export class StepFunctionsSimulator {
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
     const zeroIntervals: Record<string, number> = {};
     for (const [name, state] of Object.entries(this.states)) {
+      if (state.Type === 'Wait') {
+        const seconds = state.Seconds ?? 0;
+        handlers[name] = async (taskInput) => {
+          await this.clock.sleep(seconds * 1000);
+          return taskInput;
+        };
+        continue;
+      }
       if (state.Type !== 'Task') continue;
       handlers[name] = (taskInput) => this.runTask(execution, name, state, taskInput);
       zeroIntervals[name] = 0; // the interval is slept on the virtual clock in runTask
@@ -232,7 +260,14 @@ export class StepFunctionsSimulator {
       context: context as never,
     });
     void (async () => {
-      for await (const event of run.eventLogs) if (event.type === 'StateEntered') this.transitions += 1;
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered') {
+          this.transitions += 1;
+          execution.transitions.entered += 1;
+        } else if (event.type === 'StateRetried') {
+          execution.transitions.retried += 1;
+        }
+      }
     })();
     run.result.then(
       (output) => {

@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
-import { taggingTypeOf } from '../functions/lib/arn.js';
+import { Backup } from './aws/backup.js';
+import { S3 } from './aws/s3.js';
+import { Sns } from './aws/sns.js';
+import { Tagging } from './aws/tagging.js';
 import { SimulatedAwsError } from './aws-errors.js';
 import type { VirtualClock } from './clock.js';
 import type { EventBridgeEvent } from './events.js';
 import type { Faults } from './faults.js';
 import type { Random } from './random.js';
-import { sandboxType } from './resources/index.js';
-import type { Json } from './serverless-config.js';
 
 /**
  * The simulated AWS estate: accounts, vaults, recovery points, copy and restore jobs with realistic
@@ -145,29 +145,22 @@ export function isQuotaName(name: string): name is QuotaName {
   return Object.hasOwn(QUOTAS, name);
 }
 
-const RUNNING = new Set(['CREATED', 'PENDING', 'RUNNING']);
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** How long the Tagging API keeps listing a deleted resource in the sandbox. */
-const TAG_INDEX_LAG_MS = 30 * 60_000;
-
+/**
+ * The simulated estate, as a composition of services a reader finds by name: AWS Backup (sandbox/aws/backup.ts),
+ * S3 (s3.ts), SNS (sns.ts), the Tagging API (tagging.ts), and the services restored resources live in, one
+ * state per service (`state(Class)`: sandbox/aws/rds.ts, ec2.ts, sandbox/resources/*.ts). The world itself
+ * keeps what spans them: the organization's accounts, the index of every resource the services created
+ * (`resources`: the Tagging API, IAM's resource context and "left behind" read it) and the clock, randomness
+ * and faults they share. The SDK boundary (interceptor.ts, services.ts) translates API calls into the services.
+ */
 export class World {
-  readonly recoveryPoints = new Map<string, RecoveryPoint>();
-  readonly jobs = new Map<string, Job>();
+  readonly backup: Backup;
+  readonly s3: S3;
+  readonly sns: Sns;
+  readonly tagging: Tagging;
   readonly resources = new Map<string, RestoredResource>();
-  readonly objects: StoredObject[] = [];
-  readonly alerts: Alert[] = [];
-  readonly vaults = new Map<string, { name: string; account: string; region: string }>();
   /** The accounts of the organization and the IAM roles their stacks created (by role name). */
   readonly accounts = new Map<string, { organizationId?: string; roles: Set<string> }>();
-  peakConcurrentRestores = 0;
-  /** Per `account/type`: the most restore jobs running plus restored resources present at one time. */
-  readonly peakInUse = new Map<string, number>();
-  /** Restore jobs that failed on a service quota (the burst promise: zero). */
-  readonly quotaFailures: string[] = [];
-  /** Completed backup jobs in the source accounts (ListBackupJobs), by job id. */
-  readonly backupJobs = new Map<string, { id: string; point: RecoveryPoint }>();
-  private idempotency = new Map<string, string>();
 
   /** Each service's own state (sandbox/aws/*.ts, sandbox/resources/*.ts), created on first use. */
   private readonly states = new Map<new () => object, object>();
@@ -177,15 +170,19 @@ export class World {
     readonly clock: VirtualClock,
     readonly random: Random,
     readonly faults: Faults,
-    private readonly emit: (event: EventBridgeEvent) => void,
+    readonly emitEvent: (event: EventBridgeEvent) => void,
   ) {
+    this.backup = new Backup(this);
+    this.s3 = new S3(this);
+    this.sns = new Sns(this);
+    this.tagging = new Tagging(this);
     for (const account of [...settings.sourceAccounts])
       this.registerSourceAccount(account, settings.sourceRegion);
     this.accounts.set(settings.drAccount, {
       organizationId: settings.organizationId,
       roles: new Set([settings.drRoleName]),
     });
-    this.addVault(settings.drVaultName, settings.drAccount, settings.drRegion);
+    this.backup.addVault(settings.drVaultName, settings.drAccount, settings.drRegion);
   }
 
   /**
@@ -201,7 +198,48 @@ export class World {
     if (known) for (const role of roles) known.roles.add(role);
     else this.accounts.set(account, { organizationId: this.settings.organizationId, roles: new Set(roles) });
     const vault = `arn:aws:backup:${region}:${account}:backup-vault:Default`;
-    if (!this.vaults.has(vault)) this.addVault('Default', account, region);
+    if (!this.backup.vaults.has(vault)) this.backup.addVault('Default', account, region);
+  }
+
+  // What the drivers, the report and the tests read, kept where they always were.
+  get recoveryPoints() {
+    return this.backup.recoveryPoints;
+  }
+
+  get jobs() {
+    return this.backup.jobs;
+  }
+
+  get vaults() {
+    return this.backup.vaults;
+  }
+
+  get quotaFailures() {
+    return this.backup.quotaFailures;
+  }
+
+  get peakInUse() {
+    return this.backup.peakInUse;
+  }
+
+  get peakConcurrentRestores() {
+    return this.backup.peakConcurrentRestores;
+  }
+
+  get objects() {
+    return this.s3.objects;
+  }
+
+  get alerts() {
+    return this.sns.alerts;
+  }
+
+  addRecoveryPoint(input: Parameters<Backup['addRecoveryPoint']>[0]): RecoveryPoint {
+    return this.backup.addRecoveryPoint(input);
+  }
+
+  recordBackupJob(id: string, point: RecoveryPoint): void {
+    this.backup.recordBackupJob(id, point);
   }
 
   get now(): number {
@@ -215,508 +253,6 @@ export class World {
     const made = new Class();
     this.states.set(Class, made);
     return made;
-  }
-
-  private addVault(name: string, account: string, region: string): string {
-    const arn = `arn:aws:backup:${region}:${account}:backup-vault:${name}`;
-    this.vaults.set(arn, { name, account, region });
-    return arn;
-  }
-
-  // ---- the production side: a resource is backed up -------------------------------------------------
-
-  /** A source resource and the recovery point of a backup job that has just completed. */
-  addRecoveryPoint(input: {
-    account: string;
-    region: string;
-    vaultName: string;
-    resourceType: string;
-    resourceArn: string;
-    recoveryPointArn?: string;
-    createdAt: number;
-    completedAt: number;
-  }): RecoveryPoint {
-    const vaultArn = `arn:aws:backup:${input.region}:${input.account}:backup-vault:${input.vaultName}`;
-    if (!this.vaults.has(vaultArn)) this.addVault(input.vaultName, input.account, input.region);
-    const type = sandboxType(input.resourceType);
-    const sizeGiB = type.sizeGiB(this.random);
-    const point: RecoveryPoint = {
-      arn:
-        input.recoveryPointArn ??
-        type.recoveryPointArn({
-          account: input.account,
-          region: input.region,
-          random: this.random,
-          copy: false,
-        }),
-      account: input.account,
-      region: input.region,
-      vaultName: input.vaultName,
-      resourceType: input.resourceType,
-      resourceArn: input.resourceArn,
-      status: 'COMPLETED',
-      createdAt: input.createdAt,
-      completedAt: input.completedAt,
-      sizeBytes: sizeGiB * 2 ** 30,
-      metadata: type.sourceMetadata({
-        resourceArn: input.resourceArn,
-        account: input.account,
-        region: input.region,
-        sizeGiB,
-        random: this.random,
-      }),
-    };
-    this.recoveryPoints.set(point.arn, point);
-    return point;
-  }
-
-  // ---- AWS Backup -------------------------------------------------------------------------------------
-
-  private pointIn(caller: Caller, arn: string, vaultName?: string): RecoveryPoint {
-    const point = this.recoveryPoints.get(arn);
-    if (
-      !point ||
-      point.account !== caller.account ||
-      point.region !== caller.region ||
-      (vaultName && point.vaultName !== vaultName)
-    ) {
-      throw new SimulatedAwsError(
-        'ResourceNotFoundException',
-        `Recovery point ${arn} not found in ${vaultName ?? 'any vault'} of ${caller.account} ${caller.region}`,
-      );
-    }
-    return point;
-  }
-
-  describeRecoveryPoint(caller: Caller, input: { BackupVaultName?: string; RecoveryPointArn?: string }) {
-    const point = this.pointIn(caller, input.RecoveryPointArn ?? '', input.BackupVaultName);
-    return {
-      RecoveryPointArn: point.arn,
-      BackupVaultName: point.vaultName,
-      BackupVaultArn: `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`,
-      ResourceArn: point.resourceArn,
-      ResourceType: point.resourceType,
-      Status: point.status,
-      CreationDate: new Date(point.createdAt),
-      CompletionDate: new Date(point.completedAt),
-      BackupSizeInBytes: point.sizeBytes,
-    };
-  }
-
-  getRecoveryPointRestoreMetadata(
-    caller: Caller,
-    input: { BackupVaultName?: string; RecoveryPointArn?: string },
-  ) {
-    const point = this.pointIn(caller, input.RecoveryPointArn ?? '', input.BackupVaultName);
-    return {
-      BackupVaultArn: `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`,
-      RecoveryPointArn: point.arn,
-      RestoreMetadata: { ...point.metadata },
-      ResourceType: point.resourceType,
-    };
-  }
-
-  private idempotent(caller: Caller, token: string | undefined, create: () => Job): Job {
-    const key = token ? `${caller.account}/${token}` : undefined;
-    const existing = key ? this.jobs.get(this.idempotency.get(key) ?? '') : undefined;
-    if (existing) return existing;
-    const job = create();
-    this.jobs.set(job.id, job);
-    if (key) this.idempotency.set(key, job.id);
-    return job;
-  }
-
-  startCopyJob(
-    caller: Caller,
-    input: {
-      RecoveryPointArn?: string;
-      SourceBackupVaultName?: string;
-      DestinationBackupVaultArn?: string;
-      IamRoleArn?: string;
-      IdempotencyToken?: string;
-      Lifecycle?: { DeleteAfterDays?: number };
-    },
-  ) {
-    const point = this.pointIn(caller, input.RecoveryPointArn ?? '', input.SourceBackupVaultName);
-    const destination = this.vaults.get(input.DestinationBackupVaultArn ?? '');
-    if (!destination)
-      throw new SimulatedAwsError(
-        'InvalidParameterValueException',
-        `Destination vault ${input.DestinationBackupVaultArn} does not exist`,
-      );
-    if (!input.IamRoleArn?.startsWith(`arn:aws:iam::${caller.account}:role/`)) {
-      throw new SimulatedAwsError(
-        'InvalidParameterValueException',
-        `IamRoleArn must be a role in ${caller.account}`,
-      );
-    }
-    const existing = input.IdempotencyToken
-      ? this.idempotency.get(`${caller.account}/${input.IdempotencyToken}`)
-      : undefined;
-    const copying = [...this.jobs.values()].filter(
-      (j) =>
-        j.kind === 'copy' &&
-        j.account === caller.account &&
-        RUNNING.has(j.state) &&
-        this.vaults.get(j.destinationVaultArn ?? '')?.region === destination.region,
-    ).length;
-    // AWS Backup "Concurrent backup and copy jobs per resource": 1, not adjustable (AWS Backup quotas page).
-    const sameResource = [...this.jobs.values()].some(
-      (j) =>
-        j.kind === 'copy' &&
-        RUNNING.has(j.state) &&
-        this.recoveryPoints.get(j.recoveryPointArn)?.resourceArn === point.resourceArn,
-    );
-    if (!existing && sameResource) {
-      throw new SimulatedAwsError(
-        'LimitExceededException',
-        `A backup or copy job of ${point.resourceArn} is already running (one concurrent job per resource)`,
-      );
-    }
-    if (!existing && copying >= this.settings.quotas['backup-copy-jobs-per-region']) {
-      throw new SimulatedAwsError(
-        'LimitExceededException',
-        `Too many copy jobs in progress from ${caller.account} to ${destination.region} (quota ${this.settings.quotas['backup-copy-jobs-per-region']})`,
-      );
-    }
-    const deleteAfterDays = input.Lifecycle?.DeleteAfterDays;
-    const job = this.idempotent(caller, input.IdempotencyToken, () => {
-      const created: Job = {
-        id: this.random.uuid().toUpperCase(),
-        kind: 'copy',
-        account: caller.account,
-        region: caller.region,
-        state: 'CREATED',
-        recoveryPointArn: point.arn,
-        resourceType: point.resourceType,
-        iamRoleArn: input.IamRoleArn ?? '',
-        createdAt: this.clock.now,
-        destinationVaultArn: input.DestinationBackupVaultArn,
-      };
-      // Cross-region copies take minutes: a base plus time proportional to size.
-      const duration =
-        this.random.seconds(180, 420) + (point.sizeBytes / 2 ** 30) * this.random.int(1500, 4000);
-      this.clock.schedule(this.random.seconds(20, 60), () => {
-        created.state = 'RUNNING';
-      });
-      this.clock.schedule(duration, () => this.finishCopy(created, point, destination, deleteAfterDays));
-      return created;
-    });
-    return { CopyJobId: job.id, CreationDate: new Date(job.createdAt), IsParent: false };
-  }
-
-  private finishCopy(
-    job: Job,
-    point: RecoveryPoint,
-    destination: { name: string; account: string; region: string },
-    deleteAfterDays: number | undefined,
-  ): void {
-    job.completedAt = this.clock.now;
-    if (this.faults.copyJob === 'FAILED') {
-      job.state = 'FAILED';
-      job.statusMessage =
-        'Copy job failed: the destination vault could not decrypt the recovery point (KMS access denied).';
-    } else {
-      const copy = this.addRecoveryPoint({
-        account: destination.account,
-        region: destination.region,
-        vaultName: destination.name,
-        resourceType: point.resourceType,
-        resourceArn: point.resourceArn,
-        recoveryPointArn: sandboxType(point.resourceType).recoveryPointArn({
-          account: destination.account,
-          region: destination.region,
-          random: this.random,
-          copy: true,
-        }),
-        createdAt: point.createdAt,
-        completedAt: this.clock.now,
-      });
-      copy.metadata = { ...point.metadata };
-      copy.sizeBytes = point.sizeBytes;
-      if (deleteAfterDays !== undefined) {
-        // AWS Backup counts the lifecycle from the recovery point's creation.
-        copy.deleteAt = point.createdAt + deleteAfterDays * 86_400_000;
-        this.clock.schedule(
-          Math.max(0, copy.deleteAt - this.clock.now),
-          () => this.recoveryPoints.delete(copy.arn),
-          { background: true },
-        );
-      }
-      job.state = 'COMPLETED';
-      job.destinationRecoveryPointArn = copy.arn;
-    }
-    this.emitJobEvent(job);
-  }
-
-  describeCopyJob(caller: Caller, input: { CopyJobId?: string }) {
-    const job = this.jobIn(caller, input.CopyJobId, 'copy');
-    return {
-      CopyJob: {
-        CopyJobId: job.id,
-        AccountId: job.account,
-        State: job.state,
-        StatusMessage: job.statusMessage,
-        SourceRecoveryPointArn: job.recoveryPointArn,
-        DestinationBackupVaultArn: job.destinationVaultArn,
-        DestinationRecoveryPointArn: job.destinationRecoveryPointArn,
-        ResourceType: job.resourceType,
-        IamRoleArn: job.iamRoleArn,
-        CreationDate: new Date(job.createdAt),
-        CompletionDate: job.completedAt ? new Date(job.completedAt) : undefined,
-      },
-    };
-  }
-
-  private jobIn(caller: Caller, id: string | undefined, kind: Job['kind']): Job {
-    const job = this.jobs.get(id ?? '');
-    if (!job || job.kind !== kind || job.account !== caller.account || job.region !== caller.region) {
-      throw new SimulatedAwsError(
-        'ResourceNotFoundException',
-        `${kind} job ${id} not found in ${caller.account} ${caller.region}`,
-      );
-    }
-    return job;
-  }
-
-  runningRestores(account: string): number {
-    return [...this.jobs.values()].filter(
-      (job) => job.kind === 'restore' && job.account === account && RUNNING.has(job.state),
-    ).length;
-  }
-
-  startRestoreJob(
-    caller: Caller,
-    input: {
-      RecoveryPointArn?: string;
-      Metadata?: Record<string, string>;
-      IamRoleArn?: string;
-      ResourceType?: string;
-      IdempotencyToken?: string;
-    },
-  ) {
-    const point = this.pointIn(caller, input.RecoveryPointArn ?? '');
-    if (!input.IamRoleArn?.startsWith(`arn:aws:iam::${caller.account}:role/`)) {
-      throw new SimulatedAwsError(
-        'InvalidParameterValueException',
-        `IamRoleArn must be a role in ${caller.account}`,
-      );
-    }
-    const metadata = input.Metadata ?? {};
-    const existing = input.IdempotencyToken
-      ? this.idempotency.get(`${caller.account}/${input.IdempotencyToken}`)
-      : undefined;
-    const type = sandboxType(point.resourceType);
-    if (!existing) type.validateRestore(this, caller, metadata);
-    const job = this.idempotent(caller, input.IdempotencyToken, () => {
-      const created: Job = {
-        id: this.random.uuid().toUpperCase(),
-        kind: 'restore',
-        account: caller.account,
-        region: caller.region,
-        state: 'PENDING',
-        recoveryPointArn: point.arn,
-        resourceType: point.resourceType,
-        iamRoleArn: input.IamRoleArn ?? '',
-        createdAt: this.clock.now,
-      };
-      this.clock.schedule(this.random.seconds(30, 90), () => {
-        if (created.state === 'PENDING') created.state = 'RUNNING';
-      });
-      const duration = type.restoreDurationMs(this.random, point.sizeBytes / 2 ** 30);
-      if (this.faults.restoreJob !== 'STUCK')
-        this.clock.schedule(duration, () => this.finishRestore(created, point, metadata));
-      return created;
-    });
-    this.peakConcurrentRestores = Math.max(this.peakConcurrentRestores, this.runningRestores(caller.account));
-    this.notePeak(caller.account, point.resourceType);
-    return { RestoreJobId: job.id };
-  }
-
-  /** Restore jobs running plus restored resources present, of one type in one account. */
-  inUse(account: string, resourceType: string): number {
-    const jobs = [...this.jobs.values()].filter(
-      (job) =>
-        job.kind === 'restore' &&
-        job.account === account &&
-        job.resourceType === resourceType &&
-        RUNNING.has(job.state),
-    ).length;
-    return jobs + sandboxType(resourceType).present(this, account);
-  }
-
-  private notePeak(account: string, resourceType: string): void {
-    const key = `${account}/${resourceType}`;
-    this.peakInUse.set(key, Math.max(this.peakInUse.get(key) ?? 0, this.inUse(account, resourceType)));
-  }
-
-  private finishRestore(job: Job, point: RecoveryPoint, metadata: Record<string, string>): void {
-    job.completedAt = this.clock.now;
-    const type = sandboxType(point.resourceType);
-    const exceeded = type.quotaExceeded(this, job, point, metadata);
-    if (exceeded) {
-      job.state = 'FAILED';
-      job.statusMessage = `Restore failed: ${exceeded}`;
-      this.quotaFailures.push(`${job.id}: ${exceeded}`);
-    } else if (this.faults.restoreJob === 'FAILED' || this.faults.restoreJob === 'ABORTED') {
-      job.state = this.faults.restoreJob;
-      job.statusMessage =
-        job.state === 'FAILED'
-          ? 'Restore failed: the DB subnet group does not cover enough Availability Zones.'
-          : 'Restore job was aborted.';
-    } else {
-      job.createdResourceArn = type.restore(this, job, point, metadata);
-      job.state = 'COMPLETED';
-      this.notePeak(job.account, point.resourceType);
-    }
-    this.emitJobEvent(job);
-  }
-
-  describeRestoreJob(caller: Caller, input: { RestoreJobId?: string }) {
-    const job = this.jobIn(caller, input.RestoreJobId, 'restore');
-    return {
-      RestoreJobId: job.id,
-      AccountId: job.account,
-      Status: job.state === 'CREATED' ? 'PENDING' : job.state,
-      StatusMessage: job.statusMessage,
-      RecoveryPointArn: job.recoveryPointArn,
-      CreatedResourceArn: job.createdResourceArn,
-      ResourceType: job.resourceType,
-      IamRoleArn: job.iamRoleArn,
-      CreationDate: new Date(job.createdAt),
-      CompletionDate: job.completedAt ? new Date(job.completedAt) : undefined,
-    };
-  }
-
-  /** The backup job that produced a recovery point (what ListBackupJobs reports in the source account). */
-  recordBackupJob(id: string, point: RecoveryPoint): void {
-    this.backupJobs.set(id, { id, point });
-  }
-
-  /** ListBackupJobs in the caller's account and region: COMPLETED jobs in a completion-time window. */
-  listBackupJobs(
-    caller: Caller,
-    input: {
-      ByState?: string;
-      ByCompleteAfter?: Date;
-      ByCompleteBefore?: Date;
-      MaxResults?: number;
-      NextToken?: string;
-    },
-  ) {
-    const matches = [...this.backupJobs.values()].filter(
-      ({ point }) =>
-        point.account === caller.account &&
-        point.region === caller.region &&
-        (!input.ByState || input.ByState === 'COMPLETED') &&
-        (!input.ByCompleteAfter || point.completedAt > input.ByCompleteAfter.getTime()) &&
-        (!input.ByCompleteBefore || point.completedAt < input.ByCompleteBefore.getTime()),
-    );
-    const perPage = input.MaxResults ?? 100;
-    const start = Number(input.NextToken || 0);
-    return {
-      BackupJobs: matches.slice(start, start + perPage).map(({ id, point }) => ({
-        AccountId: point.account,
-        BackupJobId: id,
-        BackupVaultName: point.vaultName,
-        BackupVaultArn: `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`,
-        RecoveryPointArn: point.arn,
-        ResourceArn: point.resourceArn,
-        ResourceType: point.resourceType,
-        State: 'COMPLETED',
-        CreationDate: new Date(point.createdAt),
-        CompletionDate: new Date(point.completedAt),
-        BackupSizeInBytes: point.sizeBytes,
-      })),
-      NextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
-    };
-  }
-
-  /** ListRestoreJobs in the caller's account and region (newest first, as AWS Backup lists them). */
-  listRestoreJobs(
-    caller: Caller,
-    input: {
-      ByAccountId?: string;
-      ByCreatedAfter?: Date;
-      ByStatus?: string;
-      MaxResults?: number;
-      NextToken?: string;
-    },
-  ) {
-    const matches = [...this.jobs.values()]
-      .filter(
-        (job) =>
-          job.kind === 'restore' &&
-          job.account === caller.account &&
-          job.region === caller.region &&
-          (!input.ByAccountId || input.ByAccountId === job.account) &&
-          (!input.ByCreatedAfter || job.createdAt >= input.ByCreatedAfter.getTime()) &&
-          (!input.ByStatus ||
-            this.describeRestoreJob(caller, { RestoreJobId: job.id }).Status === input.ByStatus),
-      )
-      .sort((a, b) => b.createdAt - a.createdAt);
-    const perPage = input.MaxResults ?? 100;
-    const start = Number(input.NextToken || 0);
-    return {
-      RestoreJobs: matches
-        .slice(start, start + perPage)
-        .map((job) => this.describeRestoreJob(caller, { RestoreJobId: job.id })),
-      NextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
-    };
-  }
-
-  private emitJobEvent(job: Job): void {
-    const common = {
-      version: '0',
-      id: this.random.uuid(),
-      source: 'aws.backup',
-      account: job.account,
-      time: iso(this.clock.now),
-      region: job.region,
-    };
-    if (job.kind === 'copy') {
-      this.emit({
-        ...common,
-        'detail-type': 'Copy Job State Change',
-        resources: [job.recoveryPointArn],
-        detail: this.definedOnly({
-          copyJobId: job.id,
-          state: job.state,
-          statusMessage: job.statusMessage,
-          resourceType: job.resourceType,
-          sourceRecoveryPointArn: job.recoveryPointArn,
-          destinationBackupVaultArn: job.destinationVaultArn,
-          destinationRecoveryPointArn: job.destinationRecoveryPointArn,
-          iamRoleArn: job.iamRoleArn,
-          creationDate: iso(job.createdAt),
-          completionDate: job.completedAt ? iso(job.completedAt) : undefined,
-        }),
-      });
-    } else {
-      this.emit({
-        ...common,
-        'detail-type': 'Restore Job State Change',
-        resources: [job.recoveryPointArn],
-        detail: this.definedOnly({
-          restoreJobId: job.id,
-          status: job.state,
-          statusMessage: job.statusMessage,
-          resourceType: job.resourceType,
-          createdResourceArn: job.createdResourceArn,
-          iamRoleArn: job.iamRoleArn,
-          percentDone: job.state === 'COMPLETED' ? '100.0' : '0.0',
-          creationDate: iso(job.createdAt),
-          completionDate: job.completedAt ? iso(job.completedAt) : undefined,
-        }),
-      });
-    }
-  }
-
-  private definedOnly(values: Record<string, Json | undefined>): Record<string, Json> {
-    return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<
-      string,
-      Json
-    >;
   }
 
   // ---- what restores created, across services ------------------------------------------------------------
@@ -774,144 +310,8 @@ export class World {
     );
   }
 
-  /**
-   * Resource Groups Tagging API GetResources: the caller's account and region, every tag filter must match
-   * (a filter without values only needs the key). Like the real index, it lags behind deletions: a resource
-   * deleted less than TAG_INDEX_LAG_MS ago is still listed.
-   */
-  getResources(
-    caller: Caller,
-    input: {
-      TagFilters?: { Key?: string; Values?: string[] }[];
-      ResourceTypeFilters?: string[];
-      ResourcesPerPage?: number;
-      PaginationToken?: string;
-    },
-  ) {
-    const types = input.ResourceTypeFilters ?? [];
-    for (const type of types) {
-      if (!/^[a-z0-9-]+(:[a-zA-Z0-9-]+)?$/.test(type))
-        throw new SimulatedAwsError('InvalidParameterException', `Unsupported resource type ${type}`);
-    }
-    const matches = [...this.resources.values()].filter(
-      (r) =>
-        r.account === caller.account &&
-        r.region === caller.region &&
-        (r.deletedAt === undefined || this.clock.now - r.deletedAt < TAG_INDEX_LAG_MS) &&
-        (types.length === 0 ||
-          types.includes(taggingTypeOf(r.arn)) ||
-          types.includes(taggingTypeOf(r.arn).split(':')[0] ?? '')) &&
-        (input.TagFilters ?? []).every(
-          (filter) =>
-            filter.Key !== undefined &&
-            filter.Key in r.tags &&
-            ((filter.Values ?? []).length === 0 || (filter.Values ?? []).includes(r.tags[filter.Key] ?? '')),
-        ),
-    );
-    const perPage = input.ResourcesPerPage ?? 50;
-    const start = Number(input.PaginationToken || 0);
-    const page = matches.slice(start, start + perPage);
-    return {
-      ResourceTagMappingList: page.map((r) => ({
-        ResourceARN: r.arn,
-        Tags: Object.entries(r.tags).map(([Key, Value]) => ({ Key, Value })),
-      })),
-      PaginationToken: start + perPage < matches.length ? String(start + perPage) : '',
-    };
-  }
-
   /** Restored resources still present (not deleted or being deleted), per account. */
   resourcesLeft(): RestoredResource[] {
     return [...this.resources.values()].filter((r) => r.phase === 'present');
-  }
-
-  // ---- S3 and SNS in the central account ------------------------------------------------------------------
-
-  putObject(
-    caller: Caller,
-    input: {
-      Bucket?: string;
-      Key?: string;
-      Body?: unknown;
-      ChecksumSHA256?: string;
-      ObjectLockMode?: string;
-      ObjectLockRetainUntilDate?: Date;
-      Metadata?: Record<string, string>;
-    },
-  ) {
-    const bucket = this.settings.buckets.find((b) => b.name === input.Bucket);
-    if (!bucket || caller.account !== this.settings.centralAccount)
-      throw new SimulatedAwsError('NoSuchBucket', `The specified bucket does not exist: ${input.Bucket}`);
-    const body =
-      typeof input.Body === 'string'
-        ? input.Body
-        : input.Body instanceof Uint8Array
-          ? Buffer.from(input.Body).toString('utf8')
-          : '';
-    const digest = createHash('sha256').update(body);
-    if (input.ChecksumSHA256 && digest.copy().digest('base64') !== input.ChecksumSHA256) {
-      throw new SimulatedAwsError(
-        'BadDigest',
-        'The SHA256 you specified did not match the calculated checksum.',
-      );
-    }
-    if (input.ObjectLockMode && bucket.objectLockDays === undefined) {
-      throw new SimulatedAwsError('InvalidRequest', 'Bucket is missing Object Lock Configuration');
-    }
-    const retainUntil =
-      input.ObjectLockRetainUntilDate?.getTime() ??
-      (bucket.objectLockDays ? this.clock.now + bucket.objectLockDays * 86_400_000 : undefined);
-    const stored: StoredObject = {
-      bucket: bucket.name,
-      key: input.Key ?? '',
-      versionId: this.random.hex(32),
-      body,
-      sha256: digest.digest('hex'),
-      lockMode: input.ObjectLockMode ?? (bucket.objectLockDays ? 'COMPLIANCE' : undefined),
-      retainUntil,
-      metadata: input.Metadata ?? {},
-      storedAt: this.clock.now,
-    };
-    this.objects.push(stored);
-    return {
-      VersionId: stored.versionId,
-      ETag: `"${stored.sha256.slice(0, 32)}"`,
-      ChecksumSHA256: input.ChecksumSHA256,
-    };
-  }
-
-  deleteObject(_caller: Caller, input: { Bucket?: string; Key?: string; VersionId?: string }) {
-    const version = this.objects.find(
-      (o) =>
-        o.bucket === input.Bucket &&
-        o.key === input.Key &&
-        (!input.VersionId || o.versionId === input.VersionId),
-    );
-    if (!version) return {};
-    if (input.VersionId && version.lockMode === 'COMPLIANCE' && (version.retainUntil ?? 0) > this.clock.now) {
-      throw new SimulatedAwsError(
-        'AccessDenied',
-        `Object ${input.Key} version ${input.VersionId} is under COMPLIANCE retention until ${iso(version.retainUntil ?? 0)}`,
-      );
-    }
-    if (input.VersionId) this.objects.splice(this.objects.indexOf(version), 1);
-    return { DeleteMarker: !input.VersionId, VersionId: input.VersionId };
-  }
-
-  publish(caller: Caller, input: { TopicArn?: string; Subject?: string; Message?: string }) {
-    if (
-      !input.TopicArn ||
-      !this.settings.topics.includes(input.TopicArn) ||
-      caller.account !== this.settings.centralAccount
-    ) {
-      throw new SimulatedAwsError('NotFoundException', `Topic does not exist: ${input.TopicArn}`);
-    }
-    this.alerts.push({
-      topicArn: input.TopicArn,
-      subject: input.Subject ?? '',
-      message: input.Message ?? '',
-      at: iso(this.clock.now),
-    });
-    return { MessageId: this.random.uuid() };
   }
 }

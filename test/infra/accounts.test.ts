@@ -326,17 +326,48 @@ describe('the DR account', () => {
       'AWS::EC2::InternetGateway',
       'AWS::EC2::NatGateway',
       'AWS::EC2::VPCPeeringConnection',
-      'AWS::EC2::SecurityGroupIngress',
     ]) {
       expect(types.has(type), type).toBe(false);
     }
     expect(props(template, 'RestoreSecurityGroup').SecurityGroupIngress).toBeUndefined();
+    // The only way in: from the data probe's security group (dr-account only; docs/validation.md).
+    for (const [id, ingress] of resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')) {
+      expect(ingress.Properties?.SourceSecurityGroupId, id).toEqual({
+        'Fn::GetAtt': ['ProbeSecurityGroup', 'GroupId'],
+      });
+      expect(ingress.Properties?.CidrIp, id).toBeUndefined();
+    }
     for (const [, subnet] of resourcesOfType(template, 'AWS::EC2::Subnet'))
       expect(subnet.Properties?.MapPublicIpOnLaunch).toBe(false);
     expect(props(template, 'RestoreDbSubnetGroup').SubnetIds).toEqual([
       { Ref: 'RestoreSubnetA' },
       { Ref: 'RestoreSubnetB' },
     ]);
+  });
+  it('lets the data probe reach only restored databases on their ports, and Secrets Manager through its endpoint', () => {
+    const restoreGroup = { 'Fn::GetAtt': ['RestoreSecurityGroup', 'GroupId'] };
+    const endpointGroup = { 'Fn::GetAtt': ['SecretsManagerEndpointSecurityGroup', 'GroupId'] };
+    const probe = props(template, 'ProbeSecurityGroup');
+    expect(probe.SecurityGroupIngress).toBeUndefined();
+    const inline = asList(probe.SecurityGroupEgress as Record<string, unknown>[]).map((rule) => [
+      rule.FromPort,
+      rule.ToPort,
+      rule.DestinationSecurityGroupId,
+      rule.CidrIp,
+    ]);
+    expect(inline).toEqual([
+      [5432, 5432, restoreGroup, undefined],
+      [3306, 3306, restoreGroup, undefined],
+    ]);
+    const separate = resourcesOfType(template, 'AWS::EC2::SecurityGroupEgress').map(
+      ([, rule]) => rule.Properties,
+    );
+    expect(separate).toEqual([
+      expect.objectContaining({ FromPort: 443, ToPort: 443, DestinationSecurityGroupId: endpointGroup }),
+    ]);
+    const endpoint = props(template, 'SecretsManagerEndpoint');
+    expect(endpoint.VpcEndpointType).toBe('Interface');
+    expect(JSON.stringify(endpoint.PolicyDocument)).toContain('secretsmanager:GetSecretValue');
   });
 });
 

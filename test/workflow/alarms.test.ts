@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { supportedResourceTypes } from '../../functions/resources/index.js';
 import { type MetricDatum, Sandbox } from '../../sandbox/index.js';
 
 /**
@@ -27,18 +28,13 @@ interface Alarm {
 }
 
 describe('alarms watch what the functions publish', async () => {
-  const succeeded = await metricsOf((s) => {
-    s.backupCompleted('RDS', 1);
-    s.backupCompleted('EBS', 2);
-  }, []);
+  // One drill of every registered type: each type has its own alarms (serverless.yml custom.perResourceType).
+  const everyType = (s: Sandbox) => {
+    for (const [index, type] of supportedResourceTypes.entries()) s.backupCompleted(type, index + 1);
+  };
+  const succeeded = await metricsOf(everyType, []);
   // Teardowns fail (five attempts each, and the sweeper's deletes use up the rest): both drills fail and leave orphans.
-  const failed = await metricsOf(
-    (s) => {
-      s.backupCompleted('RDS', 1);
-      s.backupCompleted('EBS', 2);
-    },
-    ['teardown=fail*20'],
-  );
+  const failed = await metricsOf(everyType, [`teardown=fail*${10 * supportedResourceTypes.length}`]);
   // The alert topic refuses every publish: the drill failure goes unannounced, which AlertsNotSent reports.
   const unannounced = await metricsOf(
     (s) => s.backupCompleted('EBS', 1),

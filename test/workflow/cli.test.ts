@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.js';
+import { supportedResourceTypes } from '../../functions/resources/index.js';
 
 /** `pilotlight drill`: strict input, events from anywhere, a settled world, exit 1 for lost triggers. */
 let stdout: string;
@@ -208,6 +209,28 @@ describe('pilotlight drill exit status', () => {
 
     expect(code).toBe(0);
     expect(JSON.parse(stdout).drills[0].source.resourceType).toBe('EBS');
+  });
+
+  it('rejects a resource type Pilotlight does not drill as bad input, listing the supported ones', async () => {
+    const code = await main(['drill', '--resource-type', 'Mainframe', '--json']);
+
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/"Mainframe" is not a supported resource type \(supported: RDS, EBS.*, or all\)/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stdout).toBe('');
+  });
+
+  it('drills every supported type in turn with --resource-type all', async () => {
+    const types = supportedResourceTypes.length;
+    const code = await main(['drill', '--resource-type', 'all', '--count', String(types), '--json']);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(
+      report.drills.map((d: { source: { resourceType: string } }) => d.source.resourceType).sort(),
+    ).toEqual([...supportedResourceTypes].sort());
+    expect(report.drills.every((d: { status: string }) => d.status === 'SUCCEEDED')).toBe(true);
+    expect(report.sandbox.resourcesLeft).toBe(0);
   });
 
   it('exits 0 for a failover: what it restores is kept, not left behind', async () => {

@@ -128,6 +128,9 @@ describe('fault grammar', () => {
     ['api:SNS.Publish=NoSuchBucket', /SNS never returns "NoSuchBucket"/],
     ['region:mars-1=down', /unknown fault/],
     ['region:us-north-9=down', /no AWS region "us-north-9"/],
+    ['events:jobs:drop=1.5', /FRACTION must be between 0 and 1/],
+    ['events:jobs:lag=300-10', /MIN must not exceed MAX/],
+    ['events:jobs:lag=10', /unknown fault/],
   ])('rejects %s', (spec, message) => {
     expect(() => parseFaults([spec], FUNCTIONS)).toThrow(FaultSpecError);
     expect(() => parseFaults([spec], FUNCTIONS)).toThrow(message);
@@ -145,6 +148,35 @@ describe('fault grammar', () => {
     );
     expect(faults.api.get('EC2.DescribeVpcs')).toEqual({ error: 'InternalError', remaining: 2 });
     expect(faults.downRegions.has('ap-southeast-2')).toBe(true);
+  });
+
+  it('reads the job-event faults: a lost fraction and a lag range, in seconds', () => {
+    const faults = parseFaults(['events:jobs:drop=0.1', 'events:jobs:lag=0-300'], FUNCTIONS);
+    expect(faults.jobEventDrop).toBe(0.1);
+    expect(faults.jobEventLag).toEqual({ minSeconds: 0, maxSeconds: 300 });
+    expect(faults.eventDrop).toBe(0);
+  });
+
+  it('loses only the copy and restore job events with events:jobs:drop, and the reconciler resumes the drill', async () => {
+    // Prepare
+    const sandbox = await Sandbox.create({ seed: 3, faults: ['events:jobs:drop=1'] });
+    try {
+      sandbox.backupCompleted('EBS', 1);
+
+      // Act
+      await sandbox.run();
+
+      // Assess
+      const jobEvents = sandbox.deliveries.filter(
+        (d) => d.event['detail-type'].endsWith('Job State Change') && !d.external,
+      );
+      expect(jobEvents.length).toBeGreaterThanOrEqual(2);
+      expect(jobEvents.every((d) => d.dropped)).toBe(true);
+      expect(sandbox.deliveries.filter((d) => d.external).every((d) => d.delivered)).toBe(true);
+      expect([...sandbox.stepFunctions.executions.values()].map((e) => e.status)).toEqual(['SUCCEEDED']);
+    } finally {
+      sandbox.dispose();
+    }
   });
 
   it('takes the region list from the SDK partition data', () => {
@@ -339,7 +371,7 @@ describe('AWS Backup: one backup or copy job per resource at a time', () => {
           completedAt: sandbox.clock.now,
         });
       const copy = (arn: string, token: string) =>
-        sandbox.world.startCopyJob(caller, {
+        sandbox.world.backup.startCopyJob(caller, {
           RecoveryPointArn: arn,
           SourceBackupVaultName: 'Default',
           DestinationBackupVaultArn: 'arn:aws:backup:us-west-2:333333333333:backup-vault:pilotlight-dr',

@@ -1,0 +1,78 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { iamRequestsFor, type RequestEnvironment } from '../../sandbox/iam-requests.js';
+import { asList, readYamlTemplate, repoRoot, roleStatements, type Statement } from './lib.js';
+
+/**
+ * Each resource type's module (functions/resources/*.ts) calls its service through the DR account's roles:
+ * every call must be granted there — reads and tagging to the DR role, deletes to the teardown role only, and
+ * every delete explicitly denied on a failover. Derived from the modules' own code, so a new type or a new
+ * call cannot land without its permission.
+ */
+const env: RequestEnvironment = {
+  account: '333333333333',
+  region: 'us-west-2',
+  centralAccount: '222222222222',
+  encryptionKeyOf: () => undefined,
+  resourceArn: (_kind, id, _account, _region, fallback) => (id.startsWith('arn:') ? id : fallback),
+  vaultOfRecoveryPoint: () => undefined,
+};
+
+/** `Service.Operation` of every `new XCommand(` in a module, the service named by the client it imports. */
+function callsOf(source: string): string[] {
+  const calls = new Set<string>();
+  for (const [, names = '', from] of source.matchAll(
+    /import\s*{([^}]*)}\s*from\s*'@aws-sdk\/(client-[a-z0-9-]+)'/g,
+  )) {
+    const imported = names.split(',').map((n) => n.trim().replace(/^type\s+/, ''));
+    const client = imported.find((name) => /^[A-Za-z0-9]+Client$/.test(name));
+    if (!client) throw new Error(`a module imports commands from @aws-sdk/${from} without its client`);
+    const service = client.replace(/Client$/, '');
+    for (const name of imported) {
+      const operation = name.match(/^(\w+)Command$/)?.[1];
+      if (operation && new RegExp(`new ${name}\\(`).test(source)) calls.add(`${service}.${operation}`);
+    }
+  }
+  return [...calls].sort();
+}
+
+const moduleFiles = readdirSync(join(repoRoot, 'functions', 'resources')).filter(
+  (file) => file.endsWith('.ts') && file !== 'index.ts' && file !== 'types.ts',
+);
+const template = readYamlTemplate('accounts/dr-account.yaml');
+const orchestrator = roleStatements(template, 'DrOrchestratorRole');
+const teardown = roleStatements(template, 'DrTeardownRole');
+const allows = (statements: Statement[], action: string) =>
+  statements.some((s) => s.Effect === 'Allow' && asList(s.Action).includes(action));
+const isDelete = (action: string) => /^[a-z0-9-]+:(Delete|Terminate)/.test(action);
+
+describe.each(moduleFiles)('functions/resources/%s', (file) => {
+  const source = readFileSync(join(repoRoot, 'functions', 'resources', file), 'utf8');
+  const actions = [
+    ...new Set(
+      callsOf(source).flatMap((call) => {
+        const [service = '', operation = ''] = call.split('.');
+        return iamRequestsFor(service, operation, {}, env).map((request) => request.action);
+      }),
+    ),
+  ].sort();
+
+  it('has every call granted in the DR account: reads and tags to the DR role, deletes to the teardown role', () => {
+    const missing = actions.filter((action) =>
+      isDelete(action)
+        ? !allows(teardown, action)
+        : !allows(orchestrator, action) && !allows(teardown, action),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('deletes only through the teardown role, never a failover', () => {
+    const deletes = actions.filter(isDelete);
+    expect(deletes.filter((action) => allows(orchestrator, action))).toEqual([]);
+    const neverFailover = teardown.find(
+      (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition ?? {}).includes('failover'),
+    );
+    expect(deletes.filter((action) => !asList(neverFailover?.Action).includes(action))).toEqual([]);
+  });
+});
