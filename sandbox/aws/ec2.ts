@@ -19,8 +19,60 @@ export interface Volume extends RestoredResource {
   deleteOnTermination?: boolean;
 }
 
+/** An instance an EC2 restore launched from an AMI (its volumes are Volumes attached to it). */
+export interface Ec2Instance extends RestoredResource {
+  kind: 'instance';
+  instanceType: string;
+  imageId: string;
+  subnetId: string;
+  availabilityZone: string;
+  securityGroupIds: string[];
+  publicIpAddress?: string;
+  keyName?: string;
+  iamInstanceProfileArn?: string;
+  disableApiTermination: boolean;
+  disableApiStop: boolean;
+  /** Why the instance is not running (StateReason), when it failed to boot. */
+  stateReason?: string;
+}
+
 export class Ec2State {
   readonly volumes = new Map<string, Volume>();
+  readonly instances = new Map<string, Ec2Instance>();
+
+  addInstance(
+    world: World,
+    input: Omit<Ec2Instance, 'kind' | 'phase' | 'createdAt' | 'tagConditionPrefix' | 'conditionKeys' | 'arn'>,
+  ): Ec2Instance {
+    const instance: Ec2Instance = {
+      ...input,
+      arn: `arn:aws:ec2:${input.region}:${input.account}:instance/${input.id}`,
+      kind: 'instance',
+      phase: 'present',
+      createdAt: world.now,
+      tagConditionPrefix: 'ec2:ResourceTag/',
+      conditionKeys: {
+        'ec2:AvailabilityZone': input.availabilityZone,
+        'ec2:InstanceType': input.instanceType,
+      },
+    };
+    this.instances.set(instance.arn, instance);
+    world.track(instance);
+    return instance;
+  }
+
+  /**
+   * An instance by id: terminated instances stay visible (state terminated) as EC2 keeps them listed for
+   * about an hour; the sandbox's runs are shorter than that.
+   */
+  instance(caller: Caller, id: string): Ec2Instance {
+    const found = [...this.instances.values()].find(
+      (i) => (i.id === id || i.arn === id) && i.account === caller.account && i.region === caller.region,
+    );
+    if (!found)
+      throw new SimulatedAwsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    return found;
+  }
 
   /** A volume in the account: restored by a drill, or already there (tests put bystanders in the DR account). */
   addVolume(
@@ -89,6 +141,48 @@ export function ec2Arn(env: RequestEnvironment, kind: string, id: string): strin
   );
 }
 
+function describeInstance(i: Ec2Instance) {
+  return {
+    InstanceId: i.id,
+    ImageId: i.imageId,
+    InstanceType: i.instanceType,
+    State: { Name: i.status, Code: INSTANCE_STATE_CODES[i.status] ?? 0 },
+    StateReason: i.stateReason ? { Code: i.stateReason, Message: i.stateReason } : undefined,
+    SubnetId: i.status === 'terminated' ? undefined : i.subnetId,
+    Placement: { AvailabilityZone: i.availabilityZone, Tenancy: 'default' },
+    SecurityGroups: i.securityGroupIds.map((id) => ({ GroupId: id, GroupName: id })),
+    PublicIpAddress: i.status === 'running' ? i.publicIpAddress : undefined,
+    KeyName: i.keyName,
+    IamInstanceProfile: i.iamInstanceProfileArn ? { Arn: i.iamInstanceProfileArn } : undefined,
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
+    Tags: tagList(i.tags),
+    LaunchTime: new Date(i.createdAt),
+  };
+}
+
+/** EC2's instance state codes (InstanceState.Code). */
+const INSTANCE_STATE_CODES: Record<string, number> = {
+  pending: 0,
+  running: 16,
+  'shutting-down': 32,
+  terminated: 48,
+  stopping: 64,
+  stopped: 80,
+};
+
+/** How long a terminating instance shuts down, and how long its DeleteOnTermination volumes take after that. */
+const SHUTDOWN_SECONDS = 60;
+const VOLUME_DELETE_SECONDS = 30;
+
+/** DescribeVolumes' filters the functions use (attachment.instance-id); any other filter is refused. */
+function matchesFilters(v: Volume, filters: { Name?: string; Values?: string[] }[] | undefined): boolean {
+  return (filters ?? []).every((filter) => {
+    if (filter.Name !== 'attachment.instance-id')
+      throw new SimulatedAwsError('InvalidParameterValue', `The filter '${filter.Name}' is not simulated`);
+    return v.attachedTo !== undefined && (filter.Values ?? []).includes(v.attachedTo);
+  });
+}
+
 const ec2Kind = (id: string) => (id.startsWith('i-') ? 'instance' : 'volume');
 
 export const ec2Api: ServiceApi = {
@@ -96,9 +190,66 @@ export const ec2Api: ServiceApi = {
   operations(world) {
     const state = world.state(Ec2State);
     return {
-      'EC2.DescribeVolumes': (caller, input: { VolumeIds?: string[] }) => ({
-        Volumes: (input.VolumeIds ?? []).map((id) => describeVolume(state.volume(caller, id))),
+      'EC2.DescribeVolumes': (
+        caller,
+        input: { VolumeIds?: string[]; Filters?: { Name?: string; Values?: string[] }[] },
+      ) => {
+        if (input.VolumeIds)
+          return { Volumes: input.VolumeIds.map((id) => describeVolume(state.volume(caller, id))) };
+        const volumes = [...state.volumes.values()].filter(
+          (v) =>
+            v.account === caller.account &&
+            v.region === caller.region &&
+            v.phase !== 'deleted' &&
+            matchesFilters(v, input.Filters),
+        );
+        return { Volumes: volumes.map(describeVolume) };
+      },
+      'EC2.DescribeInstances': (caller, input: { InstanceIds?: string[] }) => ({
+        Reservations: (input.InstanceIds ?? []).map((id) => {
+          const instance = state.instance(caller, id);
+          return {
+            ReservationId: `r-0${instance.id.slice(3)}`,
+            OwnerId: instance.account,
+            Instances: [describeInstance(instance)],
+          };
+        }),
       }),
+      'EC2.TerminateInstances': (caller, input: { InstanceIds?: string[] }) => {
+        const instances = (input.InstanceIds ?? []).map((id) => state.instance(caller, id));
+        for (const instance of instances) {
+          if (instance.disableApiTermination)
+            throw new SimulatedAwsError(
+              'OperationNotPermitted',
+              `The instance '${instance.id}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.`,
+            );
+        }
+        world.teardownFault('IncorrectInstanceState');
+        return {
+          TerminatingInstances: instances.map((instance) => {
+            const previous = instance.status;
+            // Terminating a terminated or terminating instance succeeds and changes nothing, as in EC2.
+            if (instance.phase === 'present') {
+              world.beginDelete(instance, SHUTDOWN_SECONDS, 'shutting-down', 'terminated');
+              world.clock.schedule(SHUTDOWN_SECONDS * 1000, () => {
+                for (const volume of state.volumes.values()) {
+                  if (
+                    volume.attachedTo === instance.id &&
+                    volume.deleteOnTermination &&
+                    volume.phase === 'present'
+                  )
+                    world.beginDelete(volume, VOLUME_DELETE_SECONDS, 'deleting', 'deleted');
+                }
+              });
+            }
+            return {
+              InstanceId: instance.id,
+              PreviousState: { Name: previous, Code: INSTANCE_STATE_CODES[previous] ?? 0 },
+              CurrentState: { Name: instance.status, Code: INSTANCE_STATE_CODES[instance.status] ?? 0 },
+            };
+          }),
+        };
+      },
       // CreateTags takes volumes and instances alike: whatever the ids name, in the caller's account and region.
       'EC2.CreateTags': (caller, input: { Resources?: string[]; Tags?: unknown }) => {
         const targets = (input.Resources ?? []).map((id) => {
@@ -133,6 +284,20 @@ export const ec2Api: ServiceApi = {
     'EC2.DescribeVolumes': (_input, env) => [
       { action: 'ec2:DescribeVolumes', resource: '*', resourceAccount: env.account, context: {} },
     ],
+    'EC2.DescribeInstances': (_input, env) => [
+      { action: 'ec2:DescribeInstances', resource: '*', resourceAccount: env.account, context: {} },
+    ],
+    'EC2.TerminateInstances': (input, env) =>
+      (Array.isArray(input.InstanceIds) ? input.InstanceIds : []).map((id): IamRequest => {
+        const arn = ec2Arn(env, 'instance', text(id));
+        return {
+          action: 'ec2:TerminateInstances',
+          resource: arn,
+          resourceAccount: accountOf(arn) || env.account,
+          context: {},
+          taggedResource: arn,
+        };
+      }),
     'EC2.CreateTags': (input, env) =>
       (Array.isArray(input.Resources) ? input.Resources : []).map((id): IamRequest => {
         const arn = ec2Arn(env, ec2Kind(text(id)), text(id));

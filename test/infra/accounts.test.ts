@@ -117,7 +117,7 @@ const TRUSTED_ROLE =
   /^arn:\$\{AWS::Partition\}:iam::\$\{CentralAccountId\}:role\/pilotlight-\$\{StageName\}-([a-zA-Z]+)-\$\{(PrimaryRegion|AWS::Region|DrRegion)\}-lambdaRole$/;
 
 const TAGGING =
-  /^(ec2:CreateTags|rds:AddTagsToResource|dynamodb:TagResource|s3:PutBucketTagging|redshift:CreateTags)$/;
+  /^(ec2:CreateTags|rds:AddTagsToResource|dynamodb:TagResource|s3:PutBucketTagging|redshift:CreateTags|elasticfilesystem:TagResource|fsx:TagResource)$/;
 const DELETING = /:Delete/;
 const allowed = (statements: Statement[]) => actionsOf(statements);
 
@@ -155,6 +155,11 @@ describe('the DR account', () => {
     expect(all.flatMap((s) => asList(s.Action)).sort()).toEqual([
       'dynamodb:DeleteTable',
       'ec2:DeleteVolume',
+      'elasticfilesystem:DeleteFileSystem',
+      'elasticfilesystem:DeleteMountTarget',
+      'fsx:DeleteFileSystem',
+      'fsx:DeleteStorageVirtualMachine',
+      'fsx:DeleteVolume',
       'rds:DeleteDBInstance',
       'redshift:DeleteCluster',
       's3:DeleteBucket',
@@ -229,6 +234,9 @@ describe('the DR account', () => {
     expect(tagging.flatMap((s) => asList(s.Action)).sort()).toEqual([
       'dynamodb:TagResource',
       'ec2:CreateTags',
+      'ec2:CreateTags',
+      'elasticfilesystem:TagResource',
+      'fsx:TagResource',
       'rds:AddTagsToResource',
       'redshift:CreateTags',
       's3:PutBucketTagging',
@@ -243,7 +251,7 @@ describe('the DR account', () => {
     const rds = tagging.find((s) => asList(s.Action).includes('rds:AddTagsToResource'));
     expect(JSON.stringify(rds?.Resource)).toMatch(/:db:pl-\*"/);
     // Volumes only in the restore subnet's Availability Zone.
-    const ebs = tagging.find((s) => asList(s.Action).includes('ec2:CreateTags'));
+    const ebs = tagging.find((s) => JSON.stringify(s.Resource).includes(':volume/*'));
     expect(ebs?.Condition?.StringEquals?.['ec2:AvailabilityZone']).toEqual({
       'Fn::GetAtt': ['RestoreSubnetA', 'AvailabilityZone'],
     });
@@ -268,16 +276,31 @@ describe('the DR account', () => {
     expect(unscoped('DrOrchestratorRole')).toEqual([
       'backup:DescribeRestoreJob',
       'backup:ListRestoreJobs',
+      'ec2:DescribeInstances',
       'ec2:DescribeVolumes',
+      'fsx:DescribeFileSystems',
       'redshift:DescribeTags',
     ]);
+    // fsx:DescribeVolumes and fsx:DescribeStorageVirtualMachines list an ONTAP file system's members by a
+    // file-system-id filter, which names no resource.
     expect(unscoped('DrTeardownRole')).toEqual([
       'backup:DescribeRestoreJob',
+      'ec2:DescribeInstances',
       'ec2:DescribeVolumes',
+      'fsx:DescribeFileSystems',
+      'fsx:DescribeStorageVirtualMachines',
+      'fsx:DescribeVolumes',
       'redshift:DescribeTags',
       'tag:GetResources',
     ]);
-    expect(unscoped('BackupRestoreRole')).toEqual(['ec2:DescribeSnapshots', 'ec2:DescribeVolumes']);
+    expect(unscoped('BackupRestoreRole')).toEqual([
+      'ec2:DescribeImages',
+      'ec2:DescribeInstances',
+      'ec2:DescribeSnapshots',
+      'ec2:DescribeVolumes',
+      'fsx:DescribeBackups',
+      'fsx:DescribeFileSystems',
+    ]);
   });
 
   it('scopes rds:Describe* to pl-* instances and AWS Backup snapshots', () => {

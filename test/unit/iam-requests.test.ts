@@ -26,6 +26,8 @@ function commandsTheHandlersCall(): string[] {
     'client-dynamodb': 'DynamoDB',
     'lib-dynamodb': 'DynamoDB',
     'client-ec2': 'EC2',
+    'client-efs': 'EFS',
+    'client-fsx': 'FSx',
     'client-rds': 'RDS',
     'client-resource-groups-tagging-api': 'ResourceGroupsTaggingAPI',
     'client-s3': 'S3',

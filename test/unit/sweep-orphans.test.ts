@@ -97,8 +97,7 @@ describe('sweepOrphans', () => {
         { Key: 'pilotlight:managed', Values: ['true'] },
         { Key: 'pilotlight:owner', Values: [config.DRILL_STATE_MACHINE_ARN] },
       ],
-      // Every registered type's (functions/resources/index.ts), RDS's and EBS's first.
-      ResourceTypeFilters: ['rds:db', 'ec2:volume', ...taggingTypes.slice(2)],
+      ResourceTypeFilters: [...taggingTypes],
     });
   });
 
