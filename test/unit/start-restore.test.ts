@@ -165,7 +165,7 @@ describe('startRestore', () => {
   it('refuses a resource type without a module before calling AWS Backup', async () => {
     // Prepare
     const base = rdsDrill();
-    const drill = rdsDrill({ source: { ...base.source, resourceType: 'EFS' } });
+    const drill = rdsDrill({ source: { ...base.source, resourceType: 'VirtualMachine' } });
 
     // Act
     const starting = startRestore({ drill, copy: copy(), taskToken: TASK_TOKEN });
