@@ -129,11 +129,16 @@ const SERVICES: Record<string, Record<string, ErrorSpec>> = {
     StorageVirtualMachineNotFound: e(400),
     VolumeNotFound: e(400),
   },
-  // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html (and CommonErrors)
+  // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html (and CommonErrors,
+  // API_DescribeDBClusters, API_CreateDBInstance, API_DeleteDBCluster)
   RDS: {
     AccessDenied: e(403),
+    DBClusterNotFoundFault: e(404),
+    DBInstanceAlreadyExists: e(400, undefined, 'DBInstanceAlreadyExistsFault'),
     DBInstanceNotFound: e(404, undefined, 'DBInstanceNotFoundFault'),
     DBSnapshotAlreadyExists: e(400, undefined, 'DBSnapshotAlreadyExistsFault'),
+    InstanceQuotaExceeded: e(400, undefined, 'InstanceQuotaExceededFault'),
+    InvalidDBClusterStateFault: e(400),
     InvalidDBInstanceState: e(400, undefined, 'InvalidDBInstanceStateFault'),
     InvalidParameterCombination: e(400),
     InvalidParameterValue: e(400),

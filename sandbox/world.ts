@@ -128,6 +128,11 @@ export const QUOTAS = {
    */
   'rds-db-instances': 40,
   /**
+   * Amazon RDS "DB clusters": 40 per account per Region by default (Aurora User Guide, Quotas in Amazon Aurora;
+   * DocumentDB and Neptune clusters count against the same RDS quota). A cluster restore beyond it fails.
+   */
+  'rds-db-clusters': 40,
+  /**
    * Amazon EBS "Storage for General Purpose SSD (gp3) volumes": 50 TiB per account per Region by default
    * (Amazon EBS quotas). A restored volume that would exceed it fails its restore job.
    */

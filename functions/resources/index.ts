@@ -1,9 +1,12 @@
 import { UnsupportedResourceType } from '../lib/errors.js';
+import { aurora } from './aurora.js';
+import { documentdb } from './documentdb.js';
 import { dynamodb } from './dynamodb.js';
 import { ebs } from './ebs.js';
 import { ec2 } from './ec2.js';
 import { efs } from './efs.js';
 import { fsx } from './fsx.js';
+import { neptune } from './neptune.js';
 import { rds } from './rds.js';
 import { redshift } from './redshift.js';
 import { s3 } from './s3.js';
@@ -13,7 +16,19 @@ import type { ResourceModule } from './types.js';
  * The resource types Pilotlight can drill: the only list. One module per type (functions/resources/<type>.ts);
  * the sandbox mirrors each in sandbox/resources/<type>.ts.
  */
-export const resourceModules: readonly ResourceModule[] = [rds, ebs, ec2, efs, fsx, dynamodb, s3, redshift];
+export const resourceModules: readonly ResourceModule[] = [
+  rds,
+  ebs,
+  ec2,
+  efs,
+  fsx,
+  dynamodb,
+  s3,
+  redshift,
+  aurora,
+  documentdb,
+  neptune,
+];
 
 export const supportedResourceTypes: readonly string[] = resourceModules.map((module) => module.type);
 

@@ -2,11 +2,14 @@ import { ec2Api } from '../aws/ec2.js';
 import { rdsApi } from '../aws/rds.js';
 import type { ApiCall } from '../interceptor.js';
 import type { World } from '../world.js';
+import { aurora } from './aurora.js';
+import { documentdb } from './documentdb.js';
 import { dynamodb, dynamodbApi } from './dynamodb.js';
 import { ebs } from './ebs.js';
 import { ec2 } from './ec2.js';
 import { efs, efsApi } from './efs.js';
 import { fsx, fsxApi } from './fsx.js';
+import { neptune } from './neptune.js';
 import { rds } from './rds.js';
 import { redshift, redshiftApi } from './redshift.js';
 import { s3, s3Api } from './s3.js';
@@ -16,7 +19,19 @@ import type { SandboxResourceType, ServiceApi } from './types.js';
  * The resource types the sandbox simulates, one module each (mirroring functions/resources/index.ts: a test
  * checks the two registries name the same types), and the service APIs their restored resources live in.
  */
-export const sandboxTypes: readonly SandboxResourceType[] = [rds, ebs, ec2, efs, fsx, dynamodb, s3, redshift];
+export const sandboxTypes: readonly SandboxResourceType[] = [
+  rds,
+  ebs,
+  ec2,
+  efs,
+  fsx,
+  dynamodb,
+  s3,
+  redshift,
+  aurora,
+  documentdb,
+  neptune,
+];
 
 export const serviceApis: readonly ServiceApi[] = [
   rdsApi,
