@@ -12,10 +12,12 @@ const env: RequestEnvironment = {
     resource === 'evidence-bucket' || resource.endsWith(':alerts')
       ? 'arn:aws:kms:us-east-2:222222222222:key/k-1'
       : undefined,
-  resourceArn: (kind, id, account, region) =>
+  resourceArn: (kind, id, account, region, fallback) =>
     kind === 'volume'
       ? `arn:aws:ec2:${region}:${account}:volume/${id}`
-      : `arn:aws:rds:${region}:${account}:db:${id}`,
+      : kind === 'db-instance'
+        ? `arn:aws:rds:${region}:${account}:db:${id}`
+        : fallback,
   vaultOfRecoveryPoint: () => 'arn:aws:backup:us-west-2:333333333333:backup-vault:pilotlight-dr',
 };
 
@@ -83,9 +85,90 @@ describe('the IAM request of each API call', () => {
   });
 
   it('refuses to guess for an operation it does not know', () => {
-    expect(() => iamRequestsFor('RDS', 'DeleteDBCluster', {}, env)).toThrow(
-      /does not know what RDS.DeleteDBCluster/,
+    // Nothing in Pilotlight fails a cluster over, so nothing maps it.
+    expect(() => iamRequestsFor('RDS', 'FailoverDBCluster', {}, env)).toThrow(
+      /does not know what RDS.FailoverDBCluster/,
     );
+  });
+
+  it('authorizes a drill instance on the new db (with its engine, class and tags), the cluster it joins, and its tags', () => {
+    const tags = [
+      { Key: 'pilotlight:managed', Value: 'true' },
+      { Key: 'pilotlight:drill-id', Value: 'd-1' },
+    ];
+    const requests = iamRequestsFor(
+      'RDS',
+      'CreateDBInstance',
+      {
+        DBInstanceIdentifier: 'pl-d-1-i1',
+        DBClusterIdentifier: 'pl-d-1',
+        Engine: 'aurora-postgresql',
+        DBInstanceClass: 'db.t4g.medium',
+        PubliclyAccessible: false,
+        Tags: tags,
+      },
+      env,
+    );
+    const tagKeys = {
+      'aws:TagKeys': ['pilotlight:managed', 'pilotlight:drill-id'],
+      'aws:RequestTag/pilotlight:managed': 'true',
+      'aws:RequestTag/pilotlight:drill-id': 'd-1',
+    };
+    expect(requests.map((r) => [r.action, r.resource, r.context, r.taggedResource])).toEqual([
+      [
+        'rds:CreateDBInstance',
+        'arn:aws:rds:us-west-2:333333333333:db:pl-d-1-i1',
+        {
+          ...tagKeys,
+          'rds:DatabaseEngine': 'aurora-postgresql',
+          'rds:DatabaseClass': 'db.t4g.medium',
+          'rds:PubliclyAccessible': 'false',
+        },
+        undefined,
+      ],
+      [
+        'rds:CreateDBInstance',
+        'arn:aws:rds:us-west-2:333333333333:cluster:pl-d-1',
+        tagKeys,
+        'arn:aws:rds:us-west-2:333333333333:cluster:pl-d-1',
+      ],
+      [
+        'rds:AddTagsToResource',
+        'arn:aws:rds:us-west-2:333333333333:db:pl-d-1-i1',
+        tagKeys,
+        'arn:aws:rds:us-west-2:333333333333:db:pl-d-1-i1',
+      ],
+    ]);
+  });
+
+  it('checks a cluster delete against the cluster (its tags), and the final snapshot only when one is asked for', () => {
+    const cluster = 'arn:aws:rds:us-west-2:333333333333:cluster:pl-9';
+    expect(
+      iamRequestsFor('RDS', 'DeleteDBCluster', { DBClusterIdentifier: 'pl-9', SkipFinalSnapshot: true }, env),
+    ).toEqual([
+      {
+        action: 'rds:DeleteDBCluster',
+        resource: cluster,
+        resourceAccount: '333333333333',
+        context: {},
+        taggedResource: cluster,
+      },
+    ]);
+    const withSnapshot = iamRequestsFor(
+      'RDS',
+      'DeleteDBCluster',
+      { DBClusterIdentifier: 'pl-9', FinalDBSnapshotIdentifier: 'final-9' },
+      env,
+    );
+    expect(withSnapshot.map((r) => r.resource)).toEqual([
+      cluster,
+      'arn:aws:rds:us-west-2:333333333333:cluster-snapshot:final-9',
+    ]);
+    expect(
+      iamRequestsFor('RDS', 'DescribeDBClusters', { DBClusterIdentifier: 'pl-9' }, env).map(
+        (r) => r.resource,
+      ),
+    ).toEqual([cluster]);
   });
 
   it('asks for sts:AssumeRole on the role, with the ExternalId and the trust policy', () => {
