@@ -148,18 +148,22 @@ describe('the DR account', () => {
       expect(asList(deny?.Action)).toContain(action);
   });
 
-  it('lets the teardown role delete only pl-* instances and volumes tagged pilotlight:managed=true', () => {
+  it('lets the teardown role delete only pl-* instances, clusters and volumes tagged pilotlight:managed=true', () => {
     const all = teardown.filter(
       (s) => s.Effect === 'Allow' && asList(s.Action).some((a) => DELETING.test(a)),
     );
     expect(all.flatMap((s) => asList(s.Action)).sort()).toEqual([
       'dynamodb:DeleteTable',
       'ec2:DeleteVolume',
+<<<<<<< HEAD
       'elasticfilesystem:DeleteFileSystem',
       'elasticfilesystem:DeleteMountTarget',
       'fsx:DeleteFileSystem',
       'fsx:DeleteStorageVirtualMachine',
       'fsx:DeleteVolume',
+=======
+      'rds:DeleteDBCluster',
+>>>>>>> 31036d0 (Cluster types: per-type alarms in serverless.yml; accounts tests cover the cluster delete, tag and CreateDBInstance statements)
       'rds:DeleteDBInstance',
       'redshift:DeleteCluster',
       's3:DeleteBucket',
@@ -180,6 +184,8 @@ describe('the DR account', () => {
     }
     const rds = deleting.find((s) => asList(s.Action).includes('rds:DeleteDBInstance'));
     expect(JSON.stringify(rds?.Resource)).toMatch(/:db:pl-\*"/);
+    const clusters = deleting.find((s) => asList(s.Action).includes('rds:DeleteDBCluster'));
+    expect(JSON.stringify(clusters?.Resource)).toMatch(/:cluster:pl-\*"/);
   });
 
   it('denies every delete of a failover restore (pilotlight:mode=failover) explicitly, in every role', () => {
@@ -231,7 +237,7 @@ describe('the DR account', () => {
     const tagging = statements.filter(
       (s) => s.Effect === 'Allow' && asList(s.Action).some((a) => TAGGING.test(a)),
     );
-    expect(tagging.flatMap((s) => asList(s.Action)).sort()).toEqual([
+    expect([...new Set(tagging.flatMap((s) => asList(s.Action)))].sort()).toEqual([
       'dynamodb:TagResource',
       'ec2:CreateTags',
       'ec2:CreateTags',
@@ -248,12 +254,40 @@ describe('the DR account', () => {
       expect(statement.Condition?.Null).toEqual({ 'aws:ResourceTag/pilotlight:managed': 'true' });
       expect(statement.Condition?.StringEquals?.['aws:RequestTag/pilotlight:managed']).toBe('true');
     }
-    const rds = tagging.find((s) => asList(s.Action).includes('rds:AddTagsToResource'));
-    expect(JSON.stringify(rds?.Resource)).toMatch(/:db:pl-\*"/);
+    // DB instances and the DB clusters of Aurora, DocumentDB and Neptune restores: pl-* only.
+    const rds = tagging.filter((s) => asList(s.Action).includes('rds:AddTagsToResource'));
+    expect(rds.map((s) => JSON.stringify(s.Resource).match(/:(db|cluster):pl-\*"/)?.[1]).sort()).toEqual([
+      'cluster',
+      'db',
+    ]);
     // Volumes only in the restore subnet's Availability Zone.
     const ebs = tagging.find((s) => JSON.stringify(s.Resource).includes(':volume/*'));
     expect(ebs?.Condition?.StringEquals?.['ec2:AvailabilityZone']).toEqual({
       'Fn::GetAtt': ['RestoreSubnetA', 'AvailabilityZone'],
+    });
+  });
+
+  it('creates DB instances only as drill instances: pl-*, marked managed, cluster engines, private, into a Pilotlight cluster', () => {
+    const creating = statements.filter(
+      (s) => s.Effect === 'Allow' && asList(s.Action).includes('rds:CreateDBInstance'),
+    );
+    const onDb = creating.find((s) => JSON.stringify(s.Resource).match(/:db:pl-\*"/));
+    const onCluster = creating.find((s) => JSON.stringify(s.Resource).match(/:cluster:pl-\*"/));
+    expect(creating).toHaveLength(2);
+    expect(onDb?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'aws:TagKeys': ['pilotlight:*'] },
+      StringEquals: {
+        'aws:RequestTag/pilotlight:managed': 'true',
+        'rds:DatabaseEngine': ['aurora-postgresql', 'aurora-mysql', 'docdb', 'neptune'],
+        'rds:DatabaseClass': ['db.t4g.medium'],
+      },
+      Bool: { 'rds:PubliclyAccessible': 'false' },
+    });
+    expect(onCluster?.Condition).toEqual({
+      StringEquals: {
+        'aws:RequestTag/pilotlight:managed': 'true',
+        'aws:ResourceTag/pilotlight:managed': 'true',
+      },
     });
   });
 
@@ -303,14 +337,16 @@ describe('the DR account', () => {
     ]);
   });
 
-  it('scopes rds:Describe* to pl-* instances and AWS Backup snapshots', () => {
+  it('scopes rds:Describe* to pl-* instances and clusters and AWS Backup snapshots', () => {
     const describes = resourcesOfType(template, 'AWS::IAM::Role')
       .flatMap(([id]) => roleStatements(template, id))
       .filter((s) => s.Effect === 'Allow' && asList(s.Action).some((a) => a.startsWith('rds:Describe')));
     expect(describes.length).toBeGreaterThanOrEqual(3);
     for (const statement of describes) {
       for (const resource of asList(statement.Resource as unknown[]))
-        expect(JSON.stringify(resource)).toMatch(/:(db:pl-|snapshot:awsbackup:)\*"/);
+        expect(JSON.stringify(resource)).toMatch(
+          /:(db:pl-|cluster:pl-|snapshot:awsbackup:|cluster-snapshot:awsbackup:)\*"/,
+        );
     }
   });
 
