@@ -9,7 +9,6 @@ import {
   DeleteDBInstanceCommand,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
-  InvalidDBInstanceStateFault,
   ListTagsForResourceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
@@ -278,8 +277,9 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
             await rdsOf(clients).send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: member.id }));
             deleted.push(member.arn || member.id);
           } catch (error) {
-            // Gone meanwhile, or already being deleted by another attempt: nothing more to ask.
-            if (!isInstanceGone(error) && !(error instanceof InvalidDBInstanceStateFault)) throw error;
+            // Gone meanwhile: nothing more to ask. Any other refusal (an instance modifying, say) is teardown's
+            // to report and retry, not to wait out silently.
+            if (!isInstanceGone(error)) throw error;
           }
         }
         return { status: 'deleted', deleted };

@@ -479,13 +479,19 @@ export function clusterModuleSuite({
       expect(rdsMock).not.toHaveReceivedCommand(DeleteDBClusterCommand);
     });
 
-    it('tolerates an instance another attempt is already deleting', async () => {
+    it('tolerates an instance that vanished before its delete, but rethrows a refused one', async () => {
       given(restoredCluster());
       rdsMock
         .on(DeleteDBInstanceCommand)
-        .rejects(new InvalidDBInstanceStateFault({ message: 'already being deleted', $metadata: {} }));
+        .rejectsOnce(new DBInstanceNotFoundFault({ message: 'DBInstance not found', $metadata: {} }))
+        .rejects(
+          new InvalidDBInstanceStateFault({ message: 'Instance is currently modifying', $metadata: {} }),
+        );
 
       expect(await module.delete(drClients(), clusterArn)).toEqual({ status: 'deleted', deleted: [] });
+      await expect(module.delete(drClients(), clusterArn)).rejects.toBeInstanceOf(
+        InvalidDBInstanceStateFault,
+      );
     });
 
     it('reports already-gone when the cluster does not exist, or vanishes before its delete', async () => {
