@@ -99,6 +99,7 @@ describe('sweepOrphans', () => {
       ],
       ResourceTypeFilters: [...taggingTypes],
     });
+    expect(taggingTypes).toEqual(expect.arrayContaining(['rds:db', 'ec2:volume', 'rds:cluster']));
   });
 
   it('deletes resources whose drill ended, on every page, and leaves running drills and failovers', async () => {
