@@ -2,9 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ec2State } from '../../sandbox/aws/ec2.js';
+import { RdsState } from '../../sandbox/aws/rds.js';
 import { invocationContext, principalFor } from '../../sandbox/identity.js';
 import { CENTRAL_ACCOUNT, Sandbox } from '../../sandbox/index.js';
 import { buildReport } from '../../sandbox/report.js';
@@ -293,6 +295,71 @@ describe('IAM, evaluated as AWS does', () => {
 
       await asFunction('teardown', () => ec2.send(new DeleteVolumeCommand({ VolumeId: tagged })));
       expect(sandbox.world.resourcesLeft().map((r) => r.id)).not.toContain(tagged);
+    });
+
+    it("creates a cluster's drill instance only marked managed, private, of the drill class, into a Pilotlight cluster", async () => {
+      sandbox = await Sandbox.create({ seed: 3 });
+      const cluster = (id: string, tags: Record<string, string>) =>
+        sandbox.world.state(RdsState).addCluster(sandbox.world, {
+          account: '333333333333',
+          region: DR_REGION,
+          id,
+          status: 'available',
+          tags,
+          engine: 'aurora-postgresql',
+          engineVersion: '16.4',
+          port: 5432,
+          subnetGroup: 'pilotlight-restore',
+          securityGroups: ['sg-0a1b2c3d4e5f60718'],
+          deletionProtection: false,
+          storageEncrypted: true,
+        }).id;
+      const marked = cluster('pl-d-1', { 'pilotlight:managed': 'true', 'pilotlight:drill-id': 'd-1' });
+      const unmarked = cluster('pl-someone-else', {});
+      const session = await assumeDr('checkHealth', sandbox.config.params.externalId ?? '');
+      const rds = new RDSClient({
+        region: DR_REGION,
+        credentials: {
+          accessKeyId: session.Credentials?.AccessKeyId ?? '',
+          secretAccessKey: session.Credentials?.SecretAccessKey ?? '',
+          sessionToken: session.Credentials?.SessionToken,
+        },
+      });
+      const create = (overrides: Partial<ConstructorParameters<typeof CreateDBInstanceCommand>[0]>) =>
+        asFunction('checkHealth', () =>
+          rds.send(
+            new CreateDBInstanceCommand({
+              DBInstanceIdentifier: 'pl-d-1-i1',
+              DBClusterIdentifier: marked,
+              Engine: 'aurora-postgresql',
+              DBInstanceClass: 'db.t4g.medium',
+              PubliclyAccessible: false,
+              Tags: [
+                { Key: 'pilotlight:managed', Value: 'true' },
+                { Key: 'pilotlight:drill-id', Value: 'd-1' },
+              ],
+              ...overrides,
+            }),
+          ),
+        ).catch((error: unknown) => error);
+
+      for (const refused of [
+        { PubliclyAccessible: true },
+        { DBInstanceClass: 'db.r6g.16xlarge' },
+        { Tags: [{ Key: 'pilotlight:drill-id', Value: 'd-1' }] },
+        { DBClusterIdentifier: unmarked },
+        { DBInstanceIdentifier: 'orders-replica' },
+      ]) {
+        expect(await create(refused), JSON.stringify(refused)).toMatchObject({
+          $metadata: { httpStatusCode: 403 },
+        });
+      }
+      expect(sandbox.world.state(RdsState).instances.size).toBe(0);
+
+      expect(await create({})).toMatchObject({ DBInstance: { DBInstanceIdentifier: 'pl-d-1-i1' } });
+      expect([...sandbox.world.state(RdsState).instances.values()].map((i) => [i.id, i.clusterId])).toEqual([
+        ['pl-d-1-i1', 'pl-d-1'],
+      ]);
     });
   });
 });
