@@ -141,16 +141,21 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
     readiness: { budgetSeconds: options.budgetSeconds },
 
     restoreMetadata(base, drill, config) {
-      const metadata = { ...base };
-      for (const key of SOURCE_ONLY_KEYS) delete metadata[key];
-      return {
-        ...metadata,
+      const overrides = {
         DBClusterIdentifier: clusterIdentifierFor(drill.drillId),
         DBSubnetGroupName: config.RESTORE_DB_SUBNET_GROUP,
         VpcSecurityGroupIds: JSON.stringify(config.RESTORE_SECURITY_GROUP_IDS),
         DeletionProtection: 'false',
         CopyTagsToSnapshot: 'false',
       };
+      // AWS Backup reads restore metadata keys case-insensitively (its docs spell them dbSubnetGroupName,
+      // this API's parameters DBSubnetGroupName): a key is dropped or replaced whatever its case, so no
+      // source value can survive beside an override under another spelling.
+      const replaced = new Set(
+        [...SOURCE_ONLY_KEYS, ...Object.keys(overrides)].map((key) => key.toLowerCase()),
+      );
+      const kept = Object.entries(base).filter(([key]) => !replaced.has(key.toLowerCase()));
+      return { ...Object.fromEntries(kept), ...overrides };
     },
 
     async tag(clients, resourceArn, tags) {

@@ -193,6 +193,29 @@ export function clusterModuleSuite({
         expect(metadata).not.toHaveProperty(key);
     });
 
+    it('replaces source settings whatever the case AWS Backup spells their keys in', () => {
+      const camel = {
+        dbClusterIdentifier: 'orders-1',
+        dbSubnetGroupName: 'prod-private',
+        vpcSecurityGroupIds: '["sg-0ffee0ffee0ffee00"]',
+        availabilityZones: '["us-east-2a"]',
+        kmsKeyId: 'arn:aws:kms:us-east-2:111111111111:key/0f1e2d3c',
+        deletionProtection: 'true',
+        engine,
+      };
+
+      const metadata = module.restoreMetadata(camel, drill(), config);
+
+      expect(metadata).toEqual({
+        engine,
+        DBClusterIdentifier: clusterId,
+        DBSubnetGroupName: 'pilotlight-restore',
+        VpcSecurityGroupIds: '["sg-0a1b2c3d4e5f60718"]',
+        DeletionProtection: 'false',
+        CopyTagsToSnapshot: 'false',
+      });
+    });
+
     it('does not change the metadata object it was given', () => {
       const base = { ...sourceMetadata };
 
