@@ -155,15 +155,12 @@ describe('the DR account', () => {
     expect(all.flatMap((s) => asList(s.Action)).sort()).toEqual([
       'dynamodb:DeleteTable',
       'ec2:DeleteVolume',
-<<<<<<< HEAD
       'elasticfilesystem:DeleteFileSystem',
       'elasticfilesystem:DeleteMountTarget',
       'fsx:DeleteFileSystem',
       'fsx:DeleteStorageVirtualMachine',
       'fsx:DeleteVolume',
-=======
       'rds:DeleteDBCluster',
->>>>>>> 31036d0 (Cluster types: per-type alarms in serverless.yml; accounts tests cover the cluster delete, tag and CreateDBInstance statements)
       'rds:DeleteDBInstance',
       'redshift:DeleteCluster',
       's3:DeleteBucket',
@@ -239,7 +236,6 @@ describe('the DR account', () => {
     );
     expect([...new Set(tagging.flatMap((s) => asList(s.Action)))].sort()).toEqual([
       'dynamodb:TagResource',
-      'ec2:CreateTags',
       'ec2:CreateTags',
       'elasticfilesystem:TagResource',
       'fsx:TagResource',
