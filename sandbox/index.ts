@@ -116,6 +116,8 @@ export class Sandbox {
   /** When this run's simulated clock started. */
   readonly epoch: number;
   readonly random: Random;
+  /** The run's seed (`--seed`). */
+  readonly seed: number;
   readonly faults: Faults;
   readonly config: ServerlessConfig;
   readonly names: StackNames;
@@ -142,7 +144,8 @@ export class Sandbox {
   private constructor(options: SandboxOptions) {
     this.epoch = options.startAt ?? EPOCH;
     this.clock = new VirtualClock(this.epoch);
-    this.random = new Random(options.seed ?? 1);
+    this.seed = options.seed ?? 1;
+    this.random = new Random(this.seed);
     const load = (params?: Record<string, string>) =>
       withHandlers(
         loadServerlessConfig(options.root ?? projectRoot, { stage: STAGE, region: options.region, params }),
@@ -317,7 +320,14 @@ export class Sandbox {
       }
     });
 
-    const operations = serviceOperations(this.world, this.stepFunctions, this.random);
+    // STS draws its session keys from a stream of its own: whether a handler module still holds a role session
+    // from an earlier sandbox in this process (a fidelity gap: Lambda containers do not share them) must not
+    // shift the run's own random sequence, so the same seed gives the same run, first or not.
+    const operations = serviceOperations(
+      this.world,
+      this.stepFunctions,
+      new Random((this.seed ^ 0x5354_5331) >>> 0),
+    );
     this.cleanups.push(
       installInterceptor({
         // Pilotlight's state table lives in dynalite (a real DynamoDB implementation) on loopback; a service

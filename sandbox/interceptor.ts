@@ -106,6 +106,19 @@ function virtualBackoff(client: AnyClient): void {
     }) satisfies RetryStrategyV2;
 }
 
+/**
+ * A local server (dynalite) dates its responses in wall time while the handlers and their SDK clients live on
+ * the virtual clock. The SDK would take the difference for clock skew, correct its offset and retry the failed
+ * call as a skew error (a ConditionalCheckFailed retried three times): in AWS the two clocks agree, so the
+ * response is dated now, as the virtual clock says (Date is the virtual clock while a sandbox runs).
+ */
+function onVirtualTime(response: unknown): void {
+  if (!response || typeof response !== 'object' || !('headers' in response)) return;
+  const headers = response.headers;
+  if (headers && typeof headers === 'object' && 'date' in headers)
+    Object.assign(headers, { date: new Date().toUTCString() });
+}
+
 function serviceOf(context: HandlerExecutionContext): string {
   return (context.clientName ?? 'Unknown').replace(/Client$/, '');
 }
@@ -152,7 +165,14 @@ function middlewareFor(client: AnyClient) {
           const request = args.request;
           if (typeof route === 'object' && typeof request === 'object' && request && 'hostname' in request)
             Object.assign(request, { hostname: route.hostname, port: route.port });
-          return await next(args);
+          try {
+            const result = await next(args);
+            onVirtualTime(result.response);
+            return result;
+          } catch (error) {
+            if (error && typeof error === 'object' && '$response' in error) onVirtualTime(error.$response);
+            throw error;
+          }
         }
         const output = (await interceptor.handler(call)) as Record<string, unknown>;
         return {
