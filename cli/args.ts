@@ -161,6 +161,11 @@ const AwsDrillOptions = AwsTarget.extend({
     .transform((type) => supportedResourceTypes.find((t) => t.toLowerCase() === type.toLowerCase()) ?? type)
     .optional(),
   mode: z.enum(['drill', 'failover'], { error: 'must be drill or failover' }).default('drill'),
+  /** The source account, for a recovery point ARN that names none (EBS snapshots, AMIs). */
+  sourceAccount: z
+    .string()
+    .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+    .optional(),
   /** The source vault the recovery point is in. */
   vault: z.string().min(2, 'needs a backup vault name').default('Default'),
   yes: z.boolean().default(false),
@@ -177,7 +182,7 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrill {
   const { values, positionals } = parseFlags('drill', argv, DRILL_FLAGS);
   noPositionals('drill', positionals);
   if (values.aws === true) {
-    const sandboxOnly = ['count', 'event', 'source-account', 'seed', 'fault', 'quota', 'evidence-dir'].filter(
+    const sandboxOnly = ['count', 'event', 'seed', 'fault', 'quota', 'evidence-dir'].filter(
       (flag) => values[flag] !== undefined,
     );
     if (sandboxOnly.length > 0)
@@ -189,6 +194,7 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrill {
       recoveryPoint: values['recovery-point'],
       resourceType: values['resource-type'],
       mode: values.mode,
+      sourceAccount: Array.isArray(values['source-account']) ? values['source-account'][0] : undefined,
       vault: values.vault,
       yes: values.yes,
       json: values.json,

@@ -13,7 +13,9 @@ import {
 } from '@aws-sdk/client-sfn';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { z } from 'zod';
+import { parseArn } from '../functions/lib/arn.js';
 import { DrillRequest, DrillState, measure } from '../functions/lib/drill.js';
+import { typesOfRecoveryPoint } from '../functions/resources/index.js';
 import {
   AWS_FLAGS,
   type AwsDrillOptions,
@@ -133,26 +135,25 @@ export const findStateMachine = (target: AwsTarget, clients: AwsClients): Promis
  * --resource-type.
  */
 export function manualRequest(options: AwsDrillOptions): DrillRequest {
-  const match = /^arn:aws[a-z-]*:([a-z0-9-]+):([a-z0-9-]+):(\d{12}):(.+)$/.exec(options.recoveryPoint);
-  if (!match)
+  const arn = parseArn(options.recoveryPoint);
+  if (!arn?.region)
     throw new UsageError(
       '--recovery-point must be a recovery point ARN (arn:aws:<service>:<region>:<account>:...)',
     );
-  const [, service, region, account, resource = ''] = match;
-  const inferred =
-    service === 'rds' && resource.startsWith('snapshot:')
-      ? 'RDS'
-      : service === 'rds' && resource.startsWith('cluster-snapshot:')
-        ? 'Aurora'
-        : service === 'ec2' && resource.startsWith('snapshot/')
-          ? 'EBS'
-          : service === 'ec2' && resource.startsWith('image/')
-            ? 'EC2'
-            : undefined;
-  const resourceType = options.resourceType ?? inferred;
+  const region = arn.region;
+  // EBS snapshot and AMI ARNs name no account: the source account is then given with --source-account.
+  const account = arn.account || options.sourceAccount;
+  if (!account)
+    throw new UsageError(
+      `--recovery-point ${options.recoveryPoint} names no account: give the source account with --source-account`,
+    );
+  // The registry knows each type's recovery point ARN form; a cluster snapshot may be Aurora, DocumentDB or
+  // Neptune, and AWS Backup's own recovery-point ARNs name no type at all.
+  const candidates = typesOfRecoveryPoint(options.recoveryPoint);
+  const resourceType = options.resourceType ?? (candidates.length === 1 ? candidates[0] : undefined);
   if (!resourceType)
     throw new UsageError(
-      `--recovery-point ${options.recoveryPoint}: pass --resource-type (the ARN does not say it)`,
+      `--recovery-point ${options.recoveryPoint}: pass --resource-type (${candidates.length > 1 ? `one of ${candidates.join(', ')}` : 'the ARN does not say it'})`,
     );
   const parsed = DrillRequest.safeParse({
     mode: options.mode,

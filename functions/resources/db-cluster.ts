@@ -134,6 +134,9 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
     // The restored cluster, then the instance Pilotlight adds to it.
     taggingTypes: ['rds:cluster', 'rds:db'],
     // All three types restore to the same ARN form; whichever module the sweeper picks deletes it the same way.
+    // The ARN form of this type's recovery points, where the service names them (not AWS Backup's `recovery-point:`).
+    ownsRecoveryPoint: (arn) =>
+      parseArn(arn)?.service === 'rds' && (parseArn(arn)?.resource ?? '').startsWith('cluster-snapshot:'),
     owns: (arn) => {
       const parsed = parseArn(arn);
       return parsed?.service === 'rds' && /^cluster:[a-z][a-z0-9-]*$/.test(parsed.resource);

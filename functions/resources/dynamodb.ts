@@ -69,6 +69,9 @@ async function countItems(
 export const dynamodb: ResourceModule = {
   type: 'DynamoDB',
   taggingTypes: ['dynamodb:table'],
+  // The ARN form of this type's recovery points, where the service names them (not AWS Backup's `recovery-point:`).
+  ownsRecoveryPoint: (arn) =>
+    parseArn(arn)?.service === 'dynamodb' && (parseArn(arn)?.resource ?? '').includes('/backup/'),
   owns: (arn) => {
     const parsed = parseArn(arn);
     return parsed?.service === 'dynamodb' && /^table\/[A-Za-z0-9_.-]{3,255}$/.test(parsed.resource);

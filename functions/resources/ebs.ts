@@ -21,6 +21,9 @@ function isNotFound(error: unknown): boolean {
 export const ebs: ResourceModule = {
   type: 'EBS',
   taggingTypes: ['ec2:volume'],
+  // The ARN form of this type's recovery points, where the service names them (not AWS Backup's `recovery-point:`).
+  ownsRecoveryPoint: (arn) =>
+    parseArn(arn)?.service === 'ec2' && (parseArn(arn)?.resource ?? '').startsWith('snapshot/'),
   owns: (arn) => {
     const parsed = parseArn(arn);
     return parsed?.service === 'ec2' && /^volume\/vol-[0-9a-f]+$/.test(parsed.resource);

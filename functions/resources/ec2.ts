@@ -85,6 +85,9 @@ export const ec2: ResourceModule = {
   // Only the instance is tagged: its volumes go with it (DeleteOnTermination), and tagging them would hand
   // them to the EBS module's sweep, which cannot delete an attached volume.
   taggingTypes: ['ec2:instance'],
+  // The ARN form of this type's recovery points, where the service names them (not AWS Backup's `recovery-point:`).
+  ownsRecoveryPoint: (arn) =>
+    parseArn(arn)?.service === 'ec2' && (parseArn(arn)?.resource ?? '').startsWith('image/'),
   owns: (arn) => {
     const parsed = parseArn(arn);
     return parsed?.service === 'ec2' && /^instance\/i-[0-9a-f]+$/.test(parsed.resource);

@@ -49,6 +49,8 @@ async function mountTargetsOf(clients: AccountClients, fileSystemId: string) {
 export const efs: ResourceModule = {
   type: 'EFS',
   taggingTypes: ['elasticfilesystem:file-system'],
+  // Its recovery points' own ARN form (AWS Backup's `recovery-point:` ARNs name no type: none here).
+  ownsRecoveryPoint: () => false,
   owns: (arn) => {
     const parsed = parseArn(arn);
     return parsed?.service === 'elasticfilesystem' && /^file-system\/fs-[0-9a-f]+$/.test(parsed.resource);

@@ -158,6 +158,9 @@ function memberArn(
 export const fsx: ResourceModule = {
   type: 'FSx',
   taggingTypes: ['fsx:file-system'],
+  // The ARN form of this type's recovery points, where the service names them (not AWS Backup's `recovery-point:`).
+  ownsRecoveryPoint: (arn) =>
+    parseArn(arn)?.service === 'fsx' && (parseArn(arn)?.resource ?? '').startsWith('backup/'),
   owns: (arn) => {
     const parsed = parseArn(arn);
     return parsed?.service === 'fsx' && /^file-system\/fs-[0-9a-f]+$/.test(parsed.resource);

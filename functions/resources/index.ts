@@ -60,3 +60,10 @@ export function moduleOwning(resourceArn: string): ResourceModule | undefined {
 export const taggingTypes: readonly string[] = [
   ...new Set(resourceModules.flatMap((module) => module.taggingTypes)),
 ];
+
+/** The types whose recovery points have this ARN's form (several for a cluster snapshot; none for AWS Backup's own). */
+export function typesOfRecoveryPoint(recoveryPointArn: string): string[] {
+  return resourceModules
+    .filter((module) => module.ownsRecoveryPoint(recoveryPointArn))
+    .map((module) => module.type);
+}

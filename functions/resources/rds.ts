@@ -44,6 +44,9 @@ export function instanceIdentifierFor(drillId: string): string {
 export const rds: ResourceModule = {
   type: 'RDS',
   taggingTypes: ['rds:db'],
+  // The ARN form of this type's recovery points, where the service names them (not AWS Backup's `recovery-point:`).
+  ownsRecoveryPoint: (arn) =>
+    parseArn(arn)?.service === 'rds' && (parseArn(arn)?.resource ?? '').startsWith('snapshot:'),
   owns: (arn) => {
     const parsed = parseArn(arn);
     return parsed?.service === 'rds' && /^db:[a-z][a-z0-9-]*$/.test(parsed.resource);

@@ -56,6 +56,9 @@ function isNotFound(error: unknown): boolean {
 export const redshift: ResourceModule = {
   type: 'Redshift',
   taggingTypes: ['redshift:cluster'],
+  // The ARN form of this type's recovery points, where the service names them (not AWS Backup's `recovery-point:`).
+  ownsRecoveryPoint: (arn) =>
+    parseArn(arn)?.service === 'redshift' && (parseArn(arn)?.resource ?? '').startsWith('snapshot:'),
   owns: (arn) => {
     const parsed = parseArn(arn);
     return parsed?.service === 'redshift' && /^cluster:[a-z][a-z0-9-]{0,62}$/.test(parsed.resource);

@@ -60,6 +60,8 @@ export const s3: ResourceModule = {
   type: 'S3',
   taggingTypes: ['s3'],
   // Only drill-named buckets (`pl-…`, as bucketNameFor makes them): no other bucket is ever this type's.
+  // Its recovery points' own ARN form (AWS Backup's `recovery-point:` ARNs name no type: none here).
+  ownsRecoveryPoint: () => false,
   owns: (arn) => {
     const parsed = parseArn(arn);
     return (

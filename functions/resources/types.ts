@@ -18,6 +18,11 @@ export interface ResourceModule {
   /** Whether an ARN is the kind of resource a restore of this type creates (ARN forms differ per type). */
   owns(resourceArn: string): boolean;
   /**
+   * Whether a recovery point ARN is this type's, where the ARN says it (RDS and Redshift snapshots, EBS
+   * snapshots, AMIs, FSx and DynamoDB backups); AWS Backup's own `recovery-point:` ARNs name no type (false).
+   */
+  ownsRecoveryPoint(recoveryPointArn: string): boolean;
+  /**
    * How long the restored resource may take to become ready after its restore job completes, and how often
    * it is checked (checkHealth throws ResourceNotReady until then, ReadinessTimedOut after).
    */

@@ -390,6 +390,19 @@ describe('pilotlight drill --aws', () => {
       ['drill', '--aws', '--recovery-point', 'arn:aws:backup:us-east-2:111111111111:recovery-point:abc'],
       'pass --resource-type',
     ],
+    [
+      [
+        'drill',
+        '--aws',
+        '--recovery-point',
+        'arn:aws:rds:us-east-2:111111111111:cluster-snapshot:awsbackup:job-1',
+      ],
+      'pass --resource-type (one of Aurora, DocumentDB, Neptune)',
+    ],
+    [
+      ['drill', '--aws', '--recovery-point', 'arn:aws:ec2:us-east-2::snapshot/snap-0123456789abcdef0'],
+      'names no account: give the source account with --source-account',
+    ],
     [['drill', '--aws', '--count', '3', '--recovery-point', RECOVERY_POINT], '--count is a sandbox flag'],
     [['drill', '--recovery-point', RECOVERY_POINT], '--recovery-point needs --aws'],
     [['drill', '--aws'], '--recovery-point is required'],
