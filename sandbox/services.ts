@@ -13,6 +13,9 @@ import type { World } from './world.js';
  * handler calling something the sandbox does not model is caught by the tests.
  */
 
+/** Session keys issued in this process (see STS.AssumeRole). */
+let issuedKeys = 0;
+
 export function serviceOperations(
   world: World,
   stepFunctions: StepFunctionsSimulator,
@@ -29,7 +32,10 @@ export function serviceOperations(
       if (!match) throw new SimulatedAwsError('ValidationError', `${input.RoleArn} is not a valid role ARN`);
       const [, account = '', role = ''] = match;
       const session = input.RoleSessionName ?? 'session';
-      const accessKeyId = `ASIASBX${random.hex(13).toUpperCase()}`;
+      // Unique in the process: handler modules keep role sessions across sandboxes, so a key must never be
+      // issued again for another role (the registry would then answer for the wrong principal).
+      issuedKeys += 1;
+      const accessKeyId = `ASIASBX${issuedKeys.toString(16).toUpperCase().padStart(13, '0')}`;
       const expiresAt = Date.now() + (input.DurationSeconds ?? 3600) * 1000;
       const sessionArn = `arn:aws:sts::${account}:assumed-role/${role}/${session}`;
       registerPrincipal(accessKeyId, {
