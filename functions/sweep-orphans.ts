@@ -63,11 +63,31 @@ async function sweepUntaggedRestores(result: SweepResult): Promise<void> {
         const record = await findJob(job.RestoreJobId);
         if (record?.kind !== 'restore' || record.mode === 'failover') continue;
         const module = resourceModule(record.resourceType);
-        const tags = await module.readTags(drTeardownClients(), arn);
-        // Gone, or tagged (then the tag search above judged it).
-        if (tags === undefined || tags[DRILL_TAG] !== undefined) continue;
         const status = await executionStatus(record.drillId);
         if (status === 'RUNNING') continue;
+        let tags: Record<string, string> | undefined;
+        try {
+          tags = await module.readTags(drTeardownClients(), arn);
+        } catch (error) {
+          // What an ended drill restored and nobody can even read is reported as an orphan (the alarm), not
+          // silently skipped: only a person can tell what it is now.
+          const { name, message } = describeError(error);
+          const unreadable: Orphan = {
+            resourceArn: arn,
+            drillId: record.drillId,
+            drill: status,
+            action: 'delete-failed',
+          };
+          unreadable.error = `${name}: ${message}`;
+          logger.warn('restore of an ended drill cannot be read', {
+            ...unreadable,
+            restoreJobId: job.RestoreJobId,
+          });
+          result.untagged.push(unreadable);
+          continue;
+        }
+        // Gone, or tagged (then the tag search above judged it).
+        if (tags === undefined || tags[DRILL_TAG] !== undefined) continue;
         if ((await module.lifecycle(drTeardownClients(), arn)) !== 'present') continue;
         const orphan: Orphan = {
           resourceArn: arn,

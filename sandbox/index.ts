@@ -383,7 +383,8 @@ export class Sandbox {
         `sandbox fault region:${call.caller.region}=down: the region is unavailable`,
       );
     }
-    const fault = this.faults.api.get(`${call.service}.${call.operation}`);
+    // Faults hit the running system, not the sandbox provisioning it (the state table's own DescribeTable).
+    const fault = this.provisioned ? this.faults.api.get(`${call.service}.${call.operation}`) : undefined;
     if (fault && fault.remaining > 0) {
       fault.remaining -= 1;
       throw new SimulatedAwsError(

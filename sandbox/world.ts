@@ -75,6 +75,11 @@ export interface RestoredResource {
   tagConditionPrefix?: string;
   /** Condition keys of the resource type (`ec2:AvailabilityZone`), for IAM. */
   conditionKeys?: Record<string, string>;
+  /**
+   * The resource this one belongs to (an instance's attached volume): while that one is present, this one is
+   * part of it, not a resource left of its own; it goes with it (delete on termination) or is left after it.
+   */
+  partOf?: string;
 }
 
 export interface StoredObject {
@@ -358,6 +363,11 @@ export class World {
 
   /** Restored resources still present (not deleted or being deleted), per account. */
   resourcesLeft(): RestoredResource[] {
-    return [...this.resources.values()].filter((r) => r.phase === 'present');
+    const present = (r: RestoredResource) => r.phase === 'present';
+    return [...this.resources.values()].filter((r) => {
+      if (!present(r)) return false;
+      const parent = r.partOf ? this.resources.get(r.partOf) : undefined;
+      return !parent || !present(parent);
+    });
   }
 }

@@ -158,6 +158,7 @@ export const ec2: SandboxResourceType = {
         availabilityZone,
         encrypted: mapping.Ebs?.Encrypted === true,
         attachedTo: id,
+        partOf: instance.arn,
         deleteOnTermination: mapping.Ebs?.DeleteOnTermination === true,
       });
     });

@@ -310,7 +310,8 @@ function sourceSettings(variant: FsxVariant, random: Random): Record<string, unk
 export const fsx: SandboxResourceType = {
   type: 'FSx',
   // Lustre's storage comes in 1.2 TiB steps; every variant accepts these sizes (1.2 to 3.6 TiB: a copy of hours).
-  sizeGiB: (random) => 1200 * random.int(1, 3),
+  // Sizes that keep a drill (copy + restore) within the default RTO target of four hours.
+  sizeGiB: (random) => 400 * random.int(1, 3),
   sourceResourceArn: ({ account, region, random }) =>
     `arn:aws:fsx:${region}:${account}:file-system/fs-0${random.hex(16)}`,
   recoveryPointArn: ({ account, region, random }) =>
