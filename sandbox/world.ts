@@ -1,4 +1,5 @@
 import { Backup } from './aws/backup.js';
+import { findNamed } from './aws/find.js';
 import { S3 } from './aws/s3.js';
 import { Sns } from './aws/sns.js';
 import { Tagging } from './aws/tagging.js';
@@ -314,13 +315,10 @@ export class World {
   }
 
   findResource(caller: Caller, kind: string, idOrArn: string): RestoredResource | undefined {
-    return [...this.resources.values()].find(
-      (r) =>
-        r.kind === kind &&
-        (r.arn === idOrArn || r.id === idOrArn) &&
-        r.account === caller.account &&
-        r.region === caller.region &&
-        r.phase !== 'deleted',
+    return findNamed(
+      [...this.resources.values()].filter((r) => r.kind === kind),
+      caller,
+      idOrArn,
     );
   }
 

@@ -3,6 +3,7 @@ import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
 import type { IamRequest, RequestEnvironment } from '../iam-requests.js';
 import { applyTags, type ServiceApi, tagList, text } from '../resources/types.js';
 import type { Caller, RestoredResource, World } from '../world.js';
+import { findNamed } from './find.js';
 
 /**
  * Amazon EC2 in the sandbox: the volumes EBS restores create (and, through the EC2 type, instances with their
@@ -95,13 +96,7 @@ export class Ec2State {
   }
 
   volume(caller: Caller, id: string): Volume {
-    const found = [...this.volumes.values()].find(
-      (v) =>
-        (v.id === id || v.arn === id) &&
-        v.account === caller.account &&
-        v.region === caller.region &&
-        v.phase !== 'deleted',
-    );
+    const found = findNamed(this.volumes.values(), caller, id);
     if (!found) throw new SimulatedAwsError('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);
     return found;
   }

@@ -3,6 +3,7 @@ import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
 import type { IamRequest, RequestEnvironment } from '../iam-requests.js';
 import { applyTags, type IamMapper, type ServiceApi, tagList, text } from '../resources/types.js';
 import type { Caller, RestoredResource, World } from '../world.js';
+import { findNamed } from './find.js';
 
 /**
  * Amazon RDS in the sandbox: the DB instances an RDS restore creates, and the DB clusters Aurora, DocumentDB
@@ -67,13 +68,7 @@ export class RdsState {
   }
 
   cluster(caller: Caller, idOrArn: string): DbCluster {
-    const found = [...this.clusters.values()].find(
-      (c) =>
-        (c.id === idOrArn || c.arn === idOrArn) &&
-        c.account === caller.account &&
-        c.region === caller.region &&
-        c.phase !== 'deleted',
-    );
+    const found = findNamed(this.clusters.values(), caller, idOrArn);
     if (!found) throw new SimulatedAwsError('DBClusterNotFoundFault', `DBCluster ${idOrArn} not found.`);
     return found;
   }
@@ -109,13 +104,7 @@ export class RdsState {
   }
 
   instance(caller: Caller, idOrArn: string): DbInstance {
-    const found = [...this.instances.values()].find(
-      (i) =>
-        (i.id === idOrArn || i.arn === idOrArn) &&
-        i.account === caller.account &&
-        i.region === caller.region &&
-        i.phase !== 'deleted',
-    );
+    const found = findNamed(this.instances.values(), caller, idOrArn);
     if (!found) throw new SimulatedAwsError('DBInstanceNotFoundFault', `DBInstance ${idOrArn} not found.`);
     return found;
   }

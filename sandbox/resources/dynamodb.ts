@@ -1,3 +1,4 @@
+import { findNamed } from '../aws/find.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { DynaliteError, dynaliteCall, dynaliteTableActive, startDynalite } from '../dynamodb.js';
 import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
@@ -71,13 +72,7 @@ export class DynamoDbState {
   }
 
   table(caller: Caller, nameOrArn: string): Table {
-    const found = [...this.tables.values()].find(
-      (t) =>
-        (t.id === nameOrArn || t.arn === nameOrArn) &&
-        t.account === caller.account &&
-        t.region === caller.region &&
-        t.phase !== 'deleted',
-    );
+    const found = findNamed(this.tables.values(), caller, nameOrArn);
     if (!found)
       throw new SimulatedAwsError(
         'ResourceNotFoundException',

@@ -1,3 +1,4 @@
+import { findNamed } from '../aws/find.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { tagContext, tagsOf } from '../iam-keys.js';
 import type { IamRequest, RequestEnvironment } from '../iam-requests.js';
@@ -44,13 +45,7 @@ export class EfsState {
   readonly mountTargets = new Map<string, MountTarget>();
 
   fileSystem(caller: Caller, idOrArn: string): EfsFileSystem {
-    const found = [...this.fileSystems.values()].find(
-      (f) =>
-        (f.id === idOrArn || f.arn === idOrArn) &&
-        f.account === caller.account &&
-        f.region === caller.region &&
-        f.phase !== 'deleted',
-    );
+    const found = findNamed(this.fileSystems.values(), caller, idOrArn);
     if (!found) throw new SimulatedAwsError('FileSystemNotFound', `File system '${idOrArn}' does not exist.`);
     return found;
   }

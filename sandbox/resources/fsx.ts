@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findNamed } from '../aws/find.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { tagContext, tagsOf } from '../iam-keys.js';
 import type { IamRequest, RequestEnvironment } from '../iam-requests.js';
@@ -46,13 +47,7 @@ export class FsxState {
   readonly backups = new Map<string, FsxBackup>();
 
   fileSystem(caller: Caller, idOrArn: string): FsxFileSystem {
-    const found = [...this.fileSystems.values()].find(
-      (f) =>
-        (f.id === idOrArn || f.arn === idOrArn) &&
-        f.account === caller.account &&
-        f.region === caller.region &&
-        f.phase !== 'deleted',
-    );
+    const found = findNamed(this.fileSystems.values(), caller, idOrArn);
     if (!found) throw new SimulatedAwsError('FileSystemNotFound', `File system ${idOrArn} does not exist.`);
     return found;
   }

@@ -1,3 +1,4 @@
+import { findNamed } from '../aws/find.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
 import type { RequestEnvironment } from '../iam-requests.js';
@@ -32,13 +33,7 @@ export class RedshiftState {
   readonly clusters = new Map<string, Cluster>();
 
   cluster(caller: Caller, id: string): Cluster {
-    const found = [...this.clusters.values()].find(
-      (c) =>
-        (c.id === id || c.arn === id) &&
-        c.account === caller.account &&
-        c.region === caller.region &&
-        c.phase !== 'deleted',
-    );
+    const found = findNamed(this.clusters.values(), caller, id);
     if (!found) throw new SimulatedAwsError('ClusterNotFound', `Cluster ${id} not found.`);
     return found;
   }
