@@ -5,7 +5,7 @@ import { accountOf } from './lib/arn.js';
 import { drClients, drTeardownClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { DRILL_TAG, drillTags, MANAGED_TAG, MODE_TAG, OWNER_TAG } from './lib/drill.js';
-import { describeError } from './lib/errors.js';
+import { describeError, SweepIncomplete } from './lib/errors.js';
 import { executionStatus } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger, metrics } from './lib/observability.js';
@@ -195,7 +195,7 @@ export async function sweepOrphans(): Promise<SweepResult> {
     unchecked: result.unchecked.length,
   });
   // A failed invocation is retried by Lambda and then dead-lettered, which raises the dead-letter alarm.
-  if (result.unchecked.length > 0) throw new Error(`could not check ${result.unchecked.join(', ')}`);
+  if (result.unchecked.length > 0) throw new SweepIncomplete(`could not check ${result.unchecked.join(', ')}`);
   return result;
 }
 

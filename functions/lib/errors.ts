@@ -136,3 +136,8 @@ export function isTransientAwsError(error: unknown): boolean {
   const fault = (error as { $fault?: unknown }).$fault;
   return fault === 'server' || TRANSIENT_NAMES.has(error.name);
 }
+
+/** The orphan sweeper could not judge some resources this run (Lambda retries it, then dead-letters it). */
+export class SweepIncomplete extends Error {
+  override readonly name = 'SweepIncomplete';
+}
