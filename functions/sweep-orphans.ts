@@ -195,7 +195,8 @@ export async function sweepOrphans(): Promise<SweepResult> {
     unchecked: result.unchecked.length,
   });
   // A failed invocation is retried by Lambda and then dead-lettered, which raises the dead-letter alarm.
-  if (result.unchecked.length > 0) throw new SweepIncomplete(`could not check ${result.unchecked.join(', ')}`);
+  if (result.unchecked.length > 0)
+    throw new SweepIncomplete(`could not check ${result.unchecked.join(', ')}`);
   return result;
 }
 
