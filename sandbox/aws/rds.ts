@@ -140,7 +140,7 @@ export function describeDbCluster(c: DbCluster, members: DbInstance[]) {
     Engine: c.engine,
     EngineVersion: c.engineVersion,
     Port: c.port,
-    // A cluster's endpoints exist from its creation, before it has any instance.
+    // A cluster's endpoints exist from its creation, before it has an instance.
     Endpoint:
       c.phase === 'present'
         ? `${c.id}.cluster-c9sandbox0.${c.region}.${endpointDomain(c.engine)}`
