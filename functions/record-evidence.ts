@@ -22,6 +22,7 @@ export async function recordEvidence(input: DrillState): Promise<EvidenceRef> {
     checks: input.state.health?.checks ?? record?.checks ?? [],
     rtoTargetSeconds: config.RTO_TARGET_SECONDS,
     restoredResourceArn: record?.createdResourceArn,
+    dataChecks: record?.dataChecks,
   });
   const body = `${JSON.stringify(evidence, null, 2)}\n`;
   const digest = createHash('sha256').update(body);

@@ -49,6 +49,8 @@ const ConfigSchema = z.object({
   /** The Redshift cluster subnet group in the DR VPC. */
   RESTORE_REDSHIFT_SUBNET_GROUP: z.string().min(1),
   RTO_TARGET_SECONDS: z.coerce.number().int().positive(),
+  /** The data RPO target (docs/validation.md): newest restored data at most this old at the recovery point. */
+  DATA_RPO_TARGET_SECONDS: z.coerce.number().int().positive(),
   /** The region this deployment runs in (set by Lambda). A deployment in the DR region is the standby. */
   AWS_REGION: region,
   /**

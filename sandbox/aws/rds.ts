@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { SimulatedAwsError } from '../aws-errors.js';
+import { DrillDatabases } from '../engines/drill-databases.js';
 import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
 import type { RequestEnvironment } from '../iam-requests.js';
 import { applyTags, type IamMapper, type ServiceApi, tagList, text } from '../resources/types.js';
 import type { Caller, RestoredResource, World } from '../world.js';
+import { rdsManagedSecretArn, SecretsState } from './secrets-manager.js';
 
 /**
  * Amazon RDS in the sandbox: the DB instances an RDS restore creates, and the DB clusters Aurora, DocumentDB
@@ -21,6 +24,12 @@ export interface DbInstance extends RestoredResource {
   port: number;
   /** The cluster it belongs to (Aurora, DocumentDB, Neptune). */
   clusterId?: string;
+  /** The source resource and recovery point it was restored from: its data is a real database (PostgreSQL). */
+  restoredFrom?: { sourceArn: string; createdAt: number };
+  /** The RDS-managed master user secret (ManageMasterUserPassword). */
+  masterUserSecret?: { arn: string; status: 'creating' | 'active' };
+  /** Where its real database is served (127.0.0.1), once something needed it. */
+  loopback?: { host: string; port: number };
 }
 
 export class RdsState {
@@ -72,9 +81,14 @@ export function describeDbInstance(r: DbInstance) {
     DBSubnetGroup: { DBSubnetGroupName: r.subnetGroup },
     VpcSecurityGroups: r.securityGroups.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
     Endpoint:
-      r.status === 'available' || r.status === 'backing-up'
-        ? { Address: `${r.id}.c9sandbox0.${r.region}.rds.amazonaws.com`, Port: r.port }
+      r.status === 'available' || r.status === 'backing-up' || r.status === 'resetting-master-credentials'
+        ? r.loopback
+          ? { Address: r.loopback.host, Port: r.loopback.port }
+          : { Address: `${r.id}.c9sandbox0.${r.region}.rds.amazonaws.com`, Port: r.port }
         : undefined,
+    MasterUserSecret: r.masterUserSecret
+      ? { SecretArn: r.masterUserSecret.arn, SecretStatus: r.masterUserSecret.status }
+      : undefined,
     TagList: tagList(r.tags),
     InstanceCreateTime: new Date(r.createdAt),
   };
@@ -112,10 +126,51 @@ export const rdsApi: ServiceApi = {
       if (!resource) throw new SimulatedAwsError('DBInstanceNotFoundFault', `DBInstance ${name} not found.`);
       return resource;
     };
+    const databases = world.state(DrillDatabases);
+    /** A PostgreSQL instance's real database, started when it is first needed (its password is set). */
+    const serveDatabase = async (instance: DbInstance) => {
+      if (!instance.restoredFrom || !instance.masterUserSecret || !instance.engine.includes('postgres'))
+        return;
+      const fault = world.faults.corruptData ? { kind: 'corrupt' as const, everyNth: 2 } : undefined;
+      const { host, port } = await databases.endpoint(instance.arn, instance.restoredFrom, fault);
+      if (instance.phase !== 'deleted') instance.loopback = { host, port };
+    };
     return {
-      'RDS.DescribeDBInstances': (caller, input: { DBInstanceIdentifier?: string }) => ({
-        DBInstances: [describeDbInstance(state.instance(caller, input.DBInstanceIdentifier ?? ''))],
-      }),
+      'RDS.DescribeDBInstances': async (caller, input: { DBInstanceIdentifier?: string }) => {
+        const instance = state.instance(caller, input.DBInstanceIdentifier ?? '');
+        await serveDatabase(instance);
+        return { DBInstances: [describeDbInstance(instance)] };
+      },
+      'RDS.ModifyDBInstance': (
+        caller,
+        input: { DBInstanceIdentifier?: string; ManageMasterUserPassword?: boolean },
+      ) => {
+        const instance = state.instance(caller, input.DBInstanceIdentifier ?? '');
+        if (instance.status !== 'available' || instance.phase !== 'present')
+          throw new SimulatedAwsError(
+            'InvalidDBInstanceStateFault',
+            `Database instance is not in available state: ${instance.status}`,
+          );
+        if (input.ManageMasterUserPassword && !instance.masterUserSecret) {
+          const secret = world.state(SecretsState).add({
+            arn: rdsManagedSecretArn(instance.account, instance.region, instance.id),
+            account: instance.account,
+            region: instance.region,
+            // Not from the seeded random: the password changes nothing the simulation decides.
+            value: JSON.stringify({ username: 'postgres', password: randomBytes(24).toString('base64url') }),
+          });
+          instance.masterUserSecret = { arn: secret.arn, status: 'creating' };
+          instance.status = 'resetting-master-credentials';
+          // The database starts now, while RDS resets the credentials (simulated: 90 s). A failure to start
+          // is not lost: DescribeDBInstances awaits the same start and fails with it.
+          void serveDatabase(instance).catch(() => undefined);
+          world.clock.schedule(90_000, () => {
+            if (instance.masterUserSecret) instance.masterUserSecret.status = 'active';
+            if (instance.status === 'resetting-master-credentials') instance.status = 'available';
+          });
+        }
+        return { DBInstance: describeDbInstance(instance) };
+      },
       'RDS.ListTagsForResource': (caller, input: { ResourceName?: string }) => ({
         TagList: tagList(byName(caller, input.ResourceName ?? '').tags),
       }),
@@ -145,6 +200,8 @@ export const rdsApi: ServiceApi = {
           );
         world.teardownFault('InvalidDBInstanceStateFault');
         world.beginDelete(instance, 300, 'deleting', 'deleted');
+        databases.drop(instance.arn);
+        instance.loopback = undefined;
         return { DBInstance: describeDbInstance(instance) };
       },
     };
@@ -184,5 +241,24 @@ export const rdsApi: ServiceApi = {
       ];
     },
     'RDS.DeleteDBInstance': onRdsResource('rds:DeleteDBInstance', 'db-instance', 'DBInstanceIdentifier'),
+    'RDS.ModifyDBInstance': (input, env) => {
+      const requests = onRdsResource('rds:ModifyDBInstance', 'db-instance', 'DBInstanceIdentifier')(
+        input,
+        env,
+      );
+      if (input.ManageMasterUserPassword !== true) return requests;
+      // RDS creates and tags the managed secret with the caller's permissions (RDS User Guide, "Permissions
+      // required for Secrets Manager integration").
+      const secret = rdsManagedSecretArn(env.account, env.region, text(input.DBInstanceIdentifier));
+      return [
+        ...requests,
+        ...['secretsmanager:CreateSecret', 'secretsmanager:TagResource'].map((action) => ({
+          action,
+          resource: secret,
+          resourceAccount: env.account,
+          context: {},
+        })),
+      ];
+    },
   },
 };

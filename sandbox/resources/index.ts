@@ -1,5 +1,7 @@
 import { ec2Api } from '../aws/ec2.js';
+import { lambdaApi } from '../aws/lambda.js';
 import { rdsApi } from '../aws/rds.js';
+import { secretsManagerApi } from '../aws/secrets-manager.js';
 import { ebs } from './ebs.js';
 import { rds } from './rds.js';
 import type { SandboxResourceType, ServiceApi } from './types.js';
@@ -10,7 +12,7 @@ import type { SandboxResourceType, ServiceApi } from './types.js';
  */
 export const sandboxTypes: readonly SandboxResourceType[] = [rds, ebs];
 
-export const serviceApis: readonly ServiceApi[] = [rdsApi, ec2Api];
+export const serviceApis: readonly ServiceApi[] = [rdsApi, ec2Api, secretsManagerApi, lambdaApi];
 
 export class UnknownResourceType extends Error {
   override readonly name = 'UnknownResourceType';
