@@ -62,7 +62,10 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
       `${failed.length} of ${checks.length} checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`,
     );
   }
-  logger.info('restored resource is healthy', { checks: checks.length, dataRpoSeconds: data?.dataRpoSeconds });
+  logger.info('restored resource is healthy', {
+    checks: checks.length,
+    dataRpoSeconds: data?.dataRpoSeconds,
+  });
   return { checks, validatedAt: new Date().toISOString(), dataRpoSeconds: data?.dataRpoSeconds };
 }
 

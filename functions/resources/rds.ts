@@ -1,8 +1,8 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   AddTagsToResourceCommand,
-  DBInstanceNotFoundFault,
   type DBInstance,
+  DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
   InvalidDBInstanceStateFault,
@@ -56,10 +56,7 @@ export function probeFunctionArn(config: Pick<Config, 'DR_ACCOUNT_ID' | 'DR_REGI
  * Secrets Manager), so the probe never uses a production credential. Idempotent: once the instance has an
  * active managed secret it returns its ARN; until then it asks for one (once) and throws ResourceNotReady.
  */
-export async function ensureDrillPassword(
-  rdsClient: RDSClient,
-  instance: DBInstance,
-): Promise<string> {
+export async function ensureDrillPassword(rdsClient: RDSClient, instance: DBInstance): Promise<string> {
   const identifier = instance.DBInstanceIdentifier ?? '';
   const secret = instance.MasterUserSecret;
   if (secret?.SecretArn && secret.SecretStatus === 'active') return secret.SecretArn;

@@ -2,8 +2,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { runProbe } from '../../functions/probe.js';
 import { PROBE_FUNCTION_NAME } from '../../functions/resources/rds.js';
 import { SimulatedAwsError } from '../aws-errors.js';
-import { registerPrincipal, sessionArnOf } from '../identity.js';
 import { accountOf } from '../iam-keys.js';
+import { registerPrincipal, sessionArnOf } from '../identity.js';
 import { type ServiceApi, text } from '../resources/types.js';
 import type { World } from '../world.js';
 
@@ -56,7 +56,11 @@ export const lambdaApi: ServiceApi = {
         const withoutTls = event && typeof event === 'object' ? { ...event, tls: false } : event;
         try {
           const report = await runProbe(withoutTls, { secrets: probeSecrets() });
-          return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: encoder.encode(JSON.stringify(report)) };
+          return {
+            StatusCode: 200,
+            ExecutedVersion: '$LATEST',
+            Payload: encoder.encode(JSON.stringify(report)),
+          };
         } catch (error) {
           const errorType = error instanceof Error ? error.name : 'Error';
           const errorMessage = error instanceof Error ? error.message : String(error);

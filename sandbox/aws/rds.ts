@@ -242,10 +242,11 @@ export const rdsApi: ServiceApi = {
     },
     'RDS.DeleteDBInstance': onRdsResource('rds:DeleteDBInstance', 'db-instance', 'DBInstanceIdentifier'),
     'RDS.ModifyDBInstance': (input, env) => {
-      const requests = onRdsResource('rds:ModifyDBInstance', 'db-instance', 'DBInstanceIdentifier')(
-        input,
-        env,
-      );
+      const requests = onRdsResource(
+        'rds:ModifyDBInstance',
+        'db-instance',
+        'DBInstanceIdentifier',
+      )(input, env);
       if (input.ManageMasterUserPassword !== true) return requests;
       // RDS creates and tags the managed secret with the caller's permissions (RDS User Guide, "Permissions
       // required for Secrets Manager integration").

@@ -29,7 +29,11 @@ export class SecretsState {
   find(caller: Caller, idOrArn: string): Secret {
     const found = [...this.secrets.values()].find(
       (s) =>
-        (s.arn === idOrArn || s.arn.split(':').pop()?.replace(/-[A-Za-z0-9]{6}$/, '') === idOrArn) &&
+        (s.arn === idOrArn ||
+          s.arn
+            .split(':')
+            .pop()
+            ?.replace(/-[A-Za-z0-9]{6}$/, '') === idOrArn) &&
         s.account === caller.account &&
         s.region === caller.region &&
         !s.deleted,

@@ -1,4 +1,9 @@
-import { type PostgresEndpoint, type PostgresSnapshot, type RestoreFault, SimulatedPostgres } from './postgres.js';
+import {
+  type PostgresEndpoint,
+  type PostgresSnapshot,
+  type RestoreFault,
+  SimulatedPostgres,
+} from './postgres.js';
 
 /**
  * The real PostgreSQL data behind the sandbox's RDS instances (docs/validation.md, "Integration seam"): the
@@ -117,7 +122,6 @@ export class DrillDatabases {
       ...all.map(async (db) => (await db).close()),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed)
-      throw new DrillDatabaseError('a sandbox database did not close', { cause: failed.reason });
+    if (failed) throw new DrillDatabaseError('a sandbox database did not close', { cause: failed.reason });
   }
 }
