@@ -2,6 +2,7 @@ import { BackupClient, GetRecoveryPointRestoreMetadataCommand } from '@aws-sdk/c
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkHealth } from '../../functions/check-health.js';
@@ -41,7 +42,7 @@ const PROBE_REPORT: DataCheckReport = {
   dataRpoSeconds: 240,
 };
 
-const payload = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const payload = (value: unknown) => Uint8ArrayBlobAdapter.fromString(JSON.stringify(value));
 
 function input() {
   const { drill, copy, restore } = succeededState().state;

@@ -23,6 +23,7 @@ function validEnv(): NodeJS.ProcessEnv {
     RESTORE_SUBNET_IDS: 'subnet-0a1b2c3d4e5f60711,subnet-0a1b2c3d4e5f60722',
     RESTORE_REDSHIFT_SUBNET_GROUP: 'pilotlight-restore-redshift',
     RTO_TARGET_SECONDS: '14400',
+    DATA_RPO_TARGET_SECONDS: '3600',
     AWS_REGION: 'us-east-2',
     PRIMARY_DECLARED_DOWN: 'false',
     RESTORE_CONCURRENCY: 'default=10,RDS=20',

@@ -10,6 +10,7 @@ import {
   ModifyDBInstanceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
+import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
@@ -469,7 +470,7 @@ describe('rds.dataChecks (through the probe in the DR account)', () => {
   const report = {
     checks: [{ name: 'orders row count', passed: true, observed: 1200, expected: '>= 1000' }],
   };
-  const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+  const encode = (value: unknown) => Uint8ArrayBlobAdapter.fromString(JSON.stringify(value));
 
   beforeEach(() => {
     lambdaMock.reset();
