@@ -241,6 +241,19 @@ export const rds: ResourceModule = {
     );
     const instance = result.DBInstances?.[0];
     if (!instance) throw new UnexpectedRecord(`DB instance ${identifier} not found for its data checks`);
+    const status = instance.DBInstanceStatus ?? 'unknown';
+    // An instance that will not become available (failed, stopped): its own checks already fail the drill.
+    if (status !== 'available')
+      return {
+        checks: [
+          {
+            name: 'data checks ran',
+            passed: false,
+            observed: `not run: DB instance ${identifier} is ${status}`,
+            expected: 'an available instance with its own master password',
+          },
+        ],
+      };
     return probeDatabase({ clients, config, instance, checks, recoveryPointCreatedAt });
   },
 

@@ -2,17 +2,21 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { runProbe } from '../../functions/probe.js';
 import { PROBE_FUNCTION_NAME } from '../../functions/resources/rds.js';
 import { SimulatedAwsError } from '../aws-errors.js';
+import { DrillDatabases } from '../engines/drill-databases.js';
 import { accountOf } from '../iam-keys.js';
 import { registerPrincipal, sessionArnOf } from '../identity.js';
 import { type ServiceApi, text } from '../resources/types.js';
 import type { World } from '../world.js';
+import { endpointAddress, RdsState } from './rds.js';
 
 /**
  * AWS Lambda in the sandbox, for what Pilotlight invokes itself: the data probe that accounts/dr-account.yaml
  * deploys in the DR account (docs/validation.md). An Invoke runs functions/probe.ts's handler logic in
  * process, as that function would: with its own role (ProbeRole in accounts/dr-account.yaml, whose policies
  * IAM evaluates on its Secrets Manager call), and `tls: false`, because the sandbox's databases are
- * PostgreSQL on loopback without TLS. A probe that throws answers as Lambda does: `FunctionError` and the
+ * PostgreSQL on loopback without TLS. The probe's network is the DR VPC's: an RDS endpoint it is given
+ * resolves to that instance's real database (started now, on first use, sandbox/engines/drill-databases.ts),
+ * served on 127.0.0.1 at an ephemeral port; what DescribeDBInstances answers stays deterministic. A probe that throws answers as Lambda does: `FunctionError` and the
  * error's type and message as the payload.
  */
 
@@ -44,6 +48,24 @@ export const lambdaApi: ServiceApi = {
       });
       return secrets;
     };
+    /** The probe's input as its network sees it: the RDS endpoint resolved to its database on loopback. */
+    const inTheDrVpc = async (event: unknown): Promise<unknown> => {
+      if (!event || typeof event !== 'object' || !('host' in event)) return event;
+      const instance = [...world.state(RdsState).instances.values()].find(
+        (i) =>
+          endpointAddress(i) === event.host &&
+          i.account === drAccount &&
+          i.phase === 'present' &&
+          i.restoredFrom !== undefined &&
+          i.masterUserSecret !== undefined &&
+          i.engine.includes('postgres'),
+      );
+      // Anything else is not reachable from the probe: it fails as it would (DatabaseUnreachable).
+      if (!instance?.restoredFrom) return { ...event, tls: false };
+      const fault = world.faults.corruptData ? { kind: 'corrupt' as const, everyNth: 2 } : undefined;
+      const served = await world.state(DrillDatabases).endpoint(instance.arn, instance.restoredFrom, fault);
+      return { ...event, host: served.host, port: served.port, tls: false };
+    };
     return {
       'Lambda.Invoke': async (caller, input: { FunctionName?: string; Payload?: Uint8Array }) => {
         const name = input.FunctionName ?? '';
@@ -53,9 +75,8 @@ export const lambdaApi: ServiceApi = {
         if (!isProbe || caller.region !== drRegion)
           throw new SimulatedAwsError('ResourceNotFoundException', `Function not found: ${name}`);
         const event: unknown = JSON.parse(new TextDecoder().decode(input.Payload ?? new Uint8Array()));
-        const withoutTls = event && typeof event === 'object' ? { ...event, tls: false } : event;
         try {
-          const report = await runProbe(withoutTls, { secrets: probeSecrets() });
+          const report = await runProbe(await inTheDrVpc(event), { secrets: probeSecrets() });
           return {
             StatusCode: 200,
             ExecutedVersion: '$LATEST',

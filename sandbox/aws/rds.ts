@@ -28,8 +28,6 @@ export interface DbInstance extends RestoredResource {
   restoredFrom?: { sourceArn: string; createdAt: number };
   /** The RDS-managed master user secret (ManageMasterUserPassword). */
   masterUserSecret?: { arn: string; status: 'creating' | 'active' };
-  /** Where its real database is served (127.0.0.1), once something needed it. */
-  loopback?: { host: string; port: number };
 }
 
 export class RdsState {
@@ -67,6 +65,11 @@ export class RdsState {
   }
 }
 
+/** The instance's endpoint DNS name (the probe's network resolves it: sandbox/aws/lambda.ts). */
+export function endpointAddress(r: DbInstance): string {
+  return `${r.id}.c9sandbox0.${r.region}.rds.amazonaws.com`;
+}
+
 export function describeDbInstance(r: DbInstance) {
   return {
     DBInstanceIdentifier: r.id,
@@ -82,9 +85,7 @@ export function describeDbInstance(r: DbInstance) {
     VpcSecurityGroups: r.securityGroups.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
     Endpoint:
       r.status === 'available' || r.status === 'backing-up' || r.status === 'resetting-master-credentials'
-        ? r.loopback
-          ? { Address: r.loopback.host, Port: r.loopback.port }
-          : { Address: `${r.id}.c9sandbox0.${r.region}.rds.amazonaws.com`, Port: r.port }
+        ? { Address: endpointAddress(r), Port: r.port }
         : undefined,
     MasterUserSecret: r.masterUserSecret
       ? { SecretArn: r.masterUserSecret.arn, SecretStatus: r.masterUserSecret.status }
@@ -127,20 +128,10 @@ export const rdsApi: ServiceApi = {
       return resource;
     };
     const databases = world.state(DrillDatabases);
-    /** A PostgreSQL instance's real database, started when it is first needed (its password is set). */
-    const serveDatabase = async (instance: DbInstance) => {
-      if (!instance.restoredFrom || !instance.masterUserSecret || !instance.engine.includes('postgres'))
-        return;
-      const fault = world.faults.corruptData ? { kind: 'corrupt' as const, everyNth: 2 } : undefined;
-      const { host, port } = await databases.endpoint(instance.arn, instance.restoredFrom, fault);
-      if (instance.phase !== 'deleted') instance.loopback = { host, port };
-    };
     return {
-      'RDS.DescribeDBInstances': async (caller, input: { DBInstanceIdentifier?: string }) => {
-        const instance = state.instance(caller, input.DBInstanceIdentifier ?? '');
-        await serveDatabase(instance);
-        return { DBInstances: [describeDbInstance(instance)] };
-      },
+      'RDS.DescribeDBInstances': (caller, input: { DBInstanceIdentifier?: string }) => ({
+        DBInstances: [describeDbInstance(state.instance(caller, input.DBInstanceIdentifier ?? ''))],
+      }),
       'RDS.ModifyDBInstance': (
         caller,
         input: { DBInstanceIdentifier?: string; ManageMasterUserPassword?: boolean },
@@ -161,9 +152,6 @@ export const rdsApi: ServiceApi = {
           });
           instance.masterUserSecret = { arn: secret.arn, status: 'creating' };
           instance.status = 'resetting-master-credentials';
-          // The database starts now, while RDS resets the credentials (simulated: 90 s). A failure to start
-          // is not lost: DescribeDBInstances awaits the same start and fails with it.
-          void serveDatabase(instance).catch(() => undefined);
           world.clock.schedule(90_000, () => {
             if (instance.masterUserSecret) instance.masterUserSecret.status = 'active';
             if (instance.status === 'resetting-master-credentials') instance.status = 'available';
@@ -201,7 +189,6 @@ export const rdsApi: ServiceApi = {
         world.teardownFault('InvalidDBInstanceStateFault');
         world.beginDelete(instance, 300, 'deleting', 'deleted');
         databases.drop(instance.arn);
-        instance.loopback = undefined;
         return { DBInstance: describeDbInstance(instance) };
       },
     };

@@ -542,6 +542,29 @@ describe('rds.dataChecks (through the probe in the DR account)', () => {
     expect(error).toMatchObject({ errorType: 'DatabaseSecretUnreadable' });
   });
 
+  it('reports, without invoking the probe, that no data check could run on an instance that is not available', async () => {
+    // Prepare
+    rdsMock
+      .on(DescribeDBInstancesCommand)
+      .resolves({ DBInstances: [restoredDbInstance({ DBInstanceStatus: 'failed' })] });
+
+    // Act
+    const result = await rds.dataChecks?.({
+      clients: drClients(),
+      resourceArn: RESTORED_DB_ARN,
+      drill: rdsDrill(),
+      config,
+      checks,
+      recoveryPointCreatedAt,
+    });
+
+    // Assess
+    expect(result?.checks).toEqual([
+      expect.objectContaining({ passed: false, observed: expect.stringContaining('is failed') }),
+    ]);
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+  });
+
   it('refuses a probe report that does not have the report shape', async () => {
     // Prepare
     lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode({ checks: 'all good' }) });

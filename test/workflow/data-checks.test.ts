@@ -44,6 +44,11 @@ describe('the data checks of an RDS drill', () => {
       expect.objectContaining({ name: 'DataRpoTargetBreached', value: 0 }),
     );
     expect(report.sandbox.resourcesLeft).toBe(0);
+    // The password is read by the probe's own role in the DR account, every call authorized.
+    expect(sandbox.iam.denials).toEqual([]);
+    expect([...sandbox.iam.callsByPrincipal.keys()]).toContain(
+      'checkHealth as arn:aws:sts::333333333333:assumed-role/pilotlight-probe/pilotlight-probe',
+    );
   });
 
   it('fails on the row count, observed against expected, when the restored data lost rows', async () => {
