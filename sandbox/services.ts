@@ -13,6 +13,9 @@ import type { World } from './world.js';
  * handler calling something the sandbox does not model is caught by the tests.
  */
 
+/** Access keys STS issued in this process (see STS.AssumeRole). */
+let issuedKeys = 0;
+
 export function serviceOperations(
   world: World,
   stepFunctions: StepFunctionsSimulator,
@@ -29,7 +32,11 @@ export function serviceOperations(
       if (!match) throw new SimulatedAwsError('ValidationError', `${input.RoleArn} is not a valid role ARN`);
       const [, account = '', role = ''] = match;
       const session = input.RoleSessionName ?? 'session';
-      const accessKeyId = `ASIASBX${random.hex(13).toUpperCase()}`;
+      // Unique in the process, not only in the run: handler modules cache role sessions across sandboxes, and
+      // two sandboxes with the same seed would otherwise hand out the same key for different sessions.
+      issuedKeys += 1;
+      const serial = issuedKeys.toString(16).toUpperCase().padStart(5, '0');
+      const accessKeyId = `ASIASBX${serial}${random.hex(13).toUpperCase().slice(0, 8)}`;
       const expiresAt = Date.now() + (input.DurationSeconds ?? 3600) * 1000;
       const sessionArn = `arn:aws:sts::${account}:assumed-role/${role}/${session}`;
       registerPrincipal(accessKeyId, {
