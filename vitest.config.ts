@@ -42,6 +42,7 @@ export default defineConfig({
       RESTORE_REDSHIFT_SUBNET_GROUP: 'pilotlight-restore-redshift',
       RTO_TARGET_SECONDS: '14400',
       CODE_VERSION: '0.0.0-test',
+      DATA_RPO_TARGET_SECONDS: '3600',
       PRIMARY_DECLARED_DOWN: 'false',
       RESTORE_CONCURRENCY: 'default=10,RDS=20',
       COPY_CONCURRENCY: '5',

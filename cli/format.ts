@@ -48,7 +48,11 @@ export function formatReport(report: RunReport): string {
           .join('')}`,
       );
     }
-    lines.push(`  RTO      ${duration(drill.rtoSeconds)}   RPO ${duration(drill.rpoSeconds)}`);
+    lines.push(
+      `  RTO      ${duration(drill.rtoSeconds)}   RPO ${duration(drill.rpoSeconds)}${
+        drill.dataRpoSeconds === null ? '' : `   data RPO ${duration(drill.dataRpoSeconds)}`
+      }`,
+    );
     lines.push(
       `  evidence ${drill.evidence ? `s3://${drill.evidence.bucket}/${drill.evidence.key} sha256 ${drill.evidence.sha256}` : 'NOT RECORDED'}`,
     );

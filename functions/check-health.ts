@@ -2,12 +2,18 @@ import { GetRecoveryPointRestoreMetadataCommand } from '@aws-sdk/client-backup';
 import { z } from 'zod';
 import { drClients } from './lib/clients.js';
 import { config } from './lib/config.js';
+import type { DataCheckReport } from './lib/data-checks.js';
 import { type Check, CopyResult, Drill, type HealthResult, RestoreResult } from './lib/drill.js';
 import { HealthCheckFailed, ReadinessTimedOut, ResourceNotReady } from './lib/errors.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
-import { updateDrill } from './lib/state-store.js';
+import { type DataChecksRecord, updateDrill } from './lib/state-store.js';
+import { loadValidationProfiles, selectProfile } from './lib/validations.js';
 import { resourceModule } from './resources/index.js';
+import type { ResourceModule } from './resources/types.js';
+
+// Loaded once per container: a broken file fails the cold start (packaging already refuses it).
+const validationProfiles = loadValidationProfiles();
 
 const Input = z.object({ drill: Drill, copy: CopyResult, restore: RestoreResult });
 
@@ -26,6 +32,7 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
   );
   const module = resourceModule(drill.source.resourceType);
   let checks: Check[];
+  let data: DataChecksRecord | undefined;
   try {
     checks = await module.checkHealth({
       clients,
@@ -34,6 +41,7 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
       drill,
       config,
     });
+    data = await runDataChecks(module, { clients, resourceArn: restore.createdResourceArn, drill });
   } catch (error) {
     // The type's own readiness budget, counted from the restore job's completion (FSx, Redshift and Aurora
     // take hours; a volume is ready at once): past it, waiting longer would only hide a broken restore.
@@ -46,15 +54,58 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
     }
     throw error;
   }
-  await updateDrill(drill.drillId, { checks });
+  if (data) checks = [...checks, ...data.results.map(dataCheck)];
+  await updateDrill(drill.drillId, { checks, dataChecks: data });
   const failed = checks.filter((c) => !c.passed);
   if (failed.length > 0) {
     throw new HealthCheckFailed(
       `${failed.length} of ${checks.length} checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`,
     );
   }
-  logger.info('restored resource is healthy', { checks: checks.length });
-  return { checks, validatedAt: new Date().toISOString() };
+  logger.info('restored resource is healthy', {
+    checks: checks.length,
+    dataRpoSeconds: data?.dataRpoSeconds,
+  });
+  return { checks, validatedAt: new Date().toISOString(), dataRpoSeconds: data?.dataRpoSeconds };
+}
+
+/**
+ * The source resource's validation profile (validations.yml), run against the restored copy by the type's
+ * module. The source's own `pilotlight:validation` tag is not read yet (AWS Backup's ListTags on the recovery
+ * point): every resource gets its type's default profile.
+ */
+async function runDataChecks(
+  module: ResourceModule,
+  input: { clients: ReturnType<typeof drClients>; resourceArn: string; drill: Drill },
+): Promise<DataChecksRecord | undefined> {
+  if (!module.dataChecks) return undefined;
+  const selected = selectProfile(validationProfiles.profiles, {
+    resourceType: input.drill.source.resourceType,
+    tags: {},
+  });
+  if (!selected) return undefined;
+  const report: DataCheckReport = await module.dataChecks({
+    ...input,
+    config,
+    checks: selected.checks,
+    recoveryPointCreatedAt: new Date(input.drill.source.recoveryPointCreatedAt),
+  });
+  return {
+    profile: selected.profile,
+    selectedBy: selected.selectedBy,
+    profilesSha256: validationProfiles.sha256,
+    results: report.checks,
+    dataRpoSeconds: report.dataRpoSeconds,
+  };
+}
+
+/** A data check as one of the drill's checks: a failing one names what was observed against what was expected. */
+function dataCheck(result: DataCheckReport['checks'][number]): Check {
+  return {
+    name: `data: ${result.name}`,
+    passed: result.passed,
+    detail: `observed ${result.observed}, expected ${result.expected}`,
+  };
 }
 
 export const handler = lambdaHandler(async (event: unknown) => checkHealth(Input.parse(event)));

@@ -31,6 +31,13 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
   metrics.addMetric(status === 'SUCCEEDED' ? 'DrillSucceeded' : 'DrillFailed', MetricUnit.Count, 1);
   if (rtoSeconds !== null) metrics.addMetric('RtoSeconds', MetricUnit.Seconds, rtoSeconds);
   if (rpoSeconds !== null) metrics.addMetric('RpoSeconds', MetricUnit.Seconds, rpoSeconds);
+  // From the health result, or, when the checks failed the drill, from what the evidence recorded.
+  const dataRpoSeconds = state.health?.dataRpoSeconds ?? state.evidence?.dataRpoSeconds;
+  if (dataRpoSeconds !== undefined) {
+    metrics.addMetric('DataRpoSeconds', MetricUnit.Seconds, dataRpoSeconds);
+    const breached = dataRpoSeconds > config.DATA_RPO_TARGET_SECONDS;
+    metrics.addMetric('DataRpoTargetBreached', MetricUnit.Count, breached ? 1 : 0);
+  }
   const copySeconds = secondsBetween(state.copy?.startedAt, state.copy?.completedAt);
   if (copySeconds !== null) metrics.addMetric('CopySeconds', MetricUnit.Seconds, copySeconds);
   const restoreSeconds = secondsBetween(state.restore?.startedAt, state.restore?.completedAt);

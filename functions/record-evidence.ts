@@ -24,6 +24,7 @@ export async function recordEvidence(input: DrillState): Promise<EvidenceRef> {
     restoredResourceArn: record?.createdResourceArn,
     codeVersion: config.CODE_VERSION,
     jobs: record,
+    dataChecks: record?.dataChecks,
   });
   const body = `${JSON.stringify(evidence, null, 2)}\n`;
   const digest = createHash('sha256').update(body);
@@ -49,7 +50,13 @@ export async function recordEvidence(input: DrillState): Promise<EvidenceRef> {
   const mode = input.state.drill?.mode ?? requestOf(input.state)?.mode;
   if (source && mode) await finishClaim(drillId, source.recoveryPointArn, mode);
   logger.info('evidence recorded', { key, sha256 });
-  return { bucket: config.EVIDENCE_BUCKET, key, sha256, versionId: put.VersionId };
+  return {
+    bucket: config.EVIDENCE_BUCKET,
+    key,
+    sha256,
+    versionId: put.VersionId,
+    ...(evidence.dataRpoSeconds === null ? {} : { dataRpoSeconds: evidence.dataRpoSeconds }),
+  };
 }
 
 export const handler = lambdaHandler(async (event: unknown) => recordEvidence(DrillState.parse(event)));

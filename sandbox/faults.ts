@@ -4,7 +4,7 @@ import { awsRegions } from './estate.js';
 /**
  * Faults injected by name (the contract in DESIGN.md):
  *   api:Service.Operation=ErrorName[*N]   job:copy=FAILED   job:restore=FAILED|ABORTED|STUCK
- *   health=unhealthy   teardown=fail[*N]   lambda:NAME=crash[*N]   data=corrupt
+ *   health=unhealthy   teardown=fail[*N]   lambda:NAME=crash[*N]   data=corrupt|stale|unreachable
  *   events:drop=FRACTION   events:delay=SECONDS   events:duplicate=N
  *   region:NAME=down (an additive extension: every API call into that region fails, as in a regional outage)
  *   events:jobs:drop=FRACTION   events:jobs:lag=MIN-MAX (additive: only the copy and restore job events AWS Backup
@@ -21,6 +21,10 @@ export interface Faults {
   restoreJob?: 'FAILED' | 'ABORTED' | 'STUCK';
   unhealthy: boolean;
   corruptData: boolean;
+  /** data=stale: the restored data is older than the recovery point claims (the newest two hours are missing). */
+  staleData: boolean;
+  /** data=unreachable: the probe cannot connect to the restored database. */
+  unreachableData: boolean;
   teardownFailures: number;
   lambdaCrashes: Map<string, number>;
   eventDrop: number;
@@ -49,6 +53,8 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     api: new Map(),
     unhealthy: false,
     corruptData: false,
+    staleData: false,
+    unreachableData: false,
     teardownFailures: 0,
     lambdaCrashes: new Map(),
     eventDrop: 0,
@@ -78,6 +84,8 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     ],
     [/^health=unhealthy$/, () => (faults.unhealthy = true)],
     [/^data=corrupt$/, () => (faults.corruptData = true)],
+    [/^data=stale$/, () => (faults.staleData = true)],
+    [/^data=unreachable$/, () => (faults.unreachableData = true)],
     [/^teardown=fail(?:\*(\d+))?$/, ([, count], spec) => (faults.teardownFailures = times(count, spec))],
     [
       /^lambda:([A-Za-z0-9_-]+)=crash(?:\*(\d+))?$/,
@@ -124,7 +132,7 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     const match = rule ? spec.match(rule[0]) : null;
     if (!rule || !match) {
       throw new FaultSpecError(
-        `unknown fault "${spec}" (expected api:Service.Operation=Error[*N], job:copy=FAILED, job:restore=FAILED|ABORTED|STUCK, health=unhealthy, data=corrupt, teardown=fail[*N], lambda:NAME=crash[*N], events:drop=FRACTION, events:delay=SECONDS, events:duplicate=N, events:jobs:drop=FRACTION, events:jobs:lag=MIN-MAX, region:NAME=down)`,
+        `unknown fault "${spec}" (expected api:Service.Operation=Error[*N], job:copy=FAILED, job:restore=FAILED|ABORTED|STUCK, health=unhealthy, data=corrupt|stale|unreachable, teardown=fail[*N], lambda:NAME=crash[*N], events:drop=FRACTION, events:delay=SECONDS, events:duplicate=N, events:jobs:drop=FRACTION, events:jobs:lag=MIN-MAX, region:NAME=down)`,
       );
     }
     rule[1](match, spec);

@@ -4,6 +4,7 @@ import { VirtualClock } from './clock.js';
 import { StackNames } from './cloudformation.js';
 import { CloudWatch, type MetricDatum } from './cloudwatch.js';
 import { dynamoEndpoint, recreateTable } from './dynamodb.js';
+import { DrillDatabases } from './engines/drill-databases.js';
 import { type Delivery, EventBridge, type ScheduledRun } from './eventbridge.js';
 import type { EventBridgeEvent } from './events.js';
 import { type Faults, parseFaults } from './faults.js';
@@ -544,9 +545,17 @@ export class Sandbox {
     return this.started;
   }
 
+  /**
+   * Settles when the run's real databases (sandbox/engines/drill-databases.ts) are closed, after dispose;
+   * rejects if one did not close.
+   */
+  databasesClosed: Promise<void> = Promise.resolve();
+
   dispose(): void {
     for (const cleanup of this.cleanups.splice(0).reverse()) cleanup();
     this.world.dispose();
+    // Closing PGlite servers is asynchronous; dispose stays synchronous for its many callers.
+    this.databasesClosed = this.world.state(DrillDatabases).closeAll();
     running = false;
   }
 }

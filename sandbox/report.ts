@@ -19,6 +19,8 @@ export interface DrillReport {
   steps: { name: string; startedAt: string; endedAt: string | null; status: string; attempts: number }[];
   rtoSeconds: number | null;
   rpoSeconds: number | null;
+  /** Recovery point creation time − newest timestamp in the restored data (docs/validation.md); null without a freshness check. */
+  dataRpoSeconds: number | null;
   checks: { name: string; passed: boolean; detail: string }[];
   evidence: {
     bucket: string;
@@ -77,6 +79,7 @@ type Evidence = {
   checks?: DrillReport['checks'];
   rtoSeconds?: number | null;
   rpoSeconds?: number | null;
+  dataRpoSeconds?: number | null;
   error?: { name: string; message: string } | null;
   teardownError?: { name: string; message: string } | null;
 };
@@ -160,6 +163,7 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
         steps: execution.steps.map((step) => ({ ...step, endedAt: step.endedAt ?? null })),
         rtoSeconds: evidence?.rtoSeconds ?? null,
         rpoSeconds: evidence?.rpoSeconds ?? null,
+        dataRpoSeconds: evidence?.dataRpoSeconds ?? null,
         checks: evidence?.checks ?? [],
         evidence: stored
           ? {

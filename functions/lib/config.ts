@@ -51,6 +51,8 @@ const ConfigSchema = z.object({
   RTO_TARGET_SECONDS: z.coerce.number().int().positive(),
   /** The package version deployed (package.json), recorded in every evidence document. */
   CODE_VERSION: z.string().min(1),
+  /** The data RPO target (docs/validation.md): newest restored data at most this old at the recovery point. */
+  DATA_RPO_TARGET_SECONDS: z.coerce.number().int().positive(),
   /** The region this deployment runs in (set by Lambda). A deployment in the DR region is the standby. */
   AWS_REGION: region,
   /**

@@ -84,7 +84,12 @@ export type RestoreResult = z.infer<typeof RestoreResult>;
 export const Check = z.object({ name: z.string(), passed: z.boolean(), detail: z.string() });
 export type Check = z.infer<typeof Check>;
 
-export const HealthResult = z.object({ checks: z.array(Check), validatedAt: isoTime });
+export const HealthResult = z.object({
+  checks: z.array(Check),
+  validatedAt: isoTime,
+  /** The data RPO the freshness checks measured (docs/validation.md), when the profile has one. */
+  dataRpoSeconds: z.number().optional(),
+});
 export type HealthResult = z.infer<typeof HealthResult>;
 
 export const TeardownResult = z.object({
@@ -107,6 +112,8 @@ export const EvidenceRef = z.object({
   key: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   versionId: z.string().optional(),
+  /** The data RPO the evidence records: a failed drill has no health result, its data checks still measured it. */
+  dataRpoSeconds: z.number().optional(),
 });
 export type EvidenceRef = z.infer<typeof EvidenceRef>;
 

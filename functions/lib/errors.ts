@@ -118,6 +118,21 @@ export class UnexpectedRecord extends DrillError {
   override readonly name = 'UnexpectedRecord';
 }
 
+/**
+ * The data probe (functions/probe.ts, in the DR account) failed instead of reporting checks: the database was
+ * unreachable (`DatabaseUnreachable`), its secret unreadable, or its input invalid. `errorType` is the probe's.
+ */
+export class DataProbeFailed extends DrillError {
+  override readonly name = 'DataProbeFailed';
+  constructor(
+    readonly errorType: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`data probe failed: ${errorType}: ${message}`, options);
+  }
+}
+
 const TRANSIENT_NAMES = new Set([
   'ThrottlingException',
   'Throttling',

@@ -1,5 +1,6 @@
 import { type Check, type DrillState, measure, queuedSeconds, requestOf, secondsBetween } from './drill.js';
 import { causeMessage } from './errors.js';
+import type { DataChecksRecord } from './state-store.js';
 
 /**
  * The evidence document an auditor reads: what was restored from which backup, where, when each step ran,
@@ -18,6 +19,13 @@ export interface Evidence {
   checks: Check[];
   rtoSeconds: number | null;
   rpoSeconds: number | null;
+  /**
+   * The data RPO: recovery point creation time − newest timestamp found in the restored data (what a failover
+   * to this copy would lose), beside the snapshot RPO. Null when no freshness check ran.
+   */
+  dataRpoSeconds: number | null;
+  /** The validation profile that judged the restored data, its file's SHA-256, and each data check's result. */
+  dataChecks: DataChecksRecord | null;
   /** Time spent waiting for an admission slot behind other drills (not counted in the RTO). */
   queuedSeconds: number;
   rtoTargetSeconds: number;
@@ -55,6 +63,7 @@ export function buildEvidence(
       restoreRequestedAt?: string;
       drRecoveryPointArn?: string;
     };
+    dataChecks?: DataChecksRecord;
   },
 ): Evidence {
   const { state, executionName } = input;
@@ -93,6 +102,8 @@ export function buildEvidence(
     checks: extra.checks,
     rtoSeconds,
     rpoSeconds,
+    dataRpoSeconds: state.health?.dataRpoSeconds ?? extra.dataChecks?.dataRpoSeconds ?? null,
+    dataChecks: extra.dataChecks ?? null,
     queuedSeconds: queuedSeconds(state),
     rtoTargetSeconds: extra.rtoTargetSeconds,
     rtoTargetMet: rtoSeconds === null ? null : rtoSeconds <= extra.rtoTargetSeconds,

@@ -3,6 +3,7 @@ import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib
 import { z } from 'zod';
 import { dynamo } from './clients.js';
 import { config } from './config.js';
+import { DataCheckResult } from './data-checks.js';
 import { Check, DrillMode } from './drill.js';
 import { UnexpectedRecord } from './errors.js';
 
@@ -29,6 +30,18 @@ const PendingJob = z.object({
 });
 export type PendingJob = z.infer<typeof PendingJob>;
 
+/** What the data checks found (docs/validation.md): the profile that judged the copy and every result. */
+export const DataChecksRecord = z.object({
+  profile: z.string(),
+  selectedBy: z.enum(['tag', 'default']),
+  /** SHA-256 of validations.yml: which profile text judged the drill. */
+  profilesSha256: z.string(),
+  results: z.array(DataCheckResult),
+  /** Recovery point creation time − newest data timestamp (the largest over the freshness checks). */
+  dataRpoSeconds: z.number().optional(),
+});
+export type DataChecksRecord = z.infer<typeof DataChecksRecord>;
+
 const DrillRecord = z.object({
   drillId: z.string(),
   copyJobId: z.string().optional(),
@@ -42,6 +55,7 @@ const DrillRecord = z.object({
   deletedResourceArn: z.string().optional(),
   deletedMembers: z.array(z.string()).optional(),
   checks: z.array(Check).optional(),
+  dataChecks: DataChecksRecord.optional(),
   status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']).optional(),
   updatedAt: z.string(),
 });

@@ -1,14 +1,22 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   AddTagsToResourceCommand,
+  type DBInstance,
   DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
+  InvalidDBInstanceStateFault,
   ListTagsForResourceCommand,
+  ModifyDBInstanceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
+import { z } from 'zod';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
-import { ResourceNotReady } from '../lib/errors.js';
+import type { Config } from '../lib/config.js';
+import { DataCheckReport } from '../lib/data-checks.js';
+import { DataProbeFailed, ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
+import { type DataCheck, writtenCheck } from '../lib/validations.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
 const rdsOf = (clients: AccountClients) => clients.client(RDSClient);
@@ -35,6 +43,104 @@ const SOURCE_ONLY_KEYS = [
   'DBParameterGroupName',
   'DBClusterIdentifier',
 ];
+
+/** The probe Lambda accounts/dr-account.yaml deploys in the DR account's isolated network. */
+export const PROBE_FUNCTION_NAME = 'pilotlight-probe';
+
+export function probeFunctionArn(config: Pick<Config, 'DR_ACCOUNT_ID' | 'DR_REGION'>): string {
+  return `arn:aws:lambda:${config.DR_REGION}:${config.DR_ACCOUNT_ID}:function:${PROBE_FUNCTION_NAME}`;
+}
+
+/**
+ * Gives the drill copy a fresh master password that only the DR account knows (an RDS-managed secret in its
+ * Secrets Manager), so the probe never uses a production credential. Idempotent: once the instance has an
+ * active managed secret it returns its ARN; until then it asks for one (once) and throws ResourceNotReady.
+ */
+export async function ensureDrillPassword(rdsClient: RDSClient, instance: DBInstance): Promise<string> {
+  const identifier = instance.DBInstanceIdentifier ?? '';
+  const secret = instance.MasterUserSecret;
+  if (secret?.SecretArn && secret.SecretStatus === 'active') return secret.SecretArn;
+  if (secret?.SecretArn)
+    throw new ResourceNotReady(`DB instance ${identifier}: its master user secret is ${secret.SecretStatus}`);
+  try {
+    await rdsClient.send(
+      new ModifyDBInstanceCommand({
+        DBInstanceIdentifier: identifier,
+        ManageMasterUserPassword: true,
+        ApplyImmediately: true,
+      }),
+    );
+  } catch (error) {
+    // Another attempt already started the change (the instance is no longer 'available'): wait for it.
+    if (error instanceof InvalidDBInstanceStateFault)
+      throw new ResourceNotReady(`DB instance ${identifier} is changing: ${error.message}`, { cause: error });
+    throw error;
+  }
+  throw new ResourceNotReady(`DB instance ${identifier}: a fresh master password is being set`);
+}
+
+/** What the probe answers when its handler threw (Lambda's error payload). */
+const ProbeError = z.object({ errorType: z.string().default('Error'), errorMessage: z.string().default('') });
+
+const sqlEngines = new Set(['postgres', 'aurora-postgresql', 'mysql', 'aurora-mysql', 'mariadb']);
+
+/**
+ * Runs SQL checks through the probe in the DR account (cross-account Invoke with the DR role): the probe
+ * reads the password from the secret itself, so neither the password nor the secret's text passes here.
+ */
+export async function probeDatabase(input: {
+  clients: AccountClients;
+  config: Pick<Config, 'DR_ACCOUNT_ID' | 'DR_REGION'>;
+  instance: DBInstance;
+  checks: DataCheck[];
+  recoveryPointCreatedAt: Date;
+}): Promise<DataCheckReport> {
+  const { instance } = input;
+  const identifier = instance.DBInstanceIdentifier ?? '';
+  const engine = instance.Engine ?? '';
+  const address = instance.Endpoint?.Address;
+  const port = instance.Endpoint?.Port;
+  const secretArn = instance.MasterUserSecret?.SecretArn;
+  if (!sqlEngines.has(engine))
+    throw new UnexpectedRecord(`DB instance ${identifier}: engine ${engine} has no SQL probe`);
+  if (!address || !port || !secretArn)
+    throw new ResourceNotReady(`DB instance ${identifier} has no endpoint or master user secret yet`);
+  const payload = {
+    engine,
+    host: address,
+    port,
+    database: instance.DBName ?? (engine.includes('postgres') ? 'postgres' : 'mysql'),
+    secretArn,
+    checks: input.checks.map(writtenCheck),
+    recoveryPointCreatedAt: input.recoveryPointCreatedAt.toISOString(),
+  };
+  const out = await input.clients.client(LambdaClient).send(
+    new InvokeCommand({
+      FunctionName: probeFunctionArn(input.config),
+      Payload: new TextEncoder().encode(JSON.stringify(payload)),
+    }),
+  );
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UnexpectedRecord(`the data probe answered something that is not JSON`, { cause: error });
+  }
+  if (out.FunctionError) {
+    const failure = ProbeError.safeParse(json);
+    const { errorType, errorMessage } = failure.success
+      ? failure.data
+      : { errorType: 'Error', errorMessage: 'unreadable error payload' };
+    throw new DataProbeFailed(errorType, errorMessage);
+  }
+  const report = DataCheckReport.safeParse(json);
+  if (!report.success)
+    throw new UnexpectedRecord(`the data probe's report is malformed: ${report.error.message}`, {
+      cause: report.error,
+    });
+  return report.data;
+}
 
 /** DB instance identifiers: letters, digits, hyphens; start with a letter; at most 63 characters. */
 export function instanceIdentifierFor(drillId: string): string {
@@ -97,6 +203,8 @@ export const rds: ResourceModule = {
     if (!instance) return [check('resource-exists', false, `DB instance ${identifier} not found`)];
     const status = instance.DBInstanceStatus ?? 'unknown';
     if (TRANSITIONAL.has(status)) throw new ResourceNotReady(`DB instance ${identifier} is ${status}`);
+    // Before anything connects: the drill copy's own password, in the DR account's Secrets Manager.
+    if (status === 'available') await ensureDrillPassword(rdsOf(clients), instance);
 
     const tags = tagsOf(instance.TagList);
     const securityGroups = (instance.VpcSecurityGroups ?? []).map((group) => group.VpcSecurityGroupId ?? '');
@@ -127,6 +235,46 @@ export const rds: ResourceModule = {
         `engine ${instance.Engine} (backup: ${expectedEngine ?? 'n/a'}), storage ${instance.AllocatedStorage} GiB (backup: ${expected.AllocatedStorage ?? 'n/a'} GiB)`,
       ),
     ];
+  },
+
+  async dataChecks({ clients, resourceArn, config, checks, recoveryPointCreatedAt }) {
+    const identifier = resourceIdFromArn(resourceArn);
+    const result = await rdsOf(clients).send(
+      new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }),
+    );
+    const instance = result.DBInstances?.[0];
+    if (!instance) throw new UnexpectedRecord(`DB instance ${identifier} not found for its data checks`);
+    const status = instance.DBInstanceStatus ?? 'unknown';
+    // An instance that will not become available (failed, stopped): its own checks already fail the drill.
+    if (status !== 'available')
+      return {
+        checks: [
+          {
+            name: 'data checks ran',
+            passed: false,
+            observed: `not run: DB instance ${identifier} is ${status}`,
+            expected: 'an available instance with its own master password',
+          },
+        ],
+      };
+    try {
+      return await probeDatabase({ clients, config, instance, checks, recoveryPointCreatedAt });
+    } catch (error) {
+      // A database the probe cannot reach holds no proof of data: a failing check that says so, so the drill
+      // fails with observed against expected (and tears down) rather than on an unexplained error.
+      if (error instanceof DataProbeFailed && error.errorType === 'DatabaseUnreachable')
+        return {
+          checks: [
+            {
+              name: 'database reachable',
+              passed: false,
+              observed: error.message,
+              expected: `a connection from the probe to ${instance.Endpoint?.Address}:${instance.Endpoint?.Port}`,
+            },
+          ],
+        };
+      throw error;
+    }
   },
 
   async lifecycle(clients, resourceArn) {

@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import type { AccountClients } from '../lib/clients.js';
 import type { Config } from '../lib/config.js';
+import type { DataCheckReport } from '../lib/data-checks.js';
 import type { Check, Drill } from '../lib/drill.js';
+import type { DataCheck } from '../lib/validations.js';
 
 /**
  * Everything Pilotlight knows about one AWS Backup resource type. Adding a type means adding one module that
@@ -51,6 +53,19 @@ export interface ResourceModule {
     drill: Drill;
     config: Config;
   }): Promise<Check[]>;
+  /**
+   * Runs a validation profile's data checks against the restored copy (docs/validation.md): SQL types through
+   * the probe in the DR account, DynamoDB and S3 with the DR role's clients. Called by checkHealth after
+   * `checkHealth` returned; types without it get no data checks.
+   */
+  dataChecks?(input: {
+    clients: AccountClients;
+    resourceArn: string;
+    drill: Drill;
+    config: Config;
+    checks: DataCheck[];
+    recoveryPointCreatedAt: Date;
+  }): Promise<DataCheckReport>;
   /**
    * Whether the resource (with what Pilotlight added to it) still exists: 'present' when there is something
    * to delete next (for a cluster: its instance, then, once that is gone, the cluster), 'deleting' while AWS

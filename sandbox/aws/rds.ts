@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { SimulatedAwsError } from '../aws-errors.js';
+import { DrillDatabases } from '../engines/drill-databases.js';
 import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
 import type { IamRequest, RequestEnvironment } from '../iam-requests.js';
 import { applyTags, type IamMapper, type ServiceApi, tagList, text } from '../resources/types.js';
 import type { Caller, RestoredResource, World } from '../world.js';
 import { findNamed } from './find.js';
+import { rdsManagedSecretArn, SecretsState } from './secrets-manager.js';
 
 /**
  * Amazon RDS in the sandbox: the DB instances an RDS restore creates, and the DB clusters Aurora, DocumentDB
@@ -22,6 +25,10 @@ export interface DbInstance extends RestoredResource {
   port: number;
   /** The cluster it belongs to (Aurora, DocumentDB, Neptune). */
   clusterId?: string;
+  /** The source resource and recovery point it was restored from: its data is a real database (PostgreSQL). */
+  restoredFrom?: { sourceArn: string; createdAt: number };
+  /** The RDS-managed master user secret (ManageMasterUserPassword). */
+  masterUserSecret?: { arn: string; status: 'creating' | 'active' };
 }
 
 /** A DB cluster (Aurora, DocumentDB, Neptune): what their restores create, without any instance. */
@@ -110,6 +117,11 @@ export class RdsState {
   }
 }
 
+/** The instance's endpoint DNS name (the probe's network resolves it: sandbox/aws/lambda.ts). */
+export function endpointAddress(r: DbInstance): string {
+  return `${r.id}.c9sandbox0.${r.region}.rds.amazonaws.com`;
+}
+
 export function describeDbInstance(r: DbInstance) {
   return {
     DBInstanceIdentifier: r.id,
@@ -124,9 +136,12 @@ export function describeDbInstance(r: DbInstance) {
     DBSubnetGroup: { DBSubnetGroupName: r.subnetGroup },
     VpcSecurityGroups: r.securityGroups.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
     Endpoint:
-      r.status === 'available' || r.status === 'backing-up'
-        ? { Address: `${r.id}.c9sandbox0.${r.region}.rds.amazonaws.com`, Port: r.port }
+      r.status === 'available' || r.status === 'backing-up' || r.status === 'resetting-master-credentials'
+        ? { Address: endpointAddress(r), Port: r.port }
         : undefined,
+    MasterUserSecret: r.masterUserSecret
+      ? { SecretArn: r.masterUserSecret.arn, SecretStatus: r.masterUserSecret.status }
+      : undefined,
     TagList: tagList(r.tags),
     InstanceCreateTime: new Date(r.createdAt),
   };
@@ -200,10 +215,38 @@ export const rdsApi: ServiceApi = {
       if (!resource) throw new SimulatedAwsError('DBInstanceNotFoundFault', `DBInstance ${name} not found.`);
       return resource;
     };
+    const databases = world.state(DrillDatabases);
     return {
       'RDS.DescribeDBInstances': (caller, input: { DBInstanceIdentifier?: string }) => ({
         DBInstances: [describeDbInstance(state.instance(caller, input.DBInstanceIdentifier ?? ''))],
       }),
+      'RDS.ModifyDBInstance': (
+        caller,
+        input: { DBInstanceIdentifier?: string; ManageMasterUserPassword?: boolean },
+      ) => {
+        const instance = state.instance(caller, input.DBInstanceIdentifier ?? '');
+        if (instance.status !== 'available' || instance.phase !== 'present')
+          throw new SimulatedAwsError(
+            'InvalidDBInstanceStateFault',
+            `Database instance is not in available state: ${instance.status}`,
+          );
+        if (input.ManageMasterUserPassword && !instance.masterUserSecret) {
+          const secret = world.state(SecretsState).add({
+            arn: rdsManagedSecretArn(instance.account, instance.region, instance.id),
+            account: instance.account,
+            region: instance.region,
+            // Not from the seeded random: the password changes nothing the simulation decides.
+            value: JSON.stringify({ username: 'postgres', password: randomBytes(24).toString('base64url') }),
+          });
+          instance.masterUserSecret = { arn: secret.arn, status: 'creating' };
+          instance.status = 'resetting-master-credentials';
+          world.clock.schedule(90_000, () => {
+            if (instance.masterUserSecret) instance.masterUserSecret.status = 'active';
+            if (instance.status === 'resetting-master-credentials') instance.status = 'available';
+          });
+        }
+        return { DBInstance: describeDbInstance(instance) };
+      },
       'RDS.ListTagsForResource': (caller, input: { ResourceName?: string }) => ({
         TagList: tagList(byName(caller, input.ResourceName ?? '').tags),
       }),
@@ -233,6 +276,7 @@ export const rdsApi: ServiceApi = {
           );
         world.teardownFault('InvalidDBInstanceStateFault');
         world.beginDelete(instance, 300, 'deleting', 'deleted');
+        databases.drop(instance.arn);
         return { DBInstance: describeDbInstance(instance) };
       },
       'RDS.DescribeDBClusters': (caller, input: { DBClusterIdentifier?: string }) => {
@@ -341,6 +385,26 @@ export const rdsApi: ServiceApi = {
           context: {},
         });
       return requests;
+    },
+    'RDS.ModifyDBInstance': (input, env) => {
+      const requests = onRdsResource(
+        'rds:ModifyDBInstance',
+        'db-instance',
+        'DBInstanceIdentifier',
+      )(input, env);
+      if (input.ManageMasterUserPassword !== true) return requests;
+      // RDS creates and tags the managed secret with the caller's permissions (RDS User Guide, "Permissions
+      // required for Secrets Manager integration").
+      const secret = rdsManagedSecretArn(env.account, env.region, text(input.DBInstanceIdentifier));
+      return [
+        ...requests,
+        ...['secretsmanager:CreateSecret', 'secretsmanager:TagResource'].map((action) => ({
+          action,
+          resource: secret,
+          resourceAccount: env.account,
+          context: {},
+        })),
+      ];
     },
   },
 };

@@ -1,5 +1,7 @@
 import { ec2Api } from '../aws/ec2.js';
+import { lambdaApi } from '../aws/lambda.js';
 import { rdsApi } from '../aws/rds.js';
+import { secretsManagerApi } from '../aws/secrets-manager.js';
 import type { ApiCall } from '../interceptor.js';
 import type { World } from '../world.js';
 import { aurora } from './aurora.js';
@@ -41,6 +43,8 @@ export const serviceApis: readonly ServiceApi[] = [
   dynamodbApi,
   s3Api,
   redshiftApi,
+  secretsManagerApi,
+  lambdaApi,
 ];
 
 export class UnknownResourceType extends Error {

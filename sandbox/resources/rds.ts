@@ -57,7 +57,7 @@ export const rds: SandboxResourceType = {
     return undefined;
   },
 
-  restore(world, job, _point, metadata) {
+  restore(world, job, point, metadata) {
     const storage = Number(metadata.AllocatedStorage ?? 20);
     const instance = world.state(RdsState).addInstance(world, {
       account: job.account,
@@ -74,6 +74,8 @@ export const rds: SandboxResourceType = {
       securityGroups: JSON.parse(metadata.VpcSecurityGroupIds ?? '[]') as string[],
       deletionProtection: metadata.DeletionProtection === 'true',
       port: Number(metadata.Port ?? 5432),
+      // What the source database held at the recovery point (sandbox/engines/drill-databases.ts).
+      restoredFrom: { sourceArn: point.resourceArn, createdAt: point.createdAt },
     });
     if (!world.faults.unhealthy) {
       world.clock.schedule(world.random.seconds(3 * 60, 9 * 60), () => {

@@ -682,6 +682,19 @@ describe('alarms and dashboard', () => {
     },
   );
 
+  it.each(supportedResourceTypes)(
+    'alarms when a %s drill restored data older than the data RPO target',
+    (type) => {
+      const [alarm] = find('Pilotlight', 'DataRpoTargetBreached', ['ResourceType', type]);
+      expect(alarm).toMatchObject({
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    },
+  );
+
   it('alarms on orphaned resources reported by the sweeper', () => {
     expect(find('Pilotlight', 'OrphanedResources', ['service', 'pilotlight'])).toHaveLength(1);
   });
@@ -725,6 +738,7 @@ describe('alarms and dashboard', () => {
       'DrillFailed',
       'RtoSeconds',
       'RpoSeconds',
+      'DataRpoSeconds',
       'CopySeconds',
       'RestoreSeconds',
       'OpenJobs',

@@ -24,6 +24,7 @@ function validEnv(): NodeJS.ProcessEnv {
     RESTORE_REDSHIFT_SUBNET_GROUP: 'pilotlight-restore-redshift',
     RTO_TARGET_SECONDS: '14400',
     CODE_VERSION: '0.1.0',
+    DATA_RPO_TARGET_SECONDS: '3600',
     AWS_REGION: 'us-east-2',
     PRIMARY_DECLARED_DOWN: 'false',
     RESTORE_CONCURRENCY: 'default=10,RDS=20',

@@ -202,6 +202,31 @@ describe('publishResult', () => {
     expect(alertsDocument(emf)).toMatchObject({ AlertsNotSent: 0 });
   });
 
+  it('publishes the data RPO by resource type, and whether it breached the data RPO target', async () => {
+    // Prepare: the newest restored row is 2 hours older than the recovery point (target: 3600 s).
+    const validatedAt = new Date(Date.parse(TRIGGERED_AT) + 3600_000).toISOString();
+    const input = succeededState({ health: { checks: [], validatedAt, dataRpoSeconds: 7200 } });
+
+    // Act
+    const { emf } = await invoke(input);
+
+    // Assess
+    expect(drillDocument(emf)).toMatchObject({
+      ResourceType: 'RDS',
+      DataRpoSeconds: 7200,
+      DataRpoTargetBreached: 1,
+    });
+  });
+
+  it('publishes no data RPO for a drill whose type has no freshness check', async () => {
+    // Act
+    const { emf } = await invoke(validatedAfter(3600));
+
+    // Assess
+    expect(drillDocument(emf)).not.toHaveProperty('DataRpoSeconds');
+    expect(drillDocument(emf)).not.toHaveProperty('DataRpoTargetBreached');
+  });
+
   it('flushes DrillFailed and TeardownFailed for a drill that failed and left resources behind', async () => {
     // Prepare
     const input: DrillState = {

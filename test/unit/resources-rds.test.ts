@@ -1,3 +1,4 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   AddTagsToResourceCommand,
   type DBInstance,
@@ -6,17 +7,25 @@ import {
   DescribeDBInstancesCommand,
   InvalidDBInstanceStateFault,
   ListTagsForResourceCommand,
+  ModifyDBInstanceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
+import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
-import { ResourceNotReady } from '../../functions/lib/errors.js';
-import { instanceIdentifierFor, rds } from '../../functions/resources/rds.js';
-import { DRILL_ID, RESTORED_DB_ARN, rdsDrill, restoredDbInstance } from './support.js';
+import { DataProbeFailed, ResourceNotReady, UnexpectedRecord } from '../../functions/lib/errors.js';
+import {
+  ensureDrillPassword,
+  instanceIdentifierFor,
+  probeFunctionArn,
+  rds,
+} from '../../functions/resources/rds.js';
+import { DRILL_COPY_SECRET_ARN, DRILL_ID, RESTORED_DB_ARN, rdsDrill, restoredDbInstance } from './support.js';
 
 const rdsMock = mockClient(RDSClient);
+const lambdaMock = mockClient(LambdaClient);
 
 /** What GetRecoveryPointRestoreMetadata returns for a production Postgres instance's snapshot. */
 const SOURCE_METADATA: Record<string, string> = {
@@ -366,5 +375,211 @@ describe('rds.delete', () => {
 
     // Assess
     await expect(deleting).rejects.toBeInstanceOf(InvalidDBInstanceStateFault);
+  });
+});
+
+describe('ensureDrillPassword (a fresh master password before anything connects)', () => {
+  it('asks RDS to manage a new master password and waits while it is set', async () => {
+    // Prepare
+    const instance = restoredDbInstance({ MasterUserSecret: undefined });
+    rdsMock.on(ModifyDBInstanceCommand).resolves({});
+
+    // Act
+    const ensuring = ensureDrillPassword(new RDSClient({}), instance);
+
+    // Assess
+    await expect(ensuring).rejects.toBeInstanceOf(ResourceNotReady);
+    expect(rdsMock).toHaveReceivedCommandWith(ModifyDBInstanceCommand, {
+      DBInstanceIdentifier: 'pl-rds-20260105t0157-5b0c1f2e9a',
+      ManageMasterUserPassword: true,
+      ApplyImmediately: true,
+    });
+  });
+
+  it('does not ask again while the managed secret is being created', async () => {
+    // Prepare
+    const instance = restoredDbInstance({
+      MasterUserSecret: { SecretArn: DRILL_COPY_SECRET_ARN, SecretStatus: 'creating' },
+    });
+
+    // Act
+    const ensuring = ensureDrillPassword(new RDSClient({}), instance);
+
+    // Assess
+    await expect(ensuring).rejects.toThrow(/master user secret is creating/);
+    expect(rdsMock).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
+  });
+
+  it('returns the active managed secret without changing anything', async () => {
+    // Act
+    const secretArn = await ensureDrillPassword(new RDSClient({}), restoredDbInstance());
+
+    // Assess
+    expect(secretArn).toBe(DRILL_COPY_SECRET_ARN);
+    expect(rdsMock).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
+  });
+
+  it('waits, rather than fails, when another attempt already started the change', async () => {
+    // Prepare
+    rdsMock
+      .on(ModifyDBInstanceCommand)
+      .rejects(new InvalidDBInstanceStateFault({ message: 'not available', $metadata: {} }));
+
+    // Act
+    const ensuring = ensureDrillPassword(
+      new RDSClient({}),
+      restoredDbInstance({ MasterUserSecret: undefined }),
+    );
+
+    // Assess
+    await expect(ensuring).rejects.toBeInstanceOf(ResourceNotReady);
+  });
+
+  it('is called by checkHealth once the instance is available, and checkHealth then waits', async () => {
+    // Prepare
+    rdsMock.on(ModifyDBInstanceCommand).resolves({});
+
+    // Act
+    const checking = checkHealthOf(restoredDbInstance({ MasterUserSecret: undefined }));
+
+    // Assess
+    await expect(checking).rejects.toBeInstanceOf(ResourceNotReady);
+    expect(rdsMock).toHaveReceivedCommandTimes(ModifyDBInstanceCommand, 1);
+  });
+
+  it('waits while RDS resets the master credentials, without asking again', async () => {
+    // Act
+    const checking = checkHealthOf(restoredDbInstance({ DBInstanceStatus: 'resetting-master-credentials' }));
+
+    // Assess
+    await expect(checking).rejects.toThrow(/is resetting-master-credentials/);
+    expect(rdsMock).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
+  });
+});
+
+describe('rds.dataChecks (through the probe in the DR account)', () => {
+  const checks = [
+    {
+      kind: 'sql' as const,
+      name: 'orders row count',
+      query: 'SELECT count(*) FROM orders',
+      expect: { op: '>=' as const, value: 1000 },
+    },
+  ];
+  const recoveryPointCreatedAt = new Date('2026-01-05T01:57:00.000Z');
+  const report = {
+    checks: [{ name: 'orders row count', passed: true, observed: 1200, expected: '>= 1000' }],
+  };
+  const encode = (value: unknown) => Uint8ArrayBlobAdapter.fromString(JSON.stringify(value));
+
+  beforeEach(() => {
+    lambdaMock.reset();
+    rdsMock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [restoredDbInstance()] });
+  });
+
+  it("invokes the DR account's probe with the endpoint, the secret's ARN and the written checks", async () => {
+    // Prepare
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(report) });
+
+    // Act
+    const result = await rds.dataChecks?.({
+      clients: drClients(),
+      resourceArn: RESTORED_DB_ARN,
+      drill: rdsDrill(),
+      config,
+      checks,
+      recoveryPointCreatedAt,
+    });
+
+    // Assess
+    expect(result).toEqual(report);
+    const sent = lambdaMock.commandCalls(InvokeCommand)[0]?.args[0].input;
+    expect(sent?.FunctionName).toBe(probeFunctionArn(config));
+    expect(JSON.parse(new TextDecoder().decode(sent?.Payload as Uint8Array))).toEqual({
+      engine: 'postgres',
+      host: 'pl-rds-20260105t0157-5b0c1f2e9a.c0ffee.us-west-2.rds.amazonaws.com',
+      port: 5432,
+      database: 'postgres',
+      secretArn: DRILL_COPY_SECRET_ARN,
+      checks: [
+        {
+          sql: {
+            name: 'orders row count',
+            query: 'SELECT count(*) FROM orders',
+            expect: { op: '>=', value: 1000 },
+          },
+        },
+      ],
+      recoveryPointCreatedAt: '2026-01-05T01:57:00.000Z',
+    });
+  });
+
+  it("throws DataProbeFailed with the probe's error type when the probe fails", async () => {
+    // Prepare
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: encode({
+        errorType: 'DatabaseSecretUnreadable',
+        errorMessage: 'secret has no "password" string',
+      }),
+    });
+
+    // Act
+    const error = await rds
+      .dataChecks?.({
+        clients: drClients(),
+        resourceArn: RESTORED_DB_ARN,
+        drill: rdsDrill(),
+        config,
+        checks,
+        recoveryPointCreatedAt,
+      })
+      .catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(DataProbeFailed);
+    expect(error).toMatchObject({ errorType: 'DatabaseSecretUnreadable' });
+  });
+
+  it('reports, without invoking the probe, that no data check could run on an instance that is not available', async () => {
+    // Prepare
+    rdsMock
+      .on(DescribeDBInstancesCommand)
+      .resolves({ DBInstances: [restoredDbInstance({ DBInstanceStatus: 'failed' })] });
+
+    // Act
+    const result = await rds.dataChecks?.({
+      clients: drClients(),
+      resourceArn: RESTORED_DB_ARN,
+      drill: rdsDrill(),
+      config,
+      checks,
+      recoveryPointCreatedAt,
+    });
+
+    // Assess
+    expect(result?.checks).toEqual([
+      expect.objectContaining({ passed: false, observed: expect.stringContaining('is failed') }),
+    ]);
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+  });
+
+  it('refuses a probe report that does not have the report shape', async () => {
+    // Prepare
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode({ checks: 'all good' }) });
+
+    // Act
+    const checking = rds.dataChecks?.({
+      clients: drClients(),
+      resourceArn: RESTORED_DB_ARN,
+      drill: rdsDrill(),
+      config,
+      checks,
+      recoveryPointCreatedAt,
+    });
+
+    // Assess
+    await expect(checking).rejects.toBeInstanceOf(UnexpectedRecord);
   });
 });

@@ -164,9 +164,14 @@ export function restoredDbInstance(overrides: Partial<DBInstance> = {}): DBInsta
       { Key: 'pilotlight:drill-id', Value: DRILL_ID },
       { Key: 'pilotlight:managed', Value: 'true' },
     ],
+    // The drill copy's own password, already set (functions/resources/rds.ts ensureDrillPassword).
+    MasterUserSecret: { SecretArn: DRILL_COPY_SECRET_ARN, SecretStatus: 'active' },
     ...overrides,
   };
 }
+
+export const DRILL_COPY_SECRET_ARN =
+  'arn:aws:secretsmanager:us-west-2:333333333333:secret:rds!db-pl-rds-20260105t0157-5b0c1f2e9a-Ab12Cd';
 
 /**
  * Whether one SDK call happened before another, across mocked clients (sinon numbers every call globally).

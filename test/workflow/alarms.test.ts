@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { supportedResourceTypes } from '../../functions/resources/index.js';
+import { resourceModule, supportedResourceTypes } from '../../functions/resources/index.js';
 import { type EventBridgeEvent, type MetricDatum, Sandbox } from '../../sandbox/index.js';
 
 /**
@@ -106,6 +106,19 @@ describe('alarms watch what the functions publish', async () => {
     },
   );
 
+  it('DataRpoTargetBreached: published with the dimensions its alarms use, for every type with data checks', () => {
+    const withData = supportedResourceTypes.filter((type) => resourceModule(type).dataChecks !== undefined);
+    expect(withData).toContain('RDS');
+    for (const alarm of alarms.filter((a) => a.name === 'DataRpoTargetBreached')) {
+      const published = matching(succeeded, alarm);
+      if (withData.includes(alarm.dimensions.ResourceType ?? '')) {
+        expect(published, alarm.id).not.toEqual([]);
+        // The sandbox's data is 4 minutes older than its backup: well within the 1-hour target.
+        expect(Math.max(...published.map((m) => m.value)), alarm.id).toBe(0);
+      } else expect(published, alarm.id).toEqual([]);
+    }
+  });
+
   it('AlertsNotSent: published with the dimensions its alarm uses, and above the threshold when alerts fail', () => {
     const alarm = alarms.find((a) => a.name === 'AlertsNotSent');
     if (!alarm) throw new Error('serverless.yml has no AlertsNotSent alarm');
@@ -126,6 +139,7 @@ describe('alarms watch what the functions publish', async () => {
       // Raised by a storm with a low maxOpenDrills, another deployment configuration: event-storm.test.ts.
       'DrillsDeferred',
       'AlertsNotSent',
+      'DataRpoTargetBreached',
       'DrillSucceeded',
       'RtoTargetBreached',
       'DrillFailed',

@@ -79,6 +79,8 @@ describe('pilotlight drill', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/RestoreInDrAccount\s+\d+m\d+s\s+SUCCEEDED/);
     expect(stdout).toMatch(/RTO\s+\d+h?\d*m?/);
+    // The RDS drill's data checks ran against the restored PostgreSQL: its newest row is 4 minutes old.
+    expect(stdout).toMatch(/data RPO 4m00s/);
     expect(stdout).toMatch(/evidence s3:\/\/\S+ sha256 [0-9a-f]{64}/);
     expect(stdout).toMatch(/outcome\s+SUCCEEDED/);
   });
@@ -105,6 +107,7 @@ describe('pilotlight drill', () => {
         'steps',
         'rtoSeconds',
         'rpoSeconds',
+        'dataRpoSeconds',
         'checks',
         'evidence',
         'error',

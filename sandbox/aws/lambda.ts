@@ -1,0 +1,133 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { runProbe } from '../../functions/probe.js';
+import { PROBE_FUNCTION_NAME } from '../../functions/resources/rds.js';
+import { SimulatedAwsError } from '../aws-errors.js';
+import { DrillDatabases } from '../engines/drill-databases.js';
+import { accountOf } from '../iam-keys.js';
+import { registerPrincipal, sessionArnOf } from '../identity.js';
+import { type ServiceApi, text } from '../resources/types.js';
+import type { World } from '../world.js';
+import { endpointAddress, RdsState } from './rds.js';
+
+/**
+ * AWS Lambda in the sandbox, for what Pilotlight invokes itself: the data probe that accounts/dr-account.yaml
+ * deploys in the DR account (docs/validation.md). An Invoke runs functions/probe.ts's handler logic in
+ * process, as that function would: with its own role (ProbeRole in accounts/dr-account.yaml, whose policies
+ * IAM evaluates on its Secrets Manager call), and `tls: false`, because the sandbox's databases are
+ * PostgreSQL on loopback without TLS. The probe's network is the DR VPC's: an RDS endpoint it is given
+ * resolves to that instance's real database (started now, on first use, sandbox/engines/drill-databases.ts),
+ * served on 127.0.0.1 at an ephemeral port; what DescribeDBInstances answers stays deterministic. A probe that throws answers as Lambda does: `FunctionError` and the
+ * error's type and message as the payload.
+ */
+
+/** data=stale: the copy lacks its newest two hours of rows, so its data is older than the recovery point claims. */
+const STALE_MISSING_SECONDS = 2 * 3600;
+
+/** The probe role's name as accounts/dr-account.yaml declares it (ProbeRole). */
+export const PROBE_ROLE_NAME = 'pilotlight-probe';
+
+const encoder = new TextEncoder();
+
+export const lambdaApi: ServiceApi = {
+  service: 'Lambda',
+  operations(world: World) {
+    const { drAccount, drRegion } = world.settings;
+    const probeArn = `arn:aws:lambda:${drRegion}:${drAccount}:function:${PROBE_FUNCTION_NAME}`;
+    let secrets: SecretsManagerClient | undefined;
+    /** The probe's Secrets Manager client, signed with its execution role's session (created on first use). */
+    const probeSecrets = () => {
+      if (secrets) return secrets;
+      const accessKeyId = 'ASIASBXPROBEROLE0001';
+      const roleArn = `arn:aws:iam::${drAccount}:role/${PROBE_ROLE_NAME}`;
+      registerPrincipal(accessKeyId, {
+        account: drAccount,
+        roleArn,
+        sessionArn: sessionArnOf(roleArn, PROBE_FUNCTION_NAME),
+        expiresAt: Number.POSITIVE_INFINITY,
+      });
+      secrets = new SecretsManagerClient({
+        region: drRegion,
+        credentials: { accessKeyId, secretAccessKey: 'sandbox-not-a-secret', sessionToken: 'sandbox-probe' },
+      });
+      return secrets;
+    };
+    /**
+     * Runs the probe on its network: the RDS endpoint it is given resolves to that instance's database on
+     * loopback, served for the invocation.
+     */
+    const inTheDrVpc = async <T>(event: unknown, run: (event: unknown) => Promise<T>): Promise<T> => {
+      if (!event || typeof event !== 'object' || !('host' in event)) return run(event);
+      const databases = world.state(DrillDatabases);
+      const instance = [...world.state(RdsState).instances.values()].find(
+        (i) =>
+          endpointAddress(i) === event.host &&
+          i.account === drAccount &&
+          i.phase === 'present' &&
+          i.restoredFrom !== undefined &&
+          i.masterUserSecret !== undefined &&
+          i.engine.includes('postgres'),
+      );
+      // Anything else (and data=unreachable) is not reachable from the probe: its connection is dropped on
+      // loopback, so it fails as it would (DatabaseUnreachable) without ever resolving a name outside.
+      if (!instance?.restoredFrom || world.faults.unreachableData)
+        return run({ ...event, ...(await databases.unreachable()), tls: false });
+      const from = instance.restoredFrom;
+      // The source's backups: what it held at the recovery point depends on them (drill-databases.ts).
+      const backupTimes = [...world.recoveryPoints.values()]
+        .filter((p) => p.resourceArn === from.sourceArn)
+        .map((p) => p.createdAt);
+      const fault = world.faults.corruptData
+        ? { kind: 'corrupt' as const, everyNth: 2 }
+        : world.faults.staleData
+          ? { kind: 'stale' as const, missingSeconds: STALE_MISSING_SECONDS }
+          : undefined;
+      return databases.session(instance.arn, from, backupTimes, fault, (served) =>
+        run({ ...event, host: served.host, port: served.port, tls: false }),
+      );
+    };
+    return {
+      'Lambda.Invoke': async (caller, input: { FunctionName?: string; Payload?: Uint8Array }) => {
+        const name = input.FunctionName ?? '';
+        const isProbe =
+          name === probeArn ||
+          (name === PROBE_FUNCTION_NAME && caller.account === drAccount && caller.region === drRegion);
+        if (!isProbe || caller.region !== drRegion)
+          throw new SimulatedAwsError('ResourceNotFoundException', `Function not found: ${name}`);
+        const event: unknown = JSON.parse(new TextDecoder().decode(input.Payload ?? new Uint8Array()));
+        try {
+          const report = await inTheDrVpc(event, (input) => runProbe(input, { secrets: probeSecrets() }));
+          return {
+            StatusCode: 200,
+            ExecutedVersion: '$LATEST',
+            Payload: encoder.encode(JSON.stringify(report)),
+          };
+        } catch (error) {
+          const errorType = error instanceof Error ? error.name : 'Error';
+          const errorMessage = error instanceof Error ? error.message : String(error);
+          return {
+            StatusCode: 200,
+            ExecutedVersion: '$LATEST',
+            FunctionError: 'Unhandled',
+            Payload: encoder.encode(JSON.stringify({ errorType, errorMessage, trace: [] })),
+          };
+        }
+      },
+    };
+  },
+  iam: {
+    'Lambda.Invoke': (input, env) => {
+      const name = text(input.FunctionName);
+      const arn = name.startsWith('arn:')
+        ? name
+        : `arn:aws:lambda:${env.region}:${env.account}:function:${name}`;
+      return [
+        {
+          action: 'lambda:InvokeFunction',
+          resource: arn,
+          resourceAccount: accountOf(arn) || env.account,
+          context: {},
+        },
+      ];
+    },
+  },
+};

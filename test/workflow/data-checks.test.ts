@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SecretsState } from '../../sandbox/aws/secrets-manager.js';
+import {
+  DrillDatabases,
+  SEEDED_DATA_GAP_SECONDS,
+  SEEDED_ROWS,
+} from '../../sandbox/engines/drill-databases.js';
+import type { Sandbox } from '../../sandbox/index.js';
+import { onlyDrill, simulate } from './harness.js';
+
+/**
+ * Proof of data (docs/validation.md): an RDS drill's restored instance is a real PostgreSQL (PGlite on
+ * loopback) holding what the source held at the recovery point; the probe runs the RDS default profile
+ * (validations.yml `orders`) against it with the drill copy's own RDS-managed password.
+ */
+describe('the data checks of an RDS drill', () => {
+  let disposed: Sandbox | undefined;
+  afterEach(async () => {
+    // Every PGlite server the run started is closed once the sandbox is disposed.
+    await disposed?.databasesClosed;
+    disposed = undefined;
+  });
+
+  it('runs the profile against the restored PostgreSQL and reports the seeded data RPO', async () => {
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('RDS'));
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('SUCCEEDED');
+    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual([
+      { name: 'data: table orders exists', passed: true, detail: 'observed exists, expected exists' },
+      { name: 'data: orders row count', passed: true, detail: `observed ${SEEDED_ROWS}, expected >= 1000` },
+      {
+        name: 'data: newest order',
+        passed: true,
+        detail: expect.stringContaining(`(data RPO ${SEEDED_DATA_GAP_SECONDS} s)`),
+      },
+    ]);
+    expect(drill.dataRpoSeconds).toBe(SEEDED_DATA_GAP_SECONDS);
+    expect(report.sandbox.metrics).toContainEqual(
+      expect.objectContaining({
+        name: 'DataRpoSeconds',
+        value: SEEDED_DATA_GAP_SECONDS,
+        dimensions: expect.objectContaining({ ResourceType: 'RDS' }),
+      }),
+    );
+    expect(report.sandbox.metrics).toContainEqual(
+      expect.objectContaining({ name: 'DataRpoTargetBreached', value: 0 }),
+    );
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    // The password is read by the probe's own role in the DR account, every call authorized.
+    expect(sandbox.iam.denials).toEqual([]);
+    expect([...sandbox.iam.callsByPrincipal.keys()]).toContain(
+      'checkHealth as arn:aws:sts::333333333333:assumed-role/pilotlight-probe/pilotlight-probe',
+    );
+  });
+
+  it('fails on the row count, observed against expected, when the restored data lost rows', async () => {
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('RDS'), { faults: ['data=corrupt'] });
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('HealthCheckFailed');
+    expect(drill.error?.message).toContain('data: orders row count');
+    expect(drill.checks.find((check) => check.name === 'data: orders row count')).toEqual({
+      name: 'data: orders row count',
+      passed: false,
+      detail: `observed ${SEEDED_ROWS / 2}, expected >= 1000`,
+    });
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(report.sandbox.alerts.map((alert) => alert.subject)).toEqual([
+      expect.stringContaining('drill FAILED (HealthCheckFailed)'),
+    ]);
+  });
+
+  it('fails on freshness, with a data RPO past its target, when the restored data is older than claimed', async () => {
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('RDS'), { faults: ['data=stale'] });
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('HealthCheckFailed');
+    expect(drill.error?.message).toContain('data: newest order');
+    const freshness = drill.checks.find((check) => check.name === 'data: newest order');
+    expect(freshness?.passed).toBe(false);
+    expect(freshness?.detail).toMatch(
+      /^observed newest .+ \(data RPO 7200 s\), expected newest data within 60 min of the recovery point/,
+    );
+    // The newest two hours of rows are missing: the newest restored row (rows are a minute apart) is exactly
+    // two hours older than the backup.
+    expect(drill.dataRpoSeconds).toBe(2 * 3600);
+    expect(report.sandbox.metrics).toContainEqual(
+      expect.objectContaining({ name: 'DataRpoTargetBreached', value: 1 }),
+    );
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(report.sandbox.alerts).toHaveLength(1);
+  });
+
+  it('fails on reachability, observed against expected, when the probe cannot connect', async () => {
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('RDS'), {
+      faults: ['data=unreachable'],
+    });
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('HealthCheckFailed');
+    const reachable = drill.checks.find((check) => check.name === 'data: database reachable');
+    expect(reachable?.passed).toBe(false);
+    expect(reachable?.detail).toMatch(
+      /^observed data probe failed: DatabaseUnreachable: cannot connect to 127\.0\.0\.1:\d+\/postgres: .+, expected a connection from the probe to pl-[a-z0-9-]+\..+\.rds\.amazonaws\.com:5432$/,
+    );
+    expect(drill.dataRpoSeconds).toBeNull();
+    expect(sandbox.world.state(DrillDatabases).started).toBe(0);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(report.sandbox.alerts).toHaveLength(1);
+  });
+
+  it('never lets the drill copy password into logs, evidence, state or the report', async () => {
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('RDS'));
+    disposed = sandbox;
+
+    const secrets = [...sandbox.world.state(SecretsState).secrets.values()];
+    expect(secrets).toHaveLength(1);
+    const password = JSON.parse(secrets[0]?.value ?? '{}').password;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const evidence = sandbox.world.s3.objects.map((object) => object.body);
+    expect(evidence.join('\n')).toContain('"dataRpoSeconds"');
+    const executions = [...sandbox.stepFunctions.executions.values()].map((execution) =>
+      JSON.stringify({ input: execution.input, output: execution.output, steps: execution.steps }),
+    );
+    for (const text of [...sandbox.logs, ...evidence, ...executions, JSON.stringify(report)])
+      expect(text).not.toContain(password);
+  });
+});
