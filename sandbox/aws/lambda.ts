@@ -1,5 +1,4 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { runProbe } from '../../functions/probe.js';
 import { PROBE_FUNCTION_NAME } from '../../functions/resources/rds.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { DrillDatabases } from '../engines/drill-databases.js';
@@ -95,6 +94,9 @@ export const lambdaApi: ServiceApi = {
           throw new SimulatedAwsError('ResourceNotFoundException', `Function not found: ${name}`);
         const event: unknown = JSON.parse(new TextDecoder().decode(input.Payload ?? new Uint8Array()));
         try {
+          // Loaded when first invoked, as Lambda loads a function: its logger reads the function's environment,
+          // which the sandbox sets when it starts (an import at load time would fix the test runner's).
+          const { runProbe } = await import('../../functions/probe.js');
           const report = await inTheDrVpc(event, (input) => runProbe(input, { secrets: probeSecrets() }));
           return {
             StatusCode: 200,

@@ -215,7 +215,6 @@ export const rdsApi: ServiceApi = {
       if (!resource) throw new SimulatedAwsError('DBInstanceNotFoundFault', `DBInstance ${name} not found.`);
       return resource;
     };
-    const databases = world.state(DrillDatabases);
     return {
       'RDS.DescribeDBInstances': (caller, input: { DBInstanceIdentifier?: string }) => ({
         DBInstances: [describeDbInstance(state.instance(caller, input.DBInstanceIdentifier ?? ''))],
@@ -276,7 +275,6 @@ export const rdsApi: ServiceApi = {
           );
         world.teardownFault('InvalidDBInstanceStateFault');
         world.beginDelete(instance, 300, 'deleting', 'deleted');
-        databases.drop(instance.arn);
         return { DBInstance: describeDbInstance(instance) };
       },
       'RDS.DescribeDBClusters': (caller, input: { DBClusterIdentifier?: string }) => {

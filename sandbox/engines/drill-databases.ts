@@ -9,9 +9,9 @@ import { type PostgresEndpoint, type RestoreFault, SimulatedPostgres } from './p
  * The source is a model of its application's writes, not a running database: a seeded history ending
  * SEEDED_DATA_GAP_SECONDS before its first backup, then one row SEEDED_DATA_GAP_SECONDS before each later
  * backup. A drill copy is a real PGlite holding exactly the rows the source held at the recovery point's
- * creation time (whatever order drills run in), damaged if a fault says so. Only copies are real databases:
- * one PGlite per restored instance while the probe uses it (sandboxes whose drills never reach the data pay
- * nothing), started from a shared initialised data directory (~0.7 s, not initdb's ~4 s).
+ * creation time (whatever order drills run in), damaged if a fault says so. Only copies are real databases,
+ * made for each probe session on a pooled PGlite (sandboxes whose drills never reach the data start none),
+ * each started from a shared initialised data directory (~0.7 s, not initdb's ~4 s).
  */
 
 /** The source's table, as the `orders` profile in validations.yml checks it. */
@@ -37,18 +37,21 @@ export interface RestoredFrom {
 }
 
 export class DrillDatabases {
-  /** The live copies: only while a probe session uses them (see session). */
-  private readonly copies = new Map<string, { db: Promise<SimulatedPostgres>; users: number }>();
-  private readonly closing: Promise<void>[] = [];
+  /** Databases no session uses, ready to hold the next copy. */
+  private readonly idle: SimulatedPostgres[] = [];
+  /** Databases a session uses now. */
+  private readonly busy = new Set<SimulatedPostgres>();
   /** PGlite instances started in this run, for tests. */
   started = 0;
+  /** Copies made (one per probe session), for tests. */
+  copiesMade = 0;
 
   /**
    * Runs `use` with the restored instance's database served on 127.0.0.1: what the source held at the
    * recovery point (`backupTimes`: the creation times, ms, of the source's recovery points), damaged by the
-   * fault if any. The copy is a pure function of those inputs and the probe only reads, so it lives only
-   * while some session uses it (each PGlite holds ~200 MB; a burst of drills would otherwise keep dozens)
-   * and is made again, identical, for a later session.
+   * fault if any. A copy is a pure function of those inputs and the probe only reads, so it is made for the
+   * session, on a database of a small pool: a PGlite takes ~1 s to start and holds ~200 MB, filling one takes
+   * milliseconds, so a burst of drills pays one start per concurrent session, not one per drill.
    */
   async session<T>(
     instanceArn: string,
@@ -57,27 +60,27 @@ export class DrillDatabases {
     fault: RestoreFault | undefined,
     use: (endpoint: PostgresEndpoint) => Promise<T>,
   ): Promise<T> {
-    let copy = this.copies.get(instanceArn);
-    if (!copy) {
-      this.started += 1;
-      copy = { db: restoreCopy(from, backupTimes, fault), users: 0 };
-      this.copies.set(instanceArn, copy);
-    }
-    copy.users += 1;
+    const db = this.idle.pop() ?? (await this.start());
+    this.busy.add(db);
     try {
-      return await use(await (await copy.db).serve());
+      this.copiesMade += 1;
+      await fillCopy(db, from, backupTimes, fault).catch((error: unknown) => {
+        throw new DrillDatabaseError(`could not restore the drill copy of ${instanceArn}`, { cause: error });
+      });
+      return await use(await db.serve());
     } finally {
-      copy.users -= 1;
-      if (copy.users === 0 && this.copies.get(instanceArn) === copy) this.drop(instanceArn);
+      this.busy.delete(db);
+      // Emptied before it goes back: no copy's rows can ever be seen by another instance's probe.
+      await db.reset().then(
+        () => this.idle.push(db),
+        () => db.close(),
+      );
     }
   }
 
-  /** The instance was deleted (or its last session ended): its database closes, in the background. */
-  drop(instanceArn: string): void {
-    const copy = this.copies.get(instanceArn);
-    this.copies.delete(instanceArn);
-    if (!copy) return;
-    this.closing.push(copy.db.then((db) => db.close()));
+  private async start(): Promise<SimulatedPostgres> {
+    this.started += 1;
+    return SimulatedPostgres.fromTemplate();
   }
 
   private refusing: Promise<Server> | undefined;
@@ -102,46 +105,39 @@ export class DrillDatabases {
 
   /** Stops every server and database (the sandbox is disposed): nothing keeps the process alive. */
   async closeAll(): Promise<void> {
-    const all = [...this.copies.values()].map((copy) => copy.db);
-    this.copies.clear();
+    const all = [...this.idle.splice(0), ...this.busy];
+    this.busy.clear();
     const refusing = this.refusing;
     this.refusing = undefined;
     const results = await Promise.allSettled([
       ...(refusing
         ? [refusing.then((server) => new Promise<void>((resolve) => server.close(() => resolve())))]
         : []),
-      ...this.closing.splice(0),
-      ...all.map(async (db) => (await db).close()),
+      ...all.map((db) => db.close()),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw new DrillDatabaseError('a sandbox database did not close', { cause: failed.reason });
   }
 }
 
-async function restoreCopy(
+async function fillCopy(
+  db: SimulatedPostgres,
   from: RestoredFrom,
   backupTimes: readonly number[],
   fault: RestoreFault | undefined,
-): Promise<SimulatedPostgres> {
+): Promise<void> {
   const held = [...new Set(backupTimes)].filter((t) => t <= from.createdAt).sort((a, b) => a - b);
   const first = held[0] ?? from.createdAt;
   const gap = SEEDED_DATA_GAP_SECONDS * 1000;
-  const db = await SimulatedPostgres.fromTemplate();
-  try {
-    await db.seed({
-      table: SEEDED_TABLE,
-      rows: SEEDED_ROWS,
-      newestAt: new Date(first - gap),
-      spacingSeconds: SEEDED_SPACING_SECONDS,
-    });
-    await db.insertRows(
-      SEEDED_TABLE,
-      held.filter((t) => t > first).map((t) => new Date(t - gap)),
-    );
-    if (fault) await db.damageAsOf(fault, new Date(from.createdAt));
-    return db;
-  } catch (error) {
-    await db.close();
-    throw new DrillDatabaseError('could not restore a drill copy', { cause: error });
-  }
+  await db.seed({
+    table: SEEDED_TABLE,
+    rows: SEEDED_ROWS,
+    newestAt: new Date(first - gap),
+    spacingSeconds: SEEDED_SPACING_SECONDS,
+  });
+  await db.insertRows(
+    SEEDED_TABLE,
+    held.filter((t) => t > first).map((t) => new Date(t - gap)),
+  );
+  if (fault) await db.damageAsOf(fault, new Date(from.createdAt));
 }

@@ -112,6 +112,11 @@ export class SimulatedPostgres {
     this.tables.push(spec.table);
   }
 
+  /** Back to the empty template: every seeded table dropped (the probe only reads, so nothing else changed). */
+  async reset(): Promise<void> {
+    for (const table of this.tables.splice(0)) await this.db.exec(`DROP TABLE IF EXISTS ${table}`);
+  }
+
   /** The application's writes after the seeded history: one row at each of `at`. */
   async insertRows(table: string, at: readonly Date[]): Promise<void> {
     for (const when of at) await this.insertRow(table, when);

@@ -60,25 +60,37 @@ describe('drill copies of the sandbox RDS sources', () => {
     expect(first).toEqual({ rows: SEEDED_ROWS, newest: FIRST - gap });
     expect(second).toEqual({ rows: SEEDED_ROWS + 1, newest: SECOND - gap });
     expect(third).toEqual({ rows: SEEDED_ROWS + 2, newest: THIRD - gap });
-    expect(databases.started).toBe(3);
+    expect(databases.copiesMade).toBe(3);
   });
 
-  it('serve a copy only during its session, and make it again, identical, for the next one', async () => {
+  it('serve each copy only during its session, on pooled databases that never show another copy', async () => {
     databases = new DrillDatabases();
-    const from = { sourceArn: SOURCE, createdAt: FIRST };
     let firstEndpoint: Parameters<typeof query>[0] | undefined;
-    const a = await databases.session('db:a', from, [FIRST], undefined, async (endpoint) => {
-      firstEndpoint = endpoint;
-      return query(endpoint);
-    });
+    const corrupt = await databases.session(
+      'db:a',
+      { sourceArn: SOURCE, createdAt: SECOND },
+      [FIRST, SECOND],
+      { kind: 'corrupt', everyNth: 2 },
+      async (endpoint) => {
+        firstEndpoint = endpoint;
+        return query(endpoint);
+      },
+    );
+    // The next session reuses the database, emptied and filled with its own copy only.
+    const clean = await read('b', FIRST, [FIRST, SECOND]);
+    // Rows 1..1201, the even ids gone.
+    expect(corrupt.rows).toBe(SEEDED_ROWS / 2 + 1);
+    expect(clean).toEqual({ rows: SEEDED_ROWS, newest: FIRST - SEEDED_DATA_GAP_SECONDS * 1000 });
     expect(databases.started).toBe(1);
-    // After the session the server is gone...
+    expect(databases.copiesMade).toBe(2);
+    // Sessions at once each get a database of their own.
+    const both = await Promise.all([read('c', FIRST, [FIRST]), read('d', SECOND, [FIRST, SECOND])]);
+    expect(both.map((copy) => copy.rows)).toEqual([SEEDED_ROWS, SEEDED_ROWS + 1]);
+    expect(databases.started).toBe(2);
+    // Once the sandbox is disposed, nothing listens any more.
     await databases.closeAll();
     if (!firstEndpoint) throw new Error('no endpoint');
     await expect(query(firstEndpoint)).rejects.toThrow(/ECONNREFUSED/);
-    // ...and a later session gets the same data from a new one.
-    expect(await read('a', FIRST, [FIRST])).toEqual(a);
-    expect(databases.started).toBe(2);
   });
 
   it('damage only the copy: data=corrupt loses every second row, data=stale the newest two hours', async () => {

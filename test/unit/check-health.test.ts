@@ -186,7 +186,7 @@ describe('checkHealth', () => {
     );
   });
 
-  it('fails with DataProbeFailed carrying the probe error type when the probe cannot connect', async () => {
+  it('fails with a "database reachable" check, observed against expected, when the probe cannot connect', async () => {
     // Prepare
     lambda.on(InvokeCommand).resolves({
       StatusCode: 200,
@@ -195,11 +195,29 @@ describe('checkHealth', () => {
     });
 
     // Act
+    const checking = checkHealth(input());
+
+    // Assess
+    await expect(checking).rejects.toBeInstanceOf(HealthCheckFailed);
+    await expect(checking).rejects.toThrow(
+      /data: database reachable \(observed data probe failed: DatabaseUnreachable: cannot connect: ECONNREFUSED, expected a connection from the probe to .+:5432\)/,
+    );
+  });
+
+  it('lets any other probe failure through as DataProbeFailed, with its error type', async () => {
+    // Prepare
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: payload({ errorType: 'DatabaseSecretUnreadable', errorMessage: 'cannot read secret' }),
+    });
+
+    // Act
     const error = await checkHealth(input()).catch((caught: unknown) => caught);
 
     // Assess
     expect(error).toBeInstanceOf(DataProbeFailed);
-    expect(error).toMatchObject({ errorType: 'DatabaseUnreachable' });
+    expect(error).toMatchObject({ errorType: 'DatabaseSecretUnreadable' });
     expect(dynamo).not.toHaveReceivedAnyCommand();
   });
 
