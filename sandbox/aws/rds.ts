@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { SimulatedAwsError } from '../aws-errors.js';
-import { DrillDatabases } from '../engines/drill-databases.js';
 import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
 import type { IamRequest, RequestEnvironment } from '../iam-requests.js';
 import { applyTags, type IamMapper, type ServiceApi, tagList, text } from '../resources/types.js';
