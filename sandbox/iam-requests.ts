@@ -186,11 +186,6 @@ export const operationActions: Record<string, Mapper> = {
       ...viaKms(env, env.encryptionKeyOf(bucket), 's3', ['kms:Decrypt']),
     ];
   },
-  // The probe reads the drill copy's RDS-managed secret in its own account (functions/probe.ts).
-  'SecretsManager.GetSecretValue': (input, env) => {
-    const secret = text(input.SecretId);
-    return single('secretsmanager:GetSecretValue', secret, accountOf(secret) || env.account);
-  },
   'SNS.Publish': (input, env) => {
     const topic = text(input.TopicArn);
     return [

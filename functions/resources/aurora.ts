@@ -9,4 +9,5 @@ export const aurora = clusterModule({
   engines: ['aurora-postgresql', 'aurora-mysql'],
   instanceClass: 'db.t4g.medium',
   budgetSeconds: 4 * 3600,
+  sqlDataChecks: true,
 });

@@ -9,13 +9,16 @@ import {
   DeleteDBInstanceCommand,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
+  InvalidDBClusterStateFault,
   ListTagsForResourceCommand,
+  ModifyDBClusterCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
 import { drillTags } from '../lib/drill.js';
-import { ResourceNotReady } from '../lib/errors.js';
+import { ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
+import { probeDatabase, sqlEngines } from './sql-probe.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
 /**
@@ -34,6 +37,11 @@ export interface ClusterTypeOptions {
   instanceClass: string;
   /** Seconds after the restore job the cluster and its drill instance may take to become available. */
   budgetSeconds: number;
+  /**
+   * Whether the probe runs the validation profile's SQL against the cluster (Aurora PostgreSQL and MySQL):
+   * the drill copy then gets its own RDS-managed master password first.
+   */
+  sqlDataChecks?: boolean;
 }
 
 const rdsOf = (clients: AccountClients) => clients.client(RDSClient);
@@ -128,6 +136,35 @@ async function membersOf(clients: AccountClients, cluster: DBCluster) {
   return members;
 }
 
+/**
+ * Gives the drill copy of a cluster a fresh master password only the DR account knows (an RDS-managed secret,
+ * ModifyDBCluster ManageMasterUserPassword), so the probe never uses a production credential. Idempotent:
+ * returns once the cluster's managed secret is active; until then asks for one (once) and throws
+ * ResourceNotReady.
+ */
+export async function ensureClusterPassword(clients: AccountClients, cluster: DBCluster): Promise<void> {
+  const identifier = cluster.DBClusterIdentifier ?? '';
+  const secret = cluster.MasterUserSecret;
+  if (secret?.SecretArn && secret.SecretStatus === 'active') return;
+  if (secret?.SecretArn)
+    throw new ResourceNotReady(`DB cluster ${identifier}: its master user secret is ${secret.SecretStatus}`);
+  try {
+    await rdsOf(clients).send(
+      new ModifyDBClusterCommand({
+        DBClusterIdentifier: identifier,
+        ManageMasterUserPassword: true,
+        ApplyImmediately: true,
+      }),
+    );
+  } catch (error) {
+    // Another attempt already started the change (the cluster is no longer 'available'): wait for it.
+    if (error instanceof InvalidDBClusterStateFault)
+      throw new ResourceNotReady(`DB cluster ${identifier} is changing: ${error.message}`, { cause: error });
+    throw error;
+  }
+  throw new ResourceNotReady(`DB cluster ${identifier}: a fresh master password is being set`);
+}
+
 export function clusterModule(options: ClusterTypeOptions): ResourceModule {
   return {
     type: options.type,
@@ -212,14 +249,23 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
       if (notReady)
         throw new ResourceNotReady(`DB instance ${notReady.id} of ${identifier} is ${notReady.status}`);
 
+      const instancesAvailable =
+        members.length > 0 && members.every((member) => member.status === 'available');
+      // Before anything connects: the drill copy's own password, in the DR account's Secrets Manager.
+      if (
+        options.sqlDataChecks &&
+        status === 'available' &&
+        instancesAvailable &&
+        sqlEngines.has(cluster.Engine ?? '')
+      )
+        await ensureClusterPassword(clients, cluster);
+
       const tags = tagsOf(cluster.TagList);
       const securityGroups = (cluster.VpcSecurityGroups ?? []).map((group) => group.VpcSecurityGroupId ?? '');
       const outsideGroups = securityGroups.filter((id) => !config.RESTORE_SECURITY_GROUP_IDS.includes(id));
       const publicMembers = members
         .filter((member) => member.publiclyAccessible !== false)
         .map((member) => member.id);
-      const instancesAvailable =
-        members.length > 0 && members.every((member) => member.status === 'available');
       const engineOk =
         cluster.Engine !== undefined &&
         options.engines.includes(cluster.Engine) &&
@@ -260,6 +306,44 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
         ),
       ];
     },
+
+    ...(options.sqlDataChecks
+      ? {
+          async dataChecks({ clients, resourceArn, config, checks, recoveryPointCreatedAt }) {
+            const identifier = resourceIdFromArn(resourceArn);
+            const cluster = await describeCluster(clients, identifier);
+            if (!cluster)
+              throw new UnexpectedRecord(`DB cluster ${identifier} not found for its data checks`);
+            const status = cluster.Status ?? 'unknown';
+            // A cluster that will not become available: its own checks already fail the drill.
+            if (status !== 'available')
+              return {
+                checks: [
+                  {
+                    name: 'data checks ran',
+                    passed: false,
+                    observed: `not run: DB cluster ${identifier} is ${status}`,
+                    expected: 'an available cluster with its own master password',
+                  },
+                ],
+              };
+            return probeDatabase({
+              clients,
+              config,
+              target: {
+                label: `DB cluster ${identifier}`,
+                engine: cluster.Engine ?? '',
+                address: cluster.Endpoint,
+                port: cluster.Port,
+                secretArn: cluster.MasterUserSecret?.SecretArn,
+                database: cluster.DatabaseName,
+              },
+              checks,
+              recoveryPointCreatedAt,
+            });
+          },
+        }
+      : {}),
 
     async lifecycle(clients, resourceArn) {
       const cluster = await describeCluster(clients, resourceIdFromArn(resourceArn));

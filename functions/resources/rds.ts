@@ -1,4 +1,3 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   AddTagsToResourceCommand,
   type DBInstance,
@@ -10,13 +9,10 @@ import {
   ModifyDBInstanceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
-import { z } from 'zod';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
-import type { Config } from '../lib/config.js';
-import { DataCheckReport } from '../lib/data-checks.js';
-import { DataProbeFailed, ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
-import { type DataCheck, writtenCheck } from '../lib/validations.js';
+import { ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
+import { probeDatabase } from './sql-probe.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
 const rdsOf = (clients: AccountClients) => clients.client(RDSClient);
@@ -44,13 +40,6 @@ const SOURCE_ONLY_KEYS = [
   'DBClusterIdentifier',
 ];
 
-/** The probe Lambda accounts/dr-account.yaml deploys in the DR account's isolated network. */
-export const PROBE_FUNCTION_NAME = 'pilotlight-probe';
-
-export function probeFunctionArn(config: Pick<Config, 'DR_ACCOUNT_ID' | 'DR_REGION'>): string {
-  return `arn:aws:lambda:${config.DR_REGION}:${config.DR_ACCOUNT_ID}:function:${PROBE_FUNCTION_NAME}`;
-}
-
 /**
  * Gives the drill copy a fresh master password that only the DR account knows (an RDS-managed secret in its
  * Secrets Manager), so the probe never uses a production credential. Idempotent: once the instance has an
@@ -77,69 +66,6 @@ export async function ensureDrillPassword(rdsClient: RDSClient, instance: DBInst
     throw error;
   }
   throw new ResourceNotReady(`DB instance ${identifier}: a fresh master password is being set`);
-}
-
-/** What the probe answers when its handler threw (Lambda's error payload). */
-const ProbeError = z.object({ errorType: z.string().default('Error'), errorMessage: z.string().default('') });
-
-const sqlEngines = new Set(['postgres', 'aurora-postgresql', 'mysql', 'aurora-mysql', 'mariadb']);
-
-/**
- * Runs SQL checks through the probe in the DR account (cross-account Invoke with the DR role): the probe
- * reads the password from the secret itself, so neither the password nor the secret's text passes here.
- */
-export async function probeDatabase(input: {
-  clients: AccountClients;
-  config: Pick<Config, 'DR_ACCOUNT_ID' | 'DR_REGION'>;
-  instance: DBInstance;
-  checks: DataCheck[];
-  recoveryPointCreatedAt: Date;
-}): Promise<DataCheckReport> {
-  const { instance } = input;
-  const identifier = instance.DBInstanceIdentifier ?? '';
-  const engine = instance.Engine ?? '';
-  const address = instance.Endpoint?.Address;
-  const port = instance.Endpoint?.Port;
-  const secretArn = instance.MasterUserSecret?.SecretArn;
-  if (!sqlEngines.has(engine))
-    throw new UnexpectedRecord(`DB instance ${identifier}: engine ${engine} has no SQL probe`);
-  if (!address || !port || !secretArn)
-    throw new ResourceNotReady(`DB instance ${identifier} has no endpoint or master user secret yet`);
-  const payload = {
-    engine,
-    host: address,
-    port,
-    database: instance.DBName ?? (engine.includes('postgres') ? 'postgres' : 'mysql'),
-    secretArn,
-    checks: input.checks.map(writtenCheck),
-    recoveryPointCreatedAt: input.recoveryPointCreatedAt.toISOString(),
-  };
-  const out = await input.clients.client(LambdaClient).send(
-    new InvokeCommand({
-      FunctionName: probeFunctionArn(input.config),
-      Payload: new TextEncoder().encode(JSON.stringify(payload)),
-    }),
-  );
-  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UnexpectedRecord(`the data probe answered something that is not JSON`, { cause: error });
-  }
-  if (out.FunctionError) {
-    const failure = ProbeError.safeParse(json);
-    const { errorType, errorMessage } = failure.success
-      ? failure.data
-      : { errorType: 'Error', errorMessage: 'unreadable error payload' };
-    throw new DataProbeFailed(errorType, errorMessage);
-  }
-  const report = DataCheckReport.safeParse(json);
-  if (!report.success)
-    throw new UnexpectedRecord(`the data probe's report is malformed: ${report.error.message}`, {
-      cause: report.error,
-    });
-  return report.data;
 }
 
 /** DB instance identifiers: letters, digits, hyphens; start with a letter; at most 63 characters. */
@@ -257,24 +183,20 @@ export const rds: ResourceModule = {
           },
         ],
       };
-    try {
-      return await probeDatabase({ clients, config, instance, checks, recoveryPointCreatedAt });
-    } catch (error) {
-      // A database the probe cannot reach holds no proof of data: a failing check that says so, so the drill
-      // fails with observed against expected (and tears down) rather than on an unexplained error.
-      if (error instanceof DataProbeFailed && error.errorType === 'DatabaseUnreachable')
-        return {
-          checks: [
-            {
-              name: 'database reachable',
-              passed: false,
-              observed: error.message,
-              expected: `a connection from the probe to ${instance.Endpoint?.Address}:${instance.Endpoint?.Port}`,
-            },
-          ],
-        };
-      throw error;
-    }
+    return probeDatabase({
+      clients,
+      config,
+      target: {
+        label: `DB instance ${identifier}`,
+        engine: instance.Engine ?? '',
+        address: instance.Endpoint?.Address,
+        port: instance.Endpoint?.Port,
+        secretArn: instance.MasterUserSecret?.SecretArn,
+        database: instance.DBName,
+      },
+      checks,
+      recoveryPointCreatedAt,
+    });
   },
 
   async lifecycle(clients, resourceArn) {

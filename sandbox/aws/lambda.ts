@@ -1,12 +1,12 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PROBE_FUNCTION_NAME } from '../../functions/resources/rds.js';
+import { PROBE_FUNCTION_NAME } from '../../functions/resources/sql-probe.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { DrillDatabases } from '../engines/drill-databases.js';
 import { accountOf } from '../iam-keys.js';
 import { registerPrincipal, sessionArnOf } from '../identity.js';
 import { type ServiceApi, text } from '../resources/types.js';
 import type { World } from '../world.js';
-import { endpointAddress, RdsState } from './rds.js';
+import { clusterEndpointAddress, endpointAddress, RdsState } from './rds.js';
 
 /**
  * AWS Lambda in the sandbox, for what Pilotlight invokes itself: the data probe that accounts/dr-account.yaml
@@ -57,15 +57,22 @@ export const lambdaApi: ServiceApi = {
     const inTheDrVpc = async <T>(event: unknown, run: (event: unknown) => Promise<T>): Promise<T> => {
       if (!event || typeof event !== 'object' || !('host' in event)) return run(event);
       const databases = world.state(DrillDatabases);
-      const instance = [...world.state(RdsState).instances.values()].find(
-        (i) =>
-          endpointAddress(i) === event.host &&
-          i.account === drAccount &&
-          i.phase === 'present' &&
-          i.restoredFrom !== undefined &&
-          i.masterUserSecret !== undefined &&
-          i.engine.includes('postgres'),
-      );
+      // An instance's or a cluster's endpoint, of a PostgreSQL copy with its own managed password.
+      const rdsState = world.state(RdsState);
+      const instance = [
+        ...[...rdsState.instances.values()].map((i) => ({ resource: i, host: endpointAddress(i) })),
+        ...[...rdsState.clusters.values()].map((c) => ({ resource: c, host: clusterEndpointAddress(c) })),
+      ]
+        .map(({ resource, host }) => (host === event.host ? resource : undefined))
+        .find(
+          (r) =>
+            r !== undefined &&
+            r.account === drAccount &&
+            r.phase === 'present' &&
+            r.restoredFrom !== undefined &&
+            r.masterUserSecret !== undefined &&
+            r.engine.includes('postgres'),
+        );
       // Anything else (and data=unreachable) is not reachable from the probe: its connection is dropped on
       // loopback, so it fails as it would (DatabaseUnreachable) without ever resolving a name outside.
       if (!instance?.restoredFrom || world.faults.unreachableData)

@@ -41,6 +41,10 @@ export interface DbCluster extends RestoredResource {
   deletionProtection: boolean;
   storageEncrypted: boolean;
   kmsKeyId?: string;
+  /** The source resource and recovery point it was restored from: its data is a real database (PostgreSQL). */
+  restoredFrom?: { sourceArn: string; createdAt: number };
+  /** The RDS-managed master user secret (ManageMasterUserPassword). */
+  masterUserSecret?: { arn: string; status: 'creating' | 'active' };
 }
 
 /** The host name RDS gives an endpoint of the engine's service (DocumentDB and Neptune have their own domains). */
@@ -146,6 +150,11 @@ export function describeDbInstance(r: DbInstance) {
   };
 }
 
+/** The cluster (writer) endpoint's host name. */
+export function clusterEndpointAddress(c: DbCluster): string {
+  return `${c.id}.cluster-c9sandbox0.${c.region}.${endpointDomain(c.engine)}`;
+}
+
 export function describeDbCluster(c: DbCluster, members: DbInstance[]) {
   return {
     DBClusterIdentifier: c.id,
@@ -155,10 +164,7 @@ export function describeDbCluster(c: DbCluster, members: DbInstance[]) {
     EngineVersion: c.engineVersion,
     Port: c.port,
     // A cluster's endpoints exist from its creation, before it has an instance.
-    Endpoint:
-      c.phase === 'present'
-        ? `${c.id}.cluster-c9sandbox0.${c.region}.${endpointDomain(c.engine)}`
-        : undefined,
+    Endpoint: c.phase === 'present' ? clusterEndpointAddress(c) : undefined,
     ReaderEndpoint:
       c.phase === 'present'
         ? `${c.id}.cluster-ro-c9sandbox0.${c.region}.${endpointDomain(c.engine)}`
@@ -167,6 +173,9 @@ export function describeDbCluster(c: DbCluster, members: DbInstance[]) {
     VpcSecurityGroups: c.securityGroups.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
     StorageEncrypted: c.storageEncrypted,
     KmsKeyId: c.kmsKeyId,
+    MasterUserSecret: c.masterUserSecret
+      ? { SecretArn: c.masterUserSecret.arn, SecretStatus: c.masterUserSecret.status }
+      : undefined,
     DeletionProtection: c.deletionProtection,
     DBClusterMembers: members.map((m, index) => ({
       DBInstanceIdentifier: m.id,
@@ -229,13 +238,12 @@ export const rdsApi: ServiceApi = {
             `Database instance is not in available state: ${instance.status}`,
           );
         if (input.ManageMasterUserPassword && !instance.masterUserSecret) {
-          const secret = world.state(SecretsState).add({
-            arn: rdsManagedSecretArn(instance.account, instance.region, instance.id),
-            account: instance.account,
-            region: instance.region,
+          const secret = world.state(SecretsState).addManaged(
+            world,
+            instance,
             // Not from the seeded random: the password changes nothing the simulation decides.
-            value: JSON.stringify({ username: 'postgres', password: randomBytes(24).toString('base64url') }),
-          });
+            JSON.stringify({ username: 'postgres', password: randomBytes(24).toString('base64url') }),
+          );
           instance.masterUserSecret = { arn: secret.arn, status: 'creating' };
           instance.status = 'resetting-master-credentials';
           world.clock.schedule(90_000, () => {
@@ -274,7 +282,34 @@ export const rdsApi: ServiceApi = {
           );
         world.teardownFault('InvalidDBInstanceStateFault');
         world.beginDelete(instance, 300, 'deleting', 'deleted');
+        world.state(SecretsState).deleteManagedOf(world, instance.arn);
         return { DBInstance: describeDbInstance(instance) };
+      },
+      'RDS.ModifyDBCluster': (
+        caller,
+        input: { DBClusterIdentifier?: string; ManageMasterUserPassword?: boolean },
+      ) => {
+        const cluster = state.cluster(caller, input.DBClusterIdentifier ?? '');
+        if (cluster.status !== 'available' || cluster.phase !== 'present')
+          throw new SimulatedAwsError(
+            'InvalidDBClusterStateFault',
+            `DB cluster is not in available state: ${cluster.status}`,
+          );
+        if (input.ManageMasterUserPassword && !cluster.masterUserSecret) {
+          const secret = world.state(SecretsState).addManaged(
+            world,
+            cluster,
+            // Not from the seeded random: the password changes nothing the simulation decides.
+            JSON.stringify({ username: 'postgres', password: randomBytes(24).toString('base64url') }),
+          );
+          cluster.masterUserSecret = { arn: secret.arn, status: 'creating' };
+          cluster.status = 'resetting-master-credentials';
+          world.clock.schedule(90_000, () => {
+            if (cluster.masterUserSecret) cluster.masterUserSecret.status = 'active';
+            if (cluster.status === 'resetting-master-credentials') cluster.status = 'available';
+          });
+        }
+        return { DBCluster: describeDbCluster(cluster, state.membersOf(cluster)) };
       },
       'RDS.DescribeDBClusters': (caller, input: { DBClusterIdentifier?: string }) => {
         const cluster = state.cluster(caller, input.DBClusterIdentifier ?? '');
@@ -323,6 +358,7 @@ export const rdsApi: ServiceApi = {
         world.teardownFault('InvalidDBClusterStateFault');
         // Deleting a cluster without instances takes a few minutes.
         world.beginDelete(cluster, world.random.seconds(3 * 60, 8 * 60) / 1000, 'deleting', 'deleted');
+        world.state(SecretsState).deleteManagedOf(world, cluster.arn);
         return { DBCluster: describeDbCluster(cluster, []) };
       },
     };
@@ -383,6 +419,21 @@ export const rdsApi: ServiceApi = {
         });
       return requests;
     },
+    'RDS.ModifyDBCluster': (input, env) => {
+      const requests = onRdsResource('rds:ModifyDBCluster', 'db-cluster', 'DBClusterIdentifier')(input, env);
+      if (input.ManageMasterUserPassword !== true) return requests;
+      // As for instances: RDS creates and tags the cluster's managed secret with the caller's permissions.
+      const secret = rdsManagedSecretArn(rdsArn(env, 'db-cluster', text(input.DBClusterIdentifier)));
+      return [
+        ...requests,
+        ...['secretsmanager:CreateSecret', 'secretsmanager:TagResource'].map((action) => ({
+          action,
+          resource: secret,
+          resourceAccount: env.account,
+          context: {},
+        })),
+      ];
+    },
     'RDS.ModifyDBInstance': (input, env) => {
       const requests = onRdsResource(
         'rds:ModifyDBInstance',
@@ -392,7 +443,7 @@ export const rdsApi: ServiceApi = {
       if (input.ManageMasterUserPassword !== true) return requests;
       // RDS creates and tags the managed secret with the caller's permissions (RDS User Guide, "Permissions
       // required for Secrets Manager integration").
-      const secret = rdsManagedSecretArn(env.account, env.region, text(input.DBInstanceIdentifier));
+      const secret = rdsManagedSecretArn(rdsArn(env, 'db-instance', text(input.DBInstanceIdentifier)));
       return [
         ...requests,
         ...['secretsmanager:CreateSecret', 'secretsmanager:TagResource'].map((action) => ({

@@ -84,7 +84,7 @@ export function clusterSimulation(options: ClusterSimulation): SandboxResourceTy
       return undefined;
     },
 
-    restore(world, job, _point, metadata) {
+    restore(world, job, point, metadata) {
       const cluster = world.state(RdsState).addCluster(world, {
         account: job.account,
         region: job.region,
@@ -106,6 +106,8 @@ export function clusterSimulation(options: ClusterSimulation): SandboxResourceTy
           metadata.StorageEncrypted !== 'false'
             ? (metadata.KmsKeyId ?? `arn:aws:kms:${job.region}:${job.account}:key/${world.random.uuid()}`)
             : undefined,
+        // What the source database held at the recovery point (sandbox/engines/drill-databases.ts).
+        restoredFrom: { sourceArn: point.resourceArn, createdAt: point.createdAt },
       });
       if (!world.faults.unhealthy) {
         world.clock.schedule(world.random.seconds(60, 5 * 60), () => {

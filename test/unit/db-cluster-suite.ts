@@ -100,6 +100,12 @@ export function clusterModuleSuite({
     StorageEncrypted: true,
     DeletionProtection: false,
     DBClusterMembers: [{ DBInstanceIdentifier: instanceId, IsClusterWriter: true }],
+    // The drill copy's own password, already set (Aurora: functions/resources/db-cluster.ts ensureClusterPassword).
+    MasterUserSecret: {
+      SecretArn:
+        'arn:aws:secretsmanager:us-west-2:333333333333:secret:rds!cluster-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-AbCdEf',
+      SecretStatus: 'active',
+    },
     TagList: [
       { Key: 'pilotlight:drill-id', Value: drillId },
       { Key: 'pilotlight:managed', Value: 'true' },

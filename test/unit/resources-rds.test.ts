@@ -16,12 +16,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { DataProbeFailed, ResourceNotReady, UnexpectedRecord } from '../../functions/lib/errors.js';
-import {
-  ensureDrillPassword,
-  instanceIdentifierFor,
-  probeFunctionArn,
-  rds,
-} from '../../functions/resources/rds.js';
+import { ensureDrillPassword, instanceIdentifierFor, rds } from '../../functions/resources/rds.js';
+import { probeFunctionArn } from '../../functions/resources/sql-probe.js';
 import { DRILL_COPY_SECRET_ARN, DRILL_ID, RESTORED_DB_ARN, rdsDrill, restoredDbInstance } from './support.js';
 
 const rdsMock = mockClient(RDSClient);

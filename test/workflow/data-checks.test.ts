@@ -134,3 +134,56 @@ describe('the data checks of an RDS drill', () => {
       expect(text).not.toContain(password);
   });
 });
+
+describe('the data checks of an Aurora PostgreSQL drill', () => {
+  let disposed: Sandbox | undefined;
+  afterEach(async () => {
+    await disposed?.databasesClosed;
+    disposed = undefined;
+  });
+
+  it('runs the profile against the restored cluster through its endpoint, with its own managed password', async () => {
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('Aurora'));
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('SUCCEEDED');
+    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual([
+      { name: 'data: table orders exists', passed: true, detail: 'observed exists, expected exists' },
+      { name: 'data: orders row count', passed: true, detail: `observed ${SEEDED_ROWS}, expected >= 1000` },
+      {
+        name: 'data: newest order',
+        passed: true,
+        detail: expect.stringContaining(`(data RPO ${SEEDED_DATA_GAP_SECONDS} s)`),
+      },
+    ]);
+    expect(drill.dataRpoSeconds).toBe(SEEDED_DATA_GAP_SECONDS);
+    // The cluster's secret is RDS's (rds!cluster-<uuid>, tagged with the cluster), read by the probe's role.
+    const secrets = [...sandbox.world.state(SecretsState).secrets.values()];
+    expect(secrets.map((secret) => secret.id)).toEqual([
+      expect.stringMatching(/^rds!cluster-[0-9a-f-]{36}-/),
+    ]);
+    expect(secrets[0]?.tags['aws:rds:primaryDBClusterArn']).toMatch(/:cluster:pl-/);
+    // RDS deletes the managed secret with the cluster: nothing is left.
+    expect(secrets[0]?.phase).toBe('deleted');
+    expect(sandbox.iam.denials).toEqual([]);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+
+  it('fails on the row count when the restored cluster lost rows, and tears down', async () => {
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('Aurora'), {
+      faults: ['data=corrupt'],
+    });
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.checks.find((check) => check.name === 'data: orders row count')).toEqual({
+      name: 'data: orders row count',
+      passed: false,
+      detail: `observed ${SEEDED_ROWS / 2}, expected >= 1000`,
+    });
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(report.sandbox.alerts).toHaveLength(1);
+  });
+});
