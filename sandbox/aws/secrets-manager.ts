@@ -50,6 +50,7 @@ export class SecretsState {
     for (const secret of this.secrets.values()) {
       if (secret.partOf !== ownerArn || secret.phase === 'deleted') continue;
       secret.phase = 'deleted';
+      secret.status = 'deleted';
       secret.deletedAt = world.now;
     }
   }

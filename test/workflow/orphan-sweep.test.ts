@@ -121,9 +121,13 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
     try {
       sandbox.backupCompleted('RDS');
       await sandbox.run();
-      // Teardown deleted the instance minutes ago; the tag index still lists it for a while.
+      // Teardown deleted the instance (and RDS its managed secret) minutes ago; the tag index still lists
+      // the instance for a while.
       const restored = [...sandbox.world.resources.values()];
-      expect(restored.map((r) => r.status)).toEqual(['deleted']);
+      expect(restored.map((r) => [r.kind, r.status])).toEqual([
+        ['db-instance', 'deleted'],
+        ['secret', 'deleted'],
+      ]);
 
       const result = (await sandbox.lambda.invoke('sweepOrphans', {})) as unknown as SweepResult;
 
