@@ -28,7 +28,9 @@ export async function runAwsPlan(target: AwsTarget, lambda?: LambdaClient): Prom
     const text = response.Payload ? new TextDecoder().decode(response.Payload) : '';
     if (response.FunctionError) {
       const detail = text.replace(/\s+/g, ' ').slice(0, 300);
-      throw new AwsAccessError(`the plan function ${functionArn} failed (${response.FunctionError}): ${detail}`);
+      throw new AwsAccessError(
+        `the plan function ${functionArn} failed (${response.FunctionError}): ${detail}`,
+      );
     }
     const parsed = PlanOutput.safeParse(JSON.parse(text || 'null'));
     if (!parsed.success)

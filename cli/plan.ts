@@ -91,7 +91,8 @@ export function formatPlan(plan: PlanOutput): string {
   const skipped = [...plan.skipped, ...plan.notStarted];
   if (skipped.length > 0) {
     lines.push('', `skipped ${skipped.length}:`);
-    for (const skip of skipped) lines.push(`  ${skip.policy.padEnd(16)} ${skip.resourceArn}`, `      ${skip.reason}`);
+    for (const skip of skipped)
+      lines.push(`  ${skip.policy.padEnd(16)} ${skip.resourceArn}`, `      ${skip.reason}`);
   }
   return lines.join('\n');
 }
@@ -125,11 +126,17 @@ export async function runPlanCommand(argv: readonly string[]): Promise<number> {
     const sandboxOnly = ['seed', 'count'].filter((flag) => values[flag] !== undefined);
     if (sandboxOnly.length > 0)
       throw new UsageError(`--${sandboxOnly[0]} is a sandbox flag; it cannot be combined with --aws`);
-    const target = AwsTarget.safeParse({ stage: values.stage, region: values.region, profile: values.profile });
+    const target = AwsTarget.safeParse({
+      stage: values.stage,
+      region: values.region,
+      profile: values.profile,
+    });
     if (!target.success) throw flagIssue(target.error);
     const { runAwsPlan } = await import('./aws-plan.js');
     const plan = await runAwsPlan(target.data);
-    process.stdout.write(values.json === true ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
+    process.stdout.write(
+      values.json === true ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`,
+    );
     return 0;
   }
   const awsOnly = ['stage', 'region', 'profile'].filter((flag) => values[flag] !== undefined);
@@ -237,9 +244,10 @@ export async function runSweepCommand(argv: readonly string[]): Promise<number> 
     process.stderr.write(`${planFailure}\n`);
     return 1;
   }
-  if (options.evidenceDir)
-    await writeEvidence(options.evidenceDir, evidence, 'pilotlight sweep (sandbox)');
-  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${sweepSummary(report, evidence)}\n`);
+  if (options.evidenceDir) await writeEvidence(options.evidenceDir, evidence, 'pilotlight sweep (sandbox)');
+  process.stdout.write(
+    options.json ? `${JSON.stringify(report, null, 2)}\n` : `${sweepSummary(report, evidence)}\n`,
+  );
   if (options.evidenceDir && !options.json)
     process.stdout.write(`evidence ${evidence.length} document(s) written to ${options.evidenceDir}\n`);
   const { exitCode } = await import('./main.js');

@@ -22,7 +22,9 @@ export interface PlanResult extends Plan {
 }
 
 // Read once per container, like the configuration: a policy change is a deployment.
-const policies = loadDrillPolicies(defaultDrillPoliciesPath(process.env.DRILL_POLICIES_FILE ?? 'policies.yml'));
+const policies = loadDrillPolicies(
+  defaultDrillPoliciesPath(process.env.DRILL_POLICIES_FILE ?? 'policies.yml'),
+);
 
 export async function plan(input: z.infer<typeof Input>): Promise<PlanResult> {
   const built = await buildPlan(policies);
@@ -30,12 +32,23 @@ export async function plan(input: z.infer<typeof Input>): Promise<PlanResult> {
   if (!result.dryRun) {
     let full = false;
     for (const drill of built.planned) {
-      const where = { policy: drill.policy.name, account: drill.account, region: drill.region, resourceArn: drill.resourceArn };
+      const where = {
+        policy: drill.policy.name,
+        account: drill.account,
+        region: drill.region,
+        resourceArn: drill.resourceArn,
+      };
       if (full) {
-        result.notStarted.push({ ...where, reason: 'deferred: maxOpenDrills drills are open; planned again next run' });
+        result.notStarted.push({
+          ...where,
+          reason: 'deferred: maxOpenDrills drills are open; planned again next run',
+        });
         continue;
       }
-      const outcome = await startDrill(plannedRequest(drill, built.at), `policy:${drill.policy.name}:${drill.recoveryPointArn}`);
+      const outcome = await startDrill(
+        plannedRequest(drill, built.at),
+        `policy:${drill.policy.name}:${drill.recoveryPointArn}`,
+      );
       for (const started of outcome.started)
         result.started.push({ ...started, policy: drill.policy.name, resourceArn: drill.resourceArn });
       for (const skipped of [...outcome.skipped, ...outcome.deferred])

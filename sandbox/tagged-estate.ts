@@ -37,11 +37,7 @@ export interface EstateOptions {
 const DAY = 86_400_000;
 
 /** Seeds the estate into the world; returns what it created, the untagged and unprotected ones included. */
-export function seedTaggedEstate(
-  world: World,
-  random: Random,
-  options: EstateOptions,
-): EstateResource[] {
+export function seedTaggedEstate(world: World, random: Random, options: EstateOptions): EstateResource[] {
   const days = options.days ?? 14;
   const types = options.types ?? supportedResourceTypes;
   const now = world.clock.now;
@@ -73,11 +69,25 @@ export function seedTaggedEstate(
     const tier = TIERS[i % TIERS.length] ?? 'gold';
     const resourceArn = resource(resourceType, i);
     world.tagging.tagSourceResource(resourceArn, account, region, { [TIER_TAG]: tier, app: 'orders' });
-    estate.push({ resourceType, resourceArn, tier, account, region, recoveryPoints: backUp(resourceType, resourceArn) });
+    estate.push({
+      resourceType,
+      resourceArn,
+      tier,
+      account,
+      region,
+      recoveryPoints: backUp(resourceType, resourceArn),
+    });
   }
   const unprotectedArn = resource('RDS', options.count);
   world.tagging.tagSourceResource(unprotectedArn, account, region, { [TIER_TAG]: 'gold', app: 'reports' });
-  estate.push({ resourceType: 'RDS', resourceArn: unprotectedArn, tier: 'gold', account, region, recoveryPoints: [] });
+  estate.push({
+    resourceType: 'RDS',
+    resourceArn: unprotectedArn,
+    tier: 'gold',
+    account,
+    region,
+    recoveryPoints: [],
+  });
   const untieredArn = resource('EBS', options.count + 1);
   world.tagging.tagSourceResource(untieredArn, account, region, { app: 'scratch' });
   estate.push({

@@ -52,13 +52,15 @@ interface Point {
   vault: string;
 }
 
-const ago = (ms: number) => (ms >= 86_400_000 ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / 60_000)} min`);
+const ago = (ms: number) =>
+  ms >= 86_400_000 ? `${Math.round(ms / 3_600_000)} h` : `${Math.round(ms / 60_000)} min`;
 
 async function protectedResources(clients: AccountClients): Promise<Map<string, string>> {
   const types = new Map<string, string>();
   for await (const page of paginateListProtectedResources({ client: clients.backup }, {})) {
     for (const resource of page.Results ?? [])
-      if (resource.ResourceArn && resource.ResourceType) types.set(resource.ResourceArn, resource.ResourceType);
+      if (resource.ResourceArn && resource.ResourceType)
+        types.set(resource.ResourceArn, resource.ResourceType);
   }
   return types;
 }
@@ -86,7 +88,10 @@ async function taggedResources(
 
 async function recoveryPoints(clients: AccountClients, resourceArn: string): Promise<Point[]> {
   const points: Point[] = [];
-  const pages = paginateListRecoveryPointsByResource({ client: clients.backup }, { ResourceArn: resourceArn });
+  const pages = paginateListRecoveryPointsByResource(
+    { client: clients.backup },
+    { ResourceArn: resourceArn },
+  );
   for await (const page of pages) {
     for (const point of page.RecoveryPoints ?? []) {
       if (point.Status !== 'COMPLETED' || !point.RecoveryPointArn || !point.CreationDate) continue;
@@ -154,7 +159,9 @@ export async function buildPlan(document: { policies: DrillPolicies; sha256: str
           const points = await recoveryPoints(clients, resource.arn);
           const recent = await drilledSince(points, now - policy.every);
           if (recent) {
-            skip(`drilled ${ago(now - recent.at)} ago by ${recent.drillId} (every ${policy.every / 3_600_000} h)`);
+            skip(
+              `drilled ${ago(now - recent.at)} ago by ${recent.drillId} (every ${policy.every / 3_600_000} h)`,
+            );
             continue;
           }
           // A recovery point drilled before is proven; the rule chooses among the others.

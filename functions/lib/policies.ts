@@ -18,7 +18,6 @@ export class DrillPoliciesInvalid extends Error {
   override readonly name = 'DrillPoliciesInvalid';
 }
 
-
 /** `12h`, `1d`, `7d`: how often a resource is drilled. */
 const Every = z
   .string()
@@ -95,11 +94,12 @@ export const DrillPolicies = z
   });
 export type DrillPolicies = z.infer<typeof DrillPolicies>;
 
-
 function oneLine(source: string, error: z.ZodError): string {
   const first = error.issues[0];
   if (!first) return `${source}: invalid`;
-  const path = first.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
+  const path = first.path
+    .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+    .join('');
   return `${source}: ${path.replace(/^\./, '') || '(top level)'}: ${first.message}`;
 }
 

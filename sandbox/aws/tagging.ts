@@ -11,7 +11,10 @@ export class Tagging {
    * Production resources and their tags (the estate `pilotlight sweep` seeds): the source accounts' resources
    * are not simulated as services, only their backups; the Tagging API still lists them with their tags.
    */
-  readonly sourceResources = new Map<string, { account: string; region: string; tags: Record<string, string> }>();
+  readonly sourceResources = new Map<
+    string,
+    { account: string; region: string; tags: Record<string, string> }
+  >();
 
   constructor(private readonly world: World) {}
 
