@@ -23,7 +23,10 @@ export async function runAwsPlan(target: AwsTarget, lambda?: LambdaClient): Prom
   return reaching(target, clients, async () => {
     const functionArn = await stackOutput(target, clients, PLAN_FUNCTION_OUTPUT);
     const response = await client.send(
-      new InvokeCommand({ FunctionName: functionArn, Payload: JSON.stringify({ dryRun: true }) }),
+      new InvokeCommand({
+        FunctionName: functionArn,
+        Payload: new TextEncoder().encode(JSON.stringify({ dryRun: true })),
+      }),
     );
     const text = response.Payload ? new TextDecoder().decode(response.Payload) : '';
     if (response.FunctionError) {

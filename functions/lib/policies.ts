@@ -19,7 +19,7 @@ export class DrillPoliciesInvalid extends Error {
 }
 
 /** `12h`, `1d`, `7d`: how often a resource is drilled. */
-const Every = z
+const Every = z.coerce
   .string()
   .regex(/^\d+[hd]$/, 'must be a duration such as 12h or 7d')
   .transform((text) => Number(text.slice(0, -1)) * (text.endsWith('d') ? 86_400_000 : 3_600_000))
@@ -95,7 +95,8 @@ export const DrillPolicies = z
 export type DrillPolicies = z.infer<typeof DrillPolicies>;
 
 function oneLine(source: string, error: z.ZodError): string {
-  const first = error.issues[0];
+  // A misspelt key is also a missing one: the misspelling is what the author needs to see.
+  const first = error.issues.find((issue) => issue.code === 'unrecognized_keys') ?? error.issues[0];
   if (!first) return `${source}: invalid`;
   const path = first.path
     .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
