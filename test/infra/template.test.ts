@@ -148,8 +148,7 @@ describe('the packaged stack', () => {
     // Zip entry names are stored uncompressed: the file is in the archive the function runs from.
     const zip = readFileSync(join(packageDir, 'plan.zip'));
     expect(zip.includes('policies.yml')).toBe(true);
-    const outputs = template.Outputs as Record<string, unknown> | undefined;
-    expect(Object.keys(outputs ?? {})).toContain('PlanLambdaFunctionQualifiedArn');
+    expect(Object.keys(template.Outputs ?? {})).toContain('PlanLambdaFunctionQualifiedArn');
   });
 
   it('is valid against the current CloudFormation resource specification', () => {

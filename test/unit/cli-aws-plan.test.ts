@@ -1,5 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.js';
@@ -62,7 +63,7 @@ function deployedStack(
   });
 }
 
-const payload = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const payload = (value: unknown) => Uint8ArrayBlobAdapter.fromString(JSON.stringify(value));
 
 beforeEach(() => {
   cloudFormation.reset();
