@@ -99,7 +99,14 @@ export const RestoreResult = z.object({
 });
 export type RestoreResult = z.infer<typeof RestoreResult>;
 
-export const Check = z.object({ name: z.string(), passed: z.boolean(), detail: z.string() });
+export const Check = z.object({
+  name: z.string(),
+  passed: z.boolean(),
+  detail: z.string(),
+  /** What a check measured and what it required, where it records them (the data checks). */
+  observed: z.unknown().optional(),
+  expected: z.unknown().optional(),
+});
 export type Check = z.infer<typeof Check>;
 
 export const HealthResult = z.object({ checks: z.array(Check), validatedAt: isoTime });
