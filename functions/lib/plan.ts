@@ -105,17 +105,28 @@ async function recoveryPoints(clients: AccountClients, resourceArn: string): Pro
   return points;
 }
 
-/** The most recent drill (or failover) of any of these recovery points, if one was claimed after `since`. */
-async function drilledSince(points: readonly Point[], since: number) {
-  let latest: { drillId: string; at: number } | undefined;
+interface Claimed {
+  point: Point;
+  /** The latest drill or failover claim of the point, if any; `drilled`: a drill (not a failover) claimed it. */
+  latest?: { drillId: string; at: number };
+  drilled: boolean;
+}
+
+/** Each recovery point's claims in the state table (one read per point and mode). */
+async function claimsOf(points: readonly Point[]): Promise<Claimed[]> {
+  const claimed: Claimed[] = [];
   for (const point of points) {
+    const entry: Claimed = { point, drilled: false };
     for (const mode of ['drill', 'failover'] as const) {
       const claim = await readClaim(point.arn, mode);
-      const at = claim ? Date.parse(claim.claimedAt) : Number.NaN;
-      if (claim && at > since && (!latest || at > latest.at)) latest = { drillId: claim.drillId, at };
+      if (!claim) continue;
+      if (mode === 'drill') entry.drilled = true;
+      const at = Date.parse(claim.claimedAt);
+      if (!entry.latest || at > entry.latest.at) entry.latest = { drillId: claim.drillId, at };
     }
+    claimed.push(entry);
   }
-  return latest;
+  return claimed;
 }
 
 export async function buildPlan(document: { policies: DrillPolicies; sha256: string }): Promise<Plan> {
@@ -156,8 +167,10 @@ export async function buildPlan(document: { policies: DrillPolicies; sha256: str
             continue;
           }
           claimedBy.set(resource.arn, policy.name);
-          const points = await recoveryPoints(clients, resource.arn);
-          const recent = await drilledSince(points, now - policy.every);
+          const claimed = await claimsOf(await recoveryPoints(clients, resource.arn));
+          const recent = claimed
+            .flatMap((c) => (c.latest && c.latest.at > now - policy.every ? [c.latest] : []))
+            .sort((a, b) => b.at - a.at)[0];
           if (recent) {
             skip(
               `drilled ${ago(now - recent.at)} ago by ${recent.drillId} (every ${policy.every / 3_600_000} h)`,
@@ -165,8 +178,7 @@ export async function buildPlan(document: { policies: DrillPolicies; sha256: str
             continue;
           }
           // A recovery point drilled before is proven; the rule chooses among the others.
-          const undrilled: Point[] = [];
-          for (const point of points) if (!(await readClaim(point.arn, 'drill'))) undrilled.push(point);
+          const undrilled = claimed.filter((c) => !c.drilled).map((c) => c.point);
           const chosen = chooseRecoveryPoint(policy.recoveryPoint, undrilled, {
             now,
             policy: policy.name,
