@@ -118,7 +118,7 @@ export interface SandboxRun {
 }
 
 /** The evidence objects the report refers to, read from the simulated bucket before the sandbox goes. */
-function evidenceOf(sandbox: Sandbox, report: RunReport): StoredEvidence[] {
+export function evidenceOf(sandbox: Sandbox, report: RunReport): StoredEvidence[] {
   return report.drills.flatMap((drill) => {
     const ref = drill.evidence;
     const stored = ref

@@ -97,6 +97,8 @@ export const EvidenceDocument = z
     rtoTargetMet: z.boolean().nullable(),
     rpoTargetSeconds: nullableNumber.optional(),
     dataRpoTargetSeconds: nullableNumber.optional(),
+    /** The policy that started a scheduled drill (policies.yml) and its tier. */
+    policy: z.object({ name: z.string(), tier: z.string() }).nullable().optional(),
     restoredResourceArn: z.string().nullable(),
     redrillOf: z.string().nullable().optional(),
     teardown: z

@@ -128,19 +128,48 @@ export const HELP: Record<string, CommandHelp> = {
   },
   plan: {
     name: 'plan',
-    summary: '(not available yet) show what the next drills-by-policy run would start',
-    usage: ['pilotlight plan --dry-run'],
-    options: [],
-    examples: [],
-    exitStatus: '2 (not available yet)',
+    summary: 'show what the next drills-by-policy run would start (policies.yml), and what it skips',
+    usage: [
+      'pilotlight plan --dry-run [--seed N] [--count N] [--json]',
+      'pilotlight plan --dry-run --aws [--stage S] [--region R] [--profile P] [--json]',
+    ],
+    options: [
+      ['--dry-run', 'required: plan only, start nothing'],
+      ['--count N', 'sandbox: tagged, backed-up resources in the seeded estate, 1..200 (default 9)'],
+      ['--seed N', 'sandbox: seed of the simulation (default 1)'],
+      ['--json', 'print the plan as JSON (planned, skipped with the reason, policies.yml sha256)'],
+      ...AWS_OPTIONS,
+    ],
+    examples: [
+      ['pilotlight plan --dry-run', 'the plan over a seeded sandbox estate of tagged resources'],
+      [
+        'pilotlight plan --dry-run --aws --stage prod --region us-east-2',
+        'ask the deployed plan function what it would start now',
+      ],
+    ],
+    exitStatus:
+      '0 planned; 2 bad input (--dry-run missing), no credentials, no stack, or the plan function failed',
   },
   sweep: {
     name: 'sweep',
-    summary: '(not available yet) run one drills-by-policy sweep over a seeded sandbox estate',
-    usage: ['pilotlight sweep'],
-    options: [],
-    examples: [],
-    exitStatus: '2 (not available yet)',
+    summary: 'run one drills-by-policy sweep over a seeded sandbox estate of tagged resources',
+    usage: ['pilotlight sweep [--seed N] [--count N] [--fault SPEC]... [--evidence-dir DIR] [--json]'],
+    options: [
+      ['--count N', 'tagged, backed-up resources in the estate, 1..200 (default 9; types and tiers in turn)'],
+      ['--seed N', 'seed of the simulation (default 1): same seed, same sweep'],
+      ['--fault SPEC', 'inject a fault, as for drill (repeatable)'],
+      ['--evidence-dir DIR', "write each drill's evidence document, its .sha256 and manifest.json to DIR"],
+      ['--json', 'print the drill report with the plan and the estate as one JSON object'],
+    ],
+    examples: [
+      ['pilotlight sweep', 'plan over the estate, run every drill it starts, one line per drill'],
+      [
+        'pilotlight sweep --fault api:Backup.StartRestoreJob=InvalidParameterValueException*2 --evidence-dir evidence',
+        'two drills fail; then: pilotlight report --evidence-dir evidence --out report.html',
+      ],
+    ],
+    exitStatus:
+      '0 every drill succeeded; 1 a drill failed, the plan failed, or something was left; 2 bad input, nothing started',
   },
 };
 
@@ -165,7 +194,12 @@ export function commandHelp(help: CommandHelp): string {
       'examples:',
       ...help.examples.flatMap(([cmd, meaning]) => [`  ${cmd}`, ...(meaning ? [`      ${meaning}`] : [])]),
     );
-  lines.push('', `exit status: ${help.exitStatus}`, '', 'more: README.md, section "The pilotlight command"');
+  lines.push(
+    '',
+    `exit status: ${help.exitStatus}`,
+    '',
+    `more: docs/cli.md (every command, flag, exit status, --json field and fault), section "pilotlight ${help.name}"`,
+  );
   return lines.join('\n');
 }
 
@@ -188,6 +222,6 @@ export function mainHelp(version: string): string {
     ]),
     '',
     'Without --aws every command runs on the embedded sandbox (no AWS account needed).',
-    'more: README.md, section "The pilotlight command"',
+    'more: docs/cli.md (every command, flag, exit status, --json field and fault name)',
   ].join('\n');
 }

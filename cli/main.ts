@@ -46,19 +46,13 @@ async function status(argv: readonly string[]): Promise<number> {
   return runAwsStatus(argv);
 }
 
-function notYet(name: string): () => Promise<number> {
-  return () => {
-    throw new UsageError(`${name} is not available yet (see pilotlight --help)`);
-  };
-}
-
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   drill,
   status,
   evidence: runEvidenceCommand,
   report: runReportCommand,
-  plan: notYet('plan'),
-  sweep: notYet('sweep'),
+  plan: async (argv) => (await import('./plan.js')).runPlanCommand(argv),
+  sweep: async (argv) => (await import('./plan.js')).runSweepCommand(argv),
 };
 
 const wantsHelp = (argv: readonly string[]) => argv.includes('--help') || argv.includes('-h');

@@ -134,6 +134,8 @@ function triggerOf(document: EvidenceDocument): string {
       : kind === 'copy-job'
         ? 'event: Copy Job State Change'
         : kind;
+  const policy = document.policy;
+  if (kind === 'schedule' && policy) return `schedule: policy ${policy.name} (tier ${policy.tier})`;
   const id = document.trigger?.eventId ? ` (${document.trigger.eventId})` : '';
   return document.mode === 'failover' ? `failover (${label}${id})` : `${label}${id}`;
 }

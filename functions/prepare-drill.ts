@@ -72,6 +72,7 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     drRecoveryPointArn: request.drRecoveryPointArn,
     preparedAt: new Date().toISOString(),
     ...(previousDrillId ? { previousDrillId } : {}),
+    ...(request.policy ? { policy: request.policy } : {}),
   };
 }
 

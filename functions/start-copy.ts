@@ -11,6 +11,16 @@ import { rememberJob, updateDrill } from './lib/state-store.js';
 const Input = z.object({ drill: Drill, taskToken: z.string().min(1) });
 
 /**
+ * AWS Backup counts a copy's lifecycle from the recovery point's creation, not from the copy: an older
+ * recovery point (a policy's `random` rule drills one from days ago) keeps its copy for its age plus
+ * DRILL_COPY_RETENTION_DAYS, or the copy would be deleted before the restore reads it.
+ */
+export function copyRetentionDays(drill: Drill): number {
+  const ageDays = Math.floor((Date.now() - Date.parse(drill.source.recoveryPointCreatedAt)) / 86_400_000);
+  return Math.max(0, ageDays) + config.DRILL_COPY_RETENTION_DAYS;
+}
+
+/**
  * Starts the cross-account, cross-region copy into the DR vault, from the source account (which owns the
  * recovery point). The drill waits on the task token until the copy job finishes (event or reconciler).
  */
@@ -26,7 +36,7 @@ export async function startCopy({ drill, taskToken }: z.infer<typeof Input>): Pr
       // A retried task must not start a second copy.
       IdempotencyToken: `${drill.drillId}-copy`,
       // The drill's copy is not a backup anyone keeps: AWS Backup deletes it after a few days.
-      Lifecycle: { DeleteAfterDays: config.DRILL_COPY_RETENTION_DAYS },
+      Lifecycle: { DeleteAfterDays: copyRetentionDays(drill) },
     }),
   );
   const copyJobId = started.CopyJobId;

@@ -131,6 +131,10 @@ export const operationActions: Record<string, Mapper> = {
   // No resource-level permissions for the job listings (Service Authorization Reference).
   'Backup.ListRestoreJobs': (_input, env) => single('backup:ListRestoreJobs', '*', env.account),
   'Backup.ListBackupJobs': (_input, env) => single('backup:ListBackupJobs', '*', env.account),
+  // Nor for these two listings (drills by policy, functions/lib/plan.ts).
+  'Backup.ListProtectedResources': (_input, env) => single('backup:ListProtectedResources', '*', env.account),
+  'Backup.ListRecoveryPointsByResource': (_input, env) =>
+    single('backup:ListRecoveryPointsByResource', '*', env.account),
 
   'ResourceGroupsTaggingAPI.GetResources': (_input, env) => single('tag:GetResources', '*', env.account),
 

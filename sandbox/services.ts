@@ -74,6 +74,9 @@ export function serviceOperations(
     'Backup.DescribeRestoreJob': (caller, input) => world.backup.describeRestoreJob(caller, input),
     'Backup.ListRestoreJobs': (caller, input) => world.backup.listRestoreJobs(caller, input),
     'Backup.ListBackupJobs': (caller, input) => world.backup.listBackupJobs(caller, input),
+    'Backup.ListProtectedResources': (caller, input) => world.backup.listProtectedResources(caller, input),
+    'Backup.ListRecoveryPointsByResource': (caller, input) =>
+      world.backup.listRecoveryPointsByResource(caller, input),
 
     'ResourceGroupsTaggingAPI.GetResources': (caller, input) => world.tagging.getResources(caller, input),
 

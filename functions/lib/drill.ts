@@ -19,6 +19,20 @@ export const Trigger = z.object({
 });
 export type Trigger = z.infer<typeof Trigger>;
 
+const seconds = z.number().int().positive();
+
+/** A tier's recovery targets (policies.yml), in seconds. */
+export const TierTargets = z.strictObject({
+  rtoSeconds: seconds,
+  rpoSeconds: seconds,
+  dataRpoSeconds: seconds.optional(),
+});
+export type TierTargets = z.infer<typeof TierTargets>;
+
+/** What a drill started by a policy carries: the policy, its tier and the tier's targets. */
+export const PolicyRef = z.object({ name: z.string().min(1), tier: z.string().min(1), targets: TierTargets });
+export type PolicyRef = z.infer<typeof PolicyRef>;
+
 /** What intake (or an operator) asks for: restore this recovery point in the DR account. */
 export const DrillRequest = z.object({
   mode: DrillMode.default('drill'),
@@ -33,6 +47,8 @@ export const DrillRequest = z.object({
   }),
   /** Set when the recovery point already sits in the DR vault (a copy-job trigger): the copy is skipped. */
   drRecoveryPointArn: z.string().startsWith('arn:').optional(),
+  /** A drill started by a policy (functions/plan.ts): judged against its tier's targets. */
+  policy: PolicyRef.optional(),
 });
 export type DrillRequest = z.infer<typeof DrillRequest>;
 
@@ -61,6 +77,8 @@ export const Drill = z.object({
   preparedAt: isoTime,
   /** A manual re-drill of a recovery point already drilled: the drill before this one. */
   previousDrillId: z.string().optional(),
+  /** The policy that started the drill, with its tier's targets (absent: the deployment's RTO target). */
+  policy: PolicyRef.optional(),
 });
 export type Drill = z.infer<typeof Drill>;
 
@@ -81,7 +99,14 @@ export const RestoreResult = z.object({
 });
 export type RestoreResult = z.infer<typeof RestoreResult>;
 
-export const Check = z.object({ name: z.string(), passed: z.boolean(), detail: z.string() });
+export const Check = z.object({
+  name: z.string(),
+  passed: z.boolean(),
+  detail: z.string(),
+  /** What a check measured and what it required, where it records them (the data checks). */
+  observed: z.unknown().optional(),
+  expected: z.unknown().optional(),
+});
 export type Check = z.infer<typeof Check>;
 
 export const HealthResult = z.object({

@@ -28,8 +28,15 @@ export interface Evidence {
   dataChecks: DataChecksRecord | null;
   /** Time spent waiting for an admission slot behind other drills (not counted in the RTO). */
   queuedSeconds: number;
+  /** The tier's target when a policy started the drill, else the deployment's (rtoTargetSeconds). */
   rtoTargetSeconds: number;
   rtoTargetMet: boolean | null;
+  /** A policy's drill: its tier's RPO and data-RPO targets (null: no target for this drill). */
+  rpoTargetSeconds: number | null;
+  rpoTargetMet: boolean | null;
+  dataRpoTargetSeconds: number | null;
+  /** The policy (policies.yml) that started the drill, and its tier; null for every other trigger. */
+  policy: { name: string; tier: string } | null;
   restoredResourceArn: string | null;
   /** A manual re-drill: the drill of this recovery point before this one. */
   redrillOf: string | null;
@@ -70,6 +77,10 @@ export function buildEvidence(
   const { rtoSeconds, rpoSeconds } = measure(state);
   const drill = state.drill;
   const request = drill ? undefined : requestOf(state);
+  const policy = drill?.policy ?? request?.policy;
+  const targets = policy?.targets;
+  const rtoTarget = targets?.rtoSeconds ?? extra.rtoTargetSeconds;
+  const rpoTarget = targets?.rpoSeconds ?? null;
   const step = (name: string, startedAt?: string, endedAt?: string) => ({
     step: name,
     startedAt,
@@ -105,8 +116,12 @@ export function buildEvidence(
     dataRpoSeconds: state.health?.dataRpoSeconds ?? extra.dataChecks?.dataRpoSeconds ?? null,
     dataChecks: extra.dataChecks ?? null,
     queuedSeconds: queuedSeconds(state),
-    rtoTargetSeconds: extra.rtoTargetSeconds,
-    rtoTargetMet: rtoSeconds === null ? null : rtoSeconds <= extra.rtoTargetSeconds,
+    rtoTargetSeconds: rtoTarget,
+    rtoTargetMet: rtoSeconds === null ? null : rtoSeconds <= rtoTarget,
+    rpoTargetSeconds: rpoTarget,
+    rpoTargetMet: rpoSeconds === null || rpoTarget === null ? null : rpoSeconds <= rpoTarget,
+    dataRpoTargetSeconds: targets?.dataRpoSeconds ?? null,
+    policy: policy ? { name: policy.name, tier: policy.tier } : null,
     restoredResourceArn: state.restore?.createdResourceArn ?? extra.restoredResourceArn ?? null,
     redrillOf: drill?.previousDrillId ?? null,
     teardown: state.teardown ?? null,

@@ -454,6 +454,61 @@ export class Backup {
     };
   }
 
+  /**
+   * ListProtectedResources in the caller's account and region: every resource with a completed backup here
+   * (its recovery points in this account's vaults), with its type and last backup time.
+   */
+  listProtectedResources(caller: Caller, input: { MaxResults?: number; NextToken?: string }) {
+    const latest = new Map<string, RecoveryPoint>();
+    for (const point of this.recoveryPoints.values()) {
+      if (point.account !== caller.account || point.region !== caller.region) continue;
+      const known = latest.get(point.resourceArn);
+      if (!known || point.completedAt > known.completedAt) latest.set(point.resourceArn, point);
+    }
+    const matches = [...latest.values()].sort((a, b) => a.resourceArn.localeCompare(b.resourceArn));
+    const perPage = input.MaxResults ?? 1000;
+    const start = Number(input.NextToken || 0);
+    return {
+      Results: matches.slice(start, start + perPage).map((point) => ({
+        ResourceArn: point.resourceArn,
+        ResourceType: point.resourceType,
+        LastBackupTime: new Date(point.completedAt),
+        LastBackupVaultArn: `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`,
+        LastRecoveryPointArn: point.arn,
+      })),
+      NextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
+    };
+  }
+
+  /** ListRecoveryPointsByResource in the caller's account and region, newest first (as AWS Backup lists them). */
+  listRecoveryPointsByResource(
+    caller: Caller,
+    input: { ResourceArn?: string; MaxResults?: number; NextToken?: string },
+  ) {
+    if (!input.ResourceArn)
+      throw new SimulatedAwsError('InvalidParameterValueException', 'ResourceArn is required');
+    const matches = [...this.recoveryPoints.values()]
+      .filter(
+        (point) =>
+          point.account === caller.account &&
+          point.region === caller.region &&
+          point.resourceArn === input.ResourceArn,
+      )
+      .sort((a, b) => b.createdAt - a.createdAt);
+    const perPage = input.MaxResults ?? 100;
+    const start = Number(input.NextToken || 0);
+    return {
+      RecoveryPoints: matches.slice(start, start + perPage).map((point) => ({
+        RecoveryPointArn: point.arn,
+        BackupVaultName: point.vaultName,
+        Status: point.status,
+        CreationDate: new Date(point.createdAt),
+        BackupSizeBytes: point.sizeBytes,
+      })),
+      NextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
+    };
+  }
+
   /** ListRestoreJobs in the caller's account and region (newest first, as AWS Backup lists them). */
   listRestoreJobs(
     caller: Caller,

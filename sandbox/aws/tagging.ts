@@ -7,7 +7,20 @@ const TAG_INDEX_LAG_MS = 30 * 60_000;
 
 /** The Resource Groups Tagging API over every resource the services track (world.resources), in any account. */
 export class Tagging {
+  /**
+   * Production resources and their tags (the estate `pilotlight sweep` seeds): the source accounts' resources
+   * are not simulated as services, only their backups; the Tagging API still lists them with their tags.
+   */
+  readonly sourceResources = new Map<
+    string,
+    { account: string; region: string; tags: Record<string, string> }
+  >();
+
   constructor(private readonly world: World) {}
+
+  tagSourceResource(arn: string, account: string, region: string, tags: Record<string, string>): void {
+    this.sourceResources.set(arn, { account, region, tags: { ...tags } });
+  }
 
   /**
    * Resource Groups Tagging API GetResources: the caller's account and region, every tag filter must match
@@ -28,7 +41,11 @@ export class Tagging {
       if (!/^[a-z0-9-]+(:[a-zA-Z0-9-]+)?$/.test(type))
         throw new SimulatedAwsError('InvalidParameterException', `Unsupported resource type ${type}`);
     }
-    const matches = [...this.world.resources.values()].filter(
+    const indexed = [
+      ...this.world.resources.values(),
+      ...[...this.sourceResources.entries()].map(([arn, r]) => ({ arn, ...r, deletedAt: undefined })),
+    ];
+    const matches = indexed.filter(
       (r) =>
         r.account === caller.account &&
         r.region === caller.region &&

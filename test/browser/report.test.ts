@@ -16,7 +16,7 @@ const root = mkdtempSync(join(tmpdir(), 'pilotlight-browser-'));
 const evidenceDir = join(root, 'evidence');
 const reportPath = join(root, 'report.html');
 let browser: Browser;
-const drillIds: { id: string; status: string }[] = [];
+const drillIds: { id: string; status: string; type: string }[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
@@ -26,17 +26,25 @@ beforeAll(async () => {
     stdout += String(chunk);
     return true;
   });
-  for (const argv of [
-    ['--resource-type', 'RDS', '--count', '2', '--seed', '11'],
-    ['--resource-type', 'EBS', '--count', '2', '--seed', '12'],
-    ['--resource-type', 'EBS', '--fault', 'job:restore=FAILED', '--seed', '13'],
-    ['--resource-type', 'RDS', '--fault', 'health=unhealthy', '--seed', '14'],
-  ]) {
-    stdout = '';
-    await main(['drill', ...argv, '--evidence-dir', evidenceDir, '--json']);
-    const run = JSON.parse(stdout) as { drills: { drillId: string; status: string }[] };
-    drillIds.push(...run.drills.map((d) => ({ id: d.drillId, status: d.status })));
-  }
+  // One seeded sweep (drills by policy over a tagged estate): six drills of six types in three tiers, the first
+  // two restore jobs refused, so two drills fail.
+  const code = await main([
+    'sweep',
+    '--count',
+    '6',
+    '--seed',
+    '11',
+    '--fault',
+    'api:Backup.StartRestoreJob=InvalidParameterValueException*2',
+    '--evidence-dir',
+    evidenceDir,
+    '--json',
+  ]);
+  if (code !== 1) throw new Error(`sweep exited ${code}, expected 1 (two drills fail)`);
+  const run = JSON.parse(stdout) as {
+    drills: { drillId: string; status: string; source: { resourceType: string } }[];
+  };
+  drillIds.push(...run.drills.map((d) => ({ id: d.drillId, status: d.status, type: d.source.resourceType })));
   await main(['report', '--evidence-dir', evidenceDir, '--out', reportPath]);
   vi.restoreAllMocks();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -66,6 +74,13 @@ describe('the HTML report in Chromium', () => {
     // Assess
     expect(drillIds.filter((d) => d.status === 'FAILED')).toHaveLength(2);
     expect(drillIds.filter((d) => d.status === 'SUCCEEDED')).toHaveLength(4);
+    expect(new Set(drillIds.filter((d) => d.status === 'FAILED').map((d) => d.type)).size).toBe(2);
+    expect(new Set(drillIds.filter((d) => d.status === 'SUCCEEDED').map((d) => d.type)).size).toBe(4);
+    // Started by the policies, judged against their tiers.
+    expect(await page.getByText('schedule: policy gold-daily (tier gold)').count()).toBeGreaterThanOrEqual(1);
+    expect(
+      await page.getByText('schedule: policy bronze-monthly (tier bronze)').count(),
+    ).toBeGreaterThanOrEqual(1);
     const summaryRows = page.locator('h2:text("Summary") + table tbody tr');
     expect(await summaryRows.count()).toBe(drillIds.length);
     // Failed drills first in the summary.

@@ -20,6 +20,7 @@ export interface Resource {
 export interface Template {
   Resources: Record<string, Resource>;
   Conditions?: Record<string, unknown>;
+  Outputs?: Record<string, unknown>;
 }
 
 export interface Statement {

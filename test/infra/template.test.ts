@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { supportedResourceTypes } from '../../functions/resources/index.js';
@@ -21,9 +22,11 @@ import {
 // Packaged once for the whole file: `serverless package --stage prod`, offline, with the default params.
 let template: Template;
 let templateFile: string;
+let packageDir: string;
 
 beforeAll(() => {
   const packaged = packageStack('prod');
+  packageDir = packaged.dir;
   template = packaged.template;
   templateFile = join(packaged.dir, 'cloudformation-template-update-stack.json');
 }, 180_000);
@@ -88,6 +91,15 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'sts:AssumeRole',
     'sqs:SendMessage',
   ],
+  // Drills by policy: claims and open-drill places as intake takes them, the source role for the listings.
+  plan: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'states:StartExecution',
+    'sts:AssumeRole',
+    'sqs:SendMessage',
+  ],
   sweepOrphans: ['dynamodb:GetItem', 'states:DescribeExecution', 'sts:AssumeRole', 'sqs:SendMessage'],
   checkHealth: ['dynamodb:UpdateItem', 'sts:AssumeRole'],
   teardown: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sts:AssumeRole'],
@@ -132,6 +144,13 @@ function roleOf(functionKey: string): string {
 }
 
 describe('the packaged stack', () => {
+  it('ships policies.yml inside the plan function package, and outputs the function for pilotlight plan --aws', () => {
+    // Zip entry names are stored uncompressed: the file is in the archive the function runs from.
+    const zip = readFileSync(join(packageDir, 'plan.zip'));
+    expect(zip.includes('policies.yml')).toBe(true);
+    expect(Object.keys(template.Outputs ?? {})).toContain('PlanLambdaFunctionQualifiedArn');
+  });
+
   it('is valid against the current CloudFormation resource specification', () => {
     expect(cfnLint(templateFile)).toEqual([]);
   }, 30_000);
@@ -393,7 +412,8 @@ describe('least privilege', () => {
 
   it('scopes every Lambda permission to its source rule', () => {
     const permissions = resourcesOfType(template, 'AWS::Lambda::Permission');
-    expect(permissions.length).toBe(6);
+    // One per EventBridge rule that invokes a function (the plan's schedule is the seventh).
+    expect(permissions.length).toBe(7);
     for (const [, permission] of permissions) {
       expect(permission.Properties?.Principal).toBe('events.amazonaws.com');
       expect(permission.Properties?.SourceArn).toBeDefined();
@@ -573,7 +593,7 @@ describe('data at rest and in transit', () => {
 describe('operability', () => {
   it('gives every EventBridge target a dead-letter queue and a retry policy', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
-    expect(rules.length).toBe(6);
+    expect(rules.length).toBe(7);
     for (const [, rule] of rules) {
       for (const target of asList(rule.Properties?.Targets as Record<string, unknown>[])) {
         expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('EventTargetDeadLetterQueue') });
@@ -592,6 +612,7 @@ describe('operability', () => {
     );
     expect([...invokedByRules].sort()).toEqual([
       'IntakeLambdaFunction',
+      'PlanLambdaFunction',
       'ReconcileLambdaFunction',
       'ResumeDrillLambdaFunction',
       'SweepOrphansLambdaFunction',

@@ -101,16 +101,18 @@ describe('publishResult', () => {
 
     // Assess
     expect(result.status).toBe('FAILED');
-    expect(subjects()).toEqual([`Pilotlight: drill FAILED (RestoreJobFailed) — RDS ${DRILL_ID}`]);
+    expect(subjects()).toEqual([
+      `Pilotlight: drill FAILED (RestoreJobFailed) — RDS ${DRILL_ID} in us-east-2`,
+    ]);
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: 'arn:aws:sns:us-east-2:222222222222:pilotlight-test-alerts',
-      MessageAttributes: {
+      MessageAttributes: expect.objectContaining({
         drillId: { DataType: 'String', StringValue: DRILL_ID },
         status: { DataType: 'String', StringValue: 'FAILED' },
-      },
+      }),
     });
     const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
-    expect(message).toContain('Error: RestoreJobFailed: restore job 1A2B ended FAILED');
+    expect(message.split('\n')[0]).toBe('What failed: RestoreJobFailed: restore job 1A2B ended FAILED');
   });
 
   it('alerts when teardown left resources in the DR account', async () => {
@@ -136,7 +138,7 @@ describe('publishResult', () => {
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
-    expect(subjects()).toEqual([`Pilotlight: RTO 14401s over target 14400s — RDS ${DRILL_ID}`]);
+    expect(subjects()).toEqual([`Pilotlight: RTO 14401s over target 14400s — RDS ${DRILL_ID} in us-east-2`]);
   });
 
   it('does not alert when the RTO is exactly on target', async () => {
@@ -271,14 +273,14 @@ describe('publishResult', () => {
 
     // Assess
     expect(result.alerts).toEqual([
-      'Pilotlight: drill FAILED (ServiceUnavailableException) — RDS failover-orders-db',
-      'Pilotlight: FAILOVER FAILED: restored resources are kept — RDS failover-orders-db',
+      'Pilotlight: drill FAILED (ServiceUnavailableException) — RDS failover-orders-db in us-east-2',
+      'Pilotlight: FAILOVER FAILED: restored resources are kept — RDS failover-orders-db in us-east-2',
     ]);
     expect(drillDocument(emf)).toMatchObject({ ResourceType: 'RDS', DrillFailed: 1 });
     expect(drillDocument(emf)).not.toHaveProperty('QueuedSeconds');
     const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
-    expect(message).toContain('Drill: failover-orders-db (failover)');
-    expect(message).toContain('Source: arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-1');
+    expect(message).toContain('Drill: failover-orders-db (failover, trigger');
+    expect(message).toContain('Recovery point: arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-1');
   });
 
   it('keeps "Unknown" when the input itself was not a drill request', async () => {
@@ -308,10 +310,10 @@ describe('publishResult', () => {
     // Assess
     expect(result).toEqual({
       status: 'FAILED',
-      alerts: [`Pilotlight: EVIDENCE NOT RECORDED — RDS ${DRILL_ID}`],
+      alerts: [`Pilotlight: EVIDENCE NOT RECORDED — RDS ${DRILL_ID} in us-east-2`],
     });
     const message = sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
-    expect(message).toContain('Evidence: AccessDenied: not authorized to perform s3:PutObject');
+    expect(message).toContain('What failed: evidence: AccessDenied: not authorized to perform s3:PutObject');
     expect(drillDocument(emf)).toMatchObject({ DrillFailed: 1, EvidenceFailed: 1 });
   });
 
@@ -360,5 +362,159 @@ describe('publishResult', () => {
     expect(alerts).toMatchObject({ AlertsNotSent: 1 });
     expect(alerts).not.toHaveProperty('ResourceType');
     expect(alerts?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service']]);
+  });
+});
+
+describe('alerts people can act on', () => {
+  const EXECUTION_ARN = `arn:aws:states:us-east-2:222222222222:execution:pilotlight-test-drill:${DRILL_ID}`;
+
+  function published(index = 0) {
+    const input = sns.commandCalls(PublishCommand)[index]?.args[0].input;
+    return {
+      subject: input?.Subject ?? '',
+      message: input?.Message ?? '',
+      attributes: input?.MessageAttributes,
+    };
+  }
+
+  it('says what failed, where, which drill, each failing check observed against expected, the execution link and the next step', async () => {
+    // Prepare: checkHealth failed; only its error says which checks
+    const input: DrillState = succeededState({
+      health: undefined,
+      teardown: undefined,
+      error: {
+        Error: 'HealthCheckFailed',
+        Cause: JSON.stringify({
+          errorType: 'HealthCheckFailed',
+          errorMessage:
+            '2 of 5 checks failed: resource-available (DBInstanceStatus is failed); endpoint-reachable (no endpoint)',
+        }),
+      },
+    });
+
+    // Act
+    await publishResult(input);
+
+    // Assess
+    const { subject, message } = published();
+    expect(subject).toBe(`Pilotlight: drill FAILED (HealthCheckFailed) — RDS ${DRILL_ID} in us-east-2`);
+    const lines = message.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      'What failed: HealthCheckFailed: 2 of 5 checks failed: resource-available (DBInstanceStatus is failed); endpoint-reachable (no endpoint)',
+      'Failing check: resource-available: observed "DBInstanceStatus is failed", expected the check to pass',
+      'Failing check: endpoint-reachable: observed "no endpoint", expected the check to pass',
+    ]);
+    expect(lines).toContain(
+      'Where: source 111111111111 us-east-2 arn:aws:rds:us-east-2:111111111111:db:orders-db-1; DR 333333333333 us-west-2 (vault pilotlight-dr)',
+    );
+    expect(lines).toContain(
+      `Execution: https://us-east-2.console.aws.amazon.com/states/home?region=us-east-2#/v2/executions/details/${encodeURIComponent(EXECUTION_ARN)}`,
+    );
+    expect(lines.at(-1)).toMatch(
+      /^Next step: .*then re-drill: pilotlight drill --aws --region us-east-2 --recovery-point arn:aws:rds:us-east-2:111111111111:snapshot:awsbackup:job-4c1e9a2b/,
+    );
+  });
+
+  it('shows a check that records them with its observed and expected values', async () => {
+    // Prepare
+    const input = succeededState({
+      error: { Error: 'HealthCheckFailed', Cause: 'row count' },
+      health: {
+        checks: [
+          {
+            name: 'row-count',
+            passed: false,
+            detail: 'orders rows',
+            observed: 12,
+            expected: { op: '>=', value: 1000 },
+          },
+          { name: 'resource-available', passed: true, detail: 'available' },
+        ],
+        validatedAt: '2026-01-05T03:15:00.000Z',
+      },
+    });
+
+    // Act
+    await publishResult(input);
+
+    // Assess
+    expect(published().message).toContain(
+      'Failing check: row-count: observed 12, expected {"op":">=","value":1000} (orders rows)',
+    );
+  });
+
+  it('gives machines the facts as message attributes, at most the ten SNS allows', async () => {
+    // Prepare
+    const input = succeededState({ error: { Error: 'RestoreJobFailed', Cause: 'ended FAILED' } });
+
+    // Act
+    await publishResult(input);
+
+    // Assess
+    const { attributes } = published();
+    const text = (value: string) => ({ DataType: 'String', StringValue: value });
+    expect(attributes).toEqual({
+      drillId: text(DRILL_ID),
+      status: text('FAILED'),
+      alert: text('failed'),
+      mode: text('drill'),
+      resourceType: text('RDS'),
+      sourceAccount: text('111111111111'),
+      sourceRegion: text('us-east-2'),
+      executionArn: text(EXECUTION_ARN),
+      error: text('RestoreJobFailed'),
+    });
+    expect(Object.keys(attributes ?? {}).length).toBeLessThanOrEqual(10);
+  });
+
+  it('judges a policy drill against its tier: RTO and RPO over the tier targets alert, with the tier named', async () => {
+    // Prepare: validated 3 h after the trigger, from a recovery point 26 min older than the trigger; gold wants 2 h / 10 min
+    const policy = { name: 'gold-daily', tier: 'gold', targets: { rtoSeconds: 7200, rpoSeconds: 600 } };
+    const validatedAt = new Date(Date.parse(TRIGGERED_AT) + 3 * 3600 * 1000).toISOString();
+    const input = succeededState({
+      drill: rdsDrill({
+        policy,
+        trigger: { kind: 'schedule', eventId: 'policy:gold-daily', at: TRIGGERED_AT },
+      }),
+      health: { checks: [], validatedAt },
+    });
+
+    // Act
+    const result = await publishResult(input);
+
+    // Assess
+    expect(result.alerts).toEqual([
+      `Pilotlight: RTO 10800s over target 7200s — RDS ${DRILL_ID} in us-east-2`,
+      expect.stringMatching(
+        new RegExp(`^Pilotlight: RPO \\d+s over target 600s — RDS ${DRILL_ID} in us-east-2$`),
+      ),
+    ]);
+    expect(published(0).message.split('\n')[0]).toBe(
+      'What failed: RTO 10800 s observed, 7200 s expected at most (tier gold)',
+    );
+    expect(published(0).message).toContain(
+      'Drill: rds-20260105T0157-5b0c1f2e9a (drill, trigger schedule, policy gold-daily, tier gold)',
+    );
+    expect(published(0).attributes?.tier).toEqual({ DataType: 'String', StringValue: 'gold' });
+  });
+
+  it('keeps every subject within the 100 characters SNS allows, the drill id kept', async () => {
+    // Prepare
+    const input = succeededState({
+      drill: rdsDrill({ drillId: 'dynamodb-20260105T0200-92bd18417bef' }),
+      teardownError: { Error: 'TeardownIncomplete', Cause: 'still deleting' },
+    });
+
+    // Act
+    const result = await publishResult(input);
+
+    // Assess
+    for (const subject of result.alerts) {
+      expect(subject.length).toBeLessThan(100);
+      expect(subject).toContain('dynamodb-20260105T0200-92bd18417bef');
+    }
+    expect(published().message).toMatch(
+      /^Next step: Resources tagged pilotlight:drill-id=dynamodb-20260105T0200-92bd18417bef may be left/m,
+    );
   });
 });

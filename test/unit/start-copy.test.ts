@@ -38,8 +38,9 @@ describe('startCopy', () => {
   });
 
   it('has AWS Backup delete the drill copy after DRILL_COPY_RETENTION_DAYS (7 in tests)', async () => {
-    // Prepare
+    // Prepare: a recovery point of two hours ago (an event's)
     const drill = rdsDrill();
+    drill.source.recoveryPointCreatedAt = new Date(Date.now() - 2 * 3_600_000).toISOString();
 
     // Act
     await startCopy({ drill, taskToken: TASK_TOKEN });
@@ -47,6 +48,20 @@ describe('startCopy', () => {
     // Assess
     expect(backup.commandCalls(StartCopyJobCommand)[0]?.args[0].input.Lifecycle).toEqual({
       DeleteAfterDays: 7,
+    });
+  });
+
+  it('keeps the copy of an older recovery point for its age plus DRILL_COPY_RETENTION_DAYS (AWS Backup counts from its creation)', async () => {
+    // Prepare: a policy's random rule drills a recovery point of ten and a half days ago
+    const drill = rdsDrill();
+    drill.source.recoveryPointCreatedAt = new Date(Date.now() - 10.5 * 86_400_000).toISOString();
+
+    // Act
+    await startCopy({ drill, taskToken: TASK_TOKEN });
+
+    // Assess: deleted 17 days after its creation, 6.5 days from now
+    expect(backup.commandCalls(StartCopyJobCommand)[0]?.args[0].input.Lifecycle).toEqual({
+      DeleteAfterDays: 17,
     });
   });
 

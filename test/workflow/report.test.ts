@@ -253,10 +253,13 @@ describe('pilotlight --help', () => {
     expect(code).toBe(0);
     for (const command of ['drill', 'status', 'evidence', 'report', 'plan', 'sweep'])
       expect(top).toMatch(new RegExp(`^  ${command} `, 'm'));
-    for (const command of ['drill', 'status', 'evidence', 'report'])
+    for (const command of ['drill', 'status', 'evidence', 'report', 'plan', 'sweep']) {
       expect(pages[command]).toMatch(
         new RegExp(`^pilotlight ${command} — [\\s\\S]*usage:[\\s\\S]*examples:[\\s\\S]*exit status:`),
       );
+      expect(pages[command]).toContain('more: docs/cli.md');
+    }
+    expect(top).toContain('more: docs/cli.md');
     expect(pages.drill).toContain('--evidence-dir DIR');
   });
 
