@@ -36,7 +36,11 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
   const dataRpoSeconds = state.health?.dataRpoSeconds ?? state.evidence?.dataRpoSeconds;
   if (dataRpoSeconds !== undefined) {
     metrics.addMetric('DataRpoSeconds', MetricUnit.Seconds, dataRpoSeconds);
-    const breached = dataRpoSeconds > config.DATA_RPO_TARGET_SECONDS;
+    // A policy's drill is judged against its tier's data RPO target, any other against the deployment's.
+    const target =
+      (state.drill?.policy ?? requestOf(state)?.policy)?.targets.dataRpoSeconds ??
+      config.DATA_RPO_TARGET_SECONDS;
+    const breached = dataRpoSeconds > target;
     metrics.addMetric('DataRpoTargetBreached', MetricUnit.Count, breached ? 1 : 0);
   }
   const copySeconds = secondsBetween(state.copy?.startedAt, state.copy?.completedAt);

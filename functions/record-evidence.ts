@@ -21,6 +21,7 @@ export async function recordEvidence(input: DrillState): Promise<EvidenceRef> {
   const evidence = buildEvidence(input, {
     checks: input.state.health?.checks ?? record?.checks ?? [],
     rtoTargetSeconds: config.RTO_TARGET_SECONDS,
+    dataRpoTargetSeconds: config.DATA_RPO_TARGET_SECONDS,
     restoredResourceArn: record?.createdResourceArn,
     codeVersion: config.CODE_VERSION,
     jobs: record,

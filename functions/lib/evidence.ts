@@ -34,7 +34,9 @@ export interface Evidence {
   /** A policy's drill: its tier's RPO and data-RPO targets (null: no target for this drill). */
   rpoTargetSeconds: number | null;
   rpoTargetMet: boolean | null;
+  /** The tier's data RPO target, else the deployment's (param dataRpoTargetSeconds). */
   dataRpoTargetSeconds: number | null;
+  dataRpoTargetMet: boolean | null;
   /** The policy (policies.yml) that started the drill, and its tier; null for every other trigger. */
   policy: { name: string; tier: string } | null;
   restoredResourceArn: string | null;
@@ -61,6 +63,8 @@ export function buildEvidence(
   extra: {
     checks: Check[];
     rtoTargetSeconds: number;
+    /** The deployment's data RPO target (a policy's tier may set its own). */
+    dataRpoTargetSeconds?: number;
     restoredResourceArn?: string;
     codeVersion: string;
     /** The drill record's job ids: a job that failed left no result in the state, only there. */
@@ -81,6 +85,8 @@ export function buildEvidence(
   const targets = policy?.targets;
   const rtoTarget = targets?.rtoSeconds ?? extra.rtoTargetSeconds;
   const rpoTarget = targets?.rpoSeconds ?? null;
+  const dataRpoTarget = targets?.dataRpoSeconds ?? extra.dataRpoTargetSeconds ?? null;
+  const dataRpoSeconds = state.health?.dataRpoSeconds ?? extra.dataChecks?.dataRpoSeconds ?? null;
   const step = (name: string, startedAt?: string, endedAt?: string) => ({
     step: name,
     startedAt,
@@ -113,14 +119,16 @@ export function buildEvidence(
     checks: extra.checks,
     rtoSeconds,
     rpoSeconds,
-    dataRpoSeconds: state.health?.dataRpoSeconds ?? extra.dataChecks?.dataRpoSeconds ?? null,
+    dataRpoSeconds,
     dataChecks: extra.dataChecks ?? null,
     queuedSeconds: queuedSeconds(state),
     rtoTargetSeconds: rtoTarget,
     rtoTargetMet: rtoSeconds === null ? null : rtoSeconds <= rtoTarget,
     rpoTargetSeconds: rpoTarget,
     rpoTargetMet: rpoSeconds === null || rpoTarget === null ? null : rpoSeconds <= rpoTarget,
-    dataRpoTargetSeconds: targets?.dataRpoSeconds ?? null,
+    dataRpoTargetSeconds: dataRpoTarget,
+    dataRpoTargetMet:
+      dataRpoSeconds === null || dataRpoTarget === null ? null : dataRpoSeconds <= dataRpoTarget,
     policy: policy ? { name: policy.name, tier: policy.tier } : null,
     restoredResourceArn: state.restore?.createdResourceArn ?? extra.restoredResourceArn ?? null,
     redrillOf: drill?.previousDrillId ?? null,
