@@ -1,4 +1,4 @@
-import { DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
+import { BackupClient, DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { resourceModule } from '../resources/index.js';
 import { accountOf } from './arn.js';
@@ -49,7 +49,7 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
   try {
     if (outcome.state !== 'COMPLETED') {
       const error = job.kind === 'copy' ? new CopyJobFailed('') : new RestoreJobFailed('');
-      await sfn.send(
+      await sfn().send(
         new SendTaskFailureCommand({
           taskToken: job.taskToken,
           error: error.name,
@@ -75,7 +75,7 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
         if (isTransientAwsError(error)) throw error;
         // Retrying cannot fix AccessDenied or a validation error: fail the drill now, with the real error.
         const { name, message } = describeError(error);
-        await sfn.send(
+        await sfn().send(
           new SendTaskFailureCommand({
             taskToken: job.taskToken,
             error: new RestoreNotTagged('').name,
@@ -106,7 +106,9 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
         completedAt: iso(outcome.completedAt, now),
       };
     }
-    await sfn.send(new SendTaskSuccessCommand({ taskToken: job.taskToken, output: JSON.stringify(output) }));
+    await sfn().send(
+      new SendTaskSuccessCommand({ taskToken: job.taskToken, output: JSON.stringify(output) }),
+    );
     return 'resumed';
   } catch (error) {
     if (error instanceof Error && CLOSED_TOKEN.has(error.name)) {
@@ -124,7 +126,9 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
  * ARN outside the DR account.
  */
 export async function createdResourceOf(job: Pick<PendingJob, 'jobId' | 'drillId'>): Promise<string> {
-  const described = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
+  const described = await drClients()
+    .client(BackupClient)
+    .send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
   return inDrAccount(job, described.CreatedResourceArn);
 }
 
@@ -147,9 +151,9 @@ function inDrAccount(job: Pick<PendingJob, 'jobId' | 'drillId'>, arn: string | u
  */
 export async function describeJob(job: PendingJob): Promise<JobOutcome> {
   if (job.kind === 'copy') {
-    const { CopyJob } = await sourceClients(job.account, job.region).backup.send(
-      new DescribeCopyJobCommand({ CopyJobId: job.jobId }),
-    );
+    const { CopyJob } = await sourceClients(job.account, job.region)
+      .client(BackupClient)
+      .send(new DescribeCopyJobCommand({ CopyJobId: job.jobId }));
     return {
       jobId: job.jobId,
       state: CopyJob?.State ?? 'UNKNOWN',
@@ -159,7 +163,9 @@ export async function describeJob(job: PendingJob): Promise<JobOutcome> {
       completedAt: CopyJob?.CompletionDate?.toISOString(),
     };
   }
-  const restore = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
+  const restore = await drClients()
+    .client(BackupClient)
+    .send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
   return {
     jobId: job.jobId,
     state: restore.Status ?? 'UNKNOWN',

@@ -1,22 +1,13 @@
-import {
-  AddTagsToResourceCommand,
-  CreateDBInstanceCommand,
-  type DBCluster,
-  DBClusterNotFoundFault,
-  DBInstanceAlreadyExistsFault,
-  DBInstanceNotFoundFault,
-  DeleteDBClusterCommand,
-  DeleteDBInstanceCommand,
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  ListTagsForResourceCommand,
-  RDSClient,
-} from '@aws-sdk/client-rds';
+import type { DBCluster } from '@aws-sdk/client-rds';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
 import { drillTags } from '../lib/drill.js';
 import { ResourceNotReady } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
+
+/** The RDS SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const rdsSdk = lazySdk(() => import('./sdk/rds.js'));
 
 /**
  * The DB-cluster resource types (Aurora, DocumentDB, Neptune), built by one factory: AWS Backup restores the
@@ -35,8 +26,6 @@ export interface ClusterTypeOptions {
   /** Seconds after the restore job the cluster and its drill instance may take to become available. */
   budgetSeconds: number;
 }
-
-const rdsOf = (clients: AccountClients) => clients.client(RDSClient);
 
 /** Cluster statuses that settle by themselves (RDS User Guide, "Viewing DB cluster status"). */
 const CLUSTER_TRANSITIONAL = new Set([
@@ -90,14 +79,16 @@ export function drillInstanceIdentifierFor(drillId: string): string {
   return drillResourceName(drillId, 63, '-i1');
 }
 
-const isClusterGone = (error: unknown) => error instanceof DBClusterNotFoundFault;
-const isInstanceGone = (error: unknown) => error instanceof DBInstanceNotFoundFault;
+// By name: the SDK's error classes live in the lazily loaded SDK, and an SDK service error is named as its class.
+const isClusterGone = (error: unknown) => error instanceof Error && error.name === 'DBClusterNotFoundFault';
+const isInstanceGone = (error: unknown) => error instanceof Error && error.name === 'DBInstanceNotFoundFault';
 
 async function describeCluster(clients: AccountClients, identifier: string): Promise<DBCluster | undefined> {
+  const { DescribeDBClustersCommand, RDSClient } = await rdsSdk();
   try {
-    const result = await rdsOf(clients).send(
-      new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }),
-    );
+    const result = await clients
+      .client(RDSClient)
+      .send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }));
     return result.DBClusters?.[0];
   } catch (error) {
     if (isClusterGone(error)) return undefined;
@@ -107,12 +98,15 @@ async function describeCluster(clients: AccountClients, identifier: string): Pro
 
 /** The cluster's members as RDS reports them (instance identifier and status), skipping ones already gone. */
 async function membersOf(clients: AccountClients, cluster: DBCluster) {
+  const { DescribeDBInstancesCommand, RDSClient } = await rdsSdk();
   const members: { id: string; arn: string; status: string; publiclyAccessible: boolean | undefined }[] = [];
   for (const member of cluster.DBClusterMembers ?? []) {
     const id = member.DBInstanceIdentifier;
     if (!id) continue;
     try {
-      const result = await rdsOf(clients).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+      const result = await clients
+        .client(RDSClient)
+        .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
       const instance = result.DBInstances?.[0];
       if (instance)
         members.push({
@@ -162,16 +156,18 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
     },
 
     async tag(clients, resourceArn, tags) {
-      await rdsOf(clients).send(
-        new AddTagsToResourceCommand({ ResourceName: resourceArn, Tags: tagList(tags) }),
-      );
+      const { AddTagsToResourceCommand, RDSClient } = await rdsSdk();
+      await clients
+        .client(RDSClient)
+        .send(new AddTagsToResourceCommand({ ResourceName: resourceArn, Tags: tagList(tags) }));
     },
 
     async readTags(clients, resourceArn) {
+      const { ListTagsForResourceCommand, RDSClient } = await rdsSdk();
       try {
-        const result = await rdsOf(clients).send(
-          new ListTagsForResourceCommand({ ResourceName: resourceArn }),
-        );
+        const result = await clients
+          .client(RDSClient)
+          .send(new ListTagsForResourceCommand({ ResourceName: resourceArn }));
         return tagsOf(result.TagList);
       } catch (error) {
         if (isClusterGone(error)) return undefined;
@@ -180,6 +176,7 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
     },
 
     async checkHealth({ clients, resourceArn, expected, drill, config }) {
+      const { CreateDBInstanceCommand, DBInstanceAlreadyExistsFault, RDSClient } = await rdsSdk();
       const identifier = resourceIdFromArn(resourceArn);
       const cluster = await describeCluster(clients, identifier);
       if (!cluster) return [check('resource-exists', false, `DB cluster ${identifier} not found`)];
@@ -193,7 +190,7 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
         // drill's teardown (pilotlight:managed) can delete it. Another attempt may have created it already.
         const instanceId = drillInstanceIdentifierFor(drill.drillId);
         try {
-          await rdsOf(clients).send(
+          await clients.client(RDSClient).send(
             new CreateDBInstanceCommand({
               DBInstanceIdentifier: instanceId,
               DBClusterIdentifier: identifier,
@@ -272,6 +269,7 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
     },
 
     async delete(clients, resourceArn) {
+      const { DeleteDBClusterCommand, DeleteDBInstanceCommand, RDSClient } = await rdsSdk();
       const identifier = resourceIdFromArn(resourceArn);
       const cluster = await describeCluster(clients, identifier);
       if (!cluster) return { status: 'already-gone', deleted: [] };
@@ -282,7 +280,9 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
         const deleted: string[] = [];
         for (const member of members.filter((m) => m.status !== 'deleting')) {
           try {
-            await rdsOf(clients).send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: member.id }));
+            await clients
+              .client(RDSClient)
+              .send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: member.id }));
             deleted.push(member.arn || member.id);
           } catch (error) {
             // Gone meanwhile: nothing more to ask. Any other refusal (an instance modifying, say) is teardown's
@@ -293,9 +293,9 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
         return { status: 'deleted', deleted };
       }
       try {
-        await rdsOf(clients).send(
-          new DeleteDBClusterCommand({ DBClusterIdentifier: identifier, SkipFinalSnapshot: true }),
-        );
+        await clients
+          .client(RDSClient)
+          .send(new DeleteDBClusterCommand({ DBClusterIdentifier: identifier, SkipFinalSnapshot: true }));
         return { status: 'deleted', deleted: [resourceArn] };
       } catch (error) {
         if (isClusterGone(error)) return { status: 'already-gone', deleted: [] };

@@ -1,17 +1,10 @@
-import {
-  AddTagsToResourceCommand,
-  DBInstanceNotFoundFault,
-  DeleteDBInstanceCommand,
-  DescribeDBInstancesCommand,
-  ListTagsForResourceCommand,
-  RDSClient,
-} from '@aws-sdk/client-rds';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
-import type { AccountClients } from '../lib/clients.js';
 import { ResourceNotReady } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
-const rdsOf = (clients: AccountClients) => clients.client(RDSClient);
+/** The RDS SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const rdsSdk = lazySdk(() => import('./sdk/rds.js'));
 
 /** RDS instance statuses that settle by themselves shortly after a restore. */
 const TRANSITIONAL = new Set([
@@ -70,7 +63,8 @@ export const rds: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await rdsOf(clients).send(
+    const { AddTagsToResourceCommand, RDSClient } = await rdsSdk();
+    await clients.client(RDSClient).send(
       new AddTagsToResourceCommand({
         ResourceName: resourceArn,
         Tags: tagList(tags),
@@ -79,8 +73,11 @@ export const rds: ResourceModule = {
   },
 
   async readTags(clients, resourceArn) {
+    const { DBInstanceNotFoundFault, ListTagsForResourceCommand, RDSClient } = await rdsSdk();
     try {
-      const result = await rdsOf(clients).send(new ListTagsForResourceCommand({ ResourceName: resourceArn }));
+      const result = await clients
+        .client(RDSClient)
+        .send(new ListTagsForResourceCommand({ ResourceName: resourceArn }));
       return tagsOf(result.TagList);
     } catch (error) {
       if (error instanceof DBInstanceNotFoundFault) return undefined;
@@ -89,10 +86,11 @@ export const rds: ResourceModule = {
   },
 
   async checkHealth({ clients, resourceArn, expected, drill, config }) {
+    const { DescribeDBInstancesCommand, RDSClient } = await rdsSdk();
     const identifier = resourceIdFromArn(resourceArn);
-    const result = await rdsOf(clients).send(
-      new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }),
-    );
+    const result = await clients
+      .client(RDSClient)
+      .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
     const instance = result.DBInstances?.[0];
     if (!instance) return [check('resource-exists', false, `DB instance ${identifier} not found`)];
     const status = instance.DBInstanceStatus ?? 'unknown';
@@ -130,10 +128,11 @@ export const rds: ResourceModule = {
   },
 
   async lifecycle(clients, resourceArn) {
+    const { DBInstanceNotFoundFault, DescribeDBInstancesCommand, RDSClient } = await rdsSdk();
     try {
-      const result = await rdsOf(clients).send(
-        new DescribeDBInstancesCommand({ DBInstanceIdentifier: resourceIdFromArn(resourceArn) }),
-      );
+      const result = await clients
+        .client(RDSClient)
+        .send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: resourceIdFromArn(resourceArn) }));
       const status = result.DBInstances?.[0]?.DBInstanceStatus;
       if (status === undefined) return 'gone';
       return status === 'deleting' ? 'deleting' : 'present';
@@ -144,9 +143,10 @@ export const rds: ResourceModule = {
   },
 
   async delete(clients, resourceArn) {
+    const { DBInstanceNotFoundFault, DeleteDBInstanceCommand, RDSClient } = await rdsSdk();
     const identifier = resourceIdFromArn(resourceArn);
     try {
-      await rdsOf(clients).send(
+      await clients.client(RDSClient).send(
         new DeleteDBInstanceCommand({
           DBInstanceIdentifier: identifier,
           SkipFinalSnapshot: true,
