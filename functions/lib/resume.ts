@@ -13,8 +13,9 @@ import {
   RestoreNotTagged,
   UnexpectedRecord,
 } from './errors.js';
+import { TERMINAL_STATES } from './events.js';
 import { logger } from './observability.js';
-import { claimJob, type PendingJob, releaseJob, updateDrill } from './state-store.js';
+import { claimJob, type PendingJob, pendingJobs, releaseJob, updateDrill } from './state-store.js';
 
 /** A finished copy or restore job, read from its event or from Describe*Job. */
 export interface JobOutcome {
@@ -119,6 +120,36 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
     await releaseJob(job.jobId);
     throw error;
   }
+}
+
+/**
+ * Every open job read from AWS Backup; a drill whose job has finished is resumed (its event was lost or is
+ * late). One job failing does not stop the others. Run every minute by checkJobs and by the reconciler.
+ */
+export async function resumeFinishedJobs(): Promise<{
+  checked: number;
+  resumed: string[];
+  failed: string[];
+}> {
+  const jobs = await pendingJobs();
+  const result = { checked: jobs.length, resumed: [] as string[], failed: [] as string[] };
+  for (const job of jobs) {
+    try {
+      const outcome = await describeJob(job);
+      if (!TERMINAL_STATES.has(outcome.state)) continue;
+      if ((await resumeDrill(job, outcome)) === 'resumed') {
+        result.resumed.push(job.jobId);
+        logger.warn('resumed a drill whose job event never arrived', {
+          drillId: job.drillId,
+          jobId: job.jobId,
+        });
+      }
+    } catch (error) {
+      result.failed.push(job.jobId);
+      logger.error('could not reconcile job', { jobId: job.jobId, drillId: job.drillId, error });
+    }
+  }
+  return result;
 }
 
 /**

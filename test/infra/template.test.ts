@@ -393,7 +393,8 @@ describe('least privilege', () => {
 
   it('scopes every Lambda permission to its source rule', () => {
     const permissions = resourcesOfType(template, 'AWS::Lambda::Permission');
-    expect(permissions.length).toBe(6);
+    // reconcile has two schedules (the whole reconciliation, and the job check every minute).
+    expect(permissions.length).toBe(7);
     for (const [, permission] of permissions) {
       expect(permission.Properties?.Principal).toBe('events.amazonaws.com');
       expect(permission.Properties?.SourceArn).toBeDefined();
@@ -573,7 +574,7 @@ describe('data at rest and in transit', () => {
 describe('operability', () => {
   it('gives every EventBridge target a dead-letter queue and a retry policy', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
-    expect(rules.length).toBe(6);
+    expect(rules.length).toBe(7);
     for (const [, rule] of rules) {
       for (const target of asList(rule.Properties?.Targets as Record<string, unknown>[])) {
         expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('EventTargetDeadLetterQueue') });
