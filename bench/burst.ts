@@ -29,9 +29,14 @@ function endOf(drill: DrillReport, step: string): number | undefined {
   return found ? Date.parse(found) : undefined;
 }
 
-export async function burst(types: readonly string[], count: number, seed = 1): Promise<BurstResult> {
+export async function burst(
+  types: readonly string[],
+  count: number,
+  seed = 1,
+  params?: Record<string, string>,
+): Promise<BurstResult> {
   const wallStart = performance.now();
-  const sandbox = await Sandbox.create({ seed });
+  const sandbox = await Sandbox.create({ seed, params });
   try {
     const start = sandbox.clock.now;
     for (let i = 1; i <= count; i++) sandbox.backupCompleted(types[i % types.length] ?? 'RDS', i);

@@ -84,12 +84,16 @@ export function scheduledPerMonth(runs: readonly RunFigures[]): {
   const functions: Record<string, { runsPerMonth: number; apiCallsPerRun: number }> = {};
   let costUsd = 0;
   for (const fn of config.functions) {
-    const every = fn.schedules[0]?.everyMs;
-    if (every === undefined) continue;
+    if (fn.schedules.length === 0) continue;
     const invocations = runs.reduce((total, run) => total + (run.scheduled.invocations[fn.key] ?? 0), 0);
     const apiCalls = runs.reduce((total, run) => total + (run.scheduled.apiCalls[fn.key] ?? 0), 0);
     const apiCallsPerRun = invocations > 0 ? apiCalls / invocations : 0;
-    const runsPerMonth = (SECONDS_PER_MONTH * 1000) / every;
+    // A function with several schedules (the reconciler, and its job check): the runs of all of them, at the
+    // mean cost of the runs measured, which ran in the same proportion.
+    const runsPerMonth = fn.schedules.reduce(
+      (total, schedule) => total + (SECONDS_PER_MONTH * 1000) / schedule.everyMs,
+      0,
+    );
     functions[fn.key] = { runsPerMonth, apiCallsPerRun: round(apiCallsPerRun, 1) };
     costUsd +=
       runsPerMonth * PRICES.usdPerRequest +

@@ -1,5 +1,5 @@
-import { GetRecoveryPointRestoreMetadataCommand } from '@aws-sdk/client-backup';
-import { z } from 'zod';
+import { BackupClient, GetRecoveryPointRestoreMetadataCommand } from '@aws-sdk/client-backup';
+import * as z from 'zod';
 import { drClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import type { DataCheckReport } from './lib/data-checks.js';
@@ -24,7 +24,7 @@ const Input = z.object({ drill: Drill, copy: CopyResult, restore: RestoreResult 
 export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input>): Promise<HealthResult> {
   logger.appendKeys({ drillId: drill.drillId });
   const clients = drClients();
-  const metadata = await clients.backup.send(
+  const metadata = await clients.client(BackupClient).send(
     new GetRecoveryPointRestoreMetadataCommand({
       BackupVaultName: drill.target.vault,
       RecoveryPointArn: copy.drRecoveryPointArn,

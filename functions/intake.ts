@@ -199,7 +199,7 @@ export async function startDrill(request: DrillRequest, eventId: string): Promis
     return duplicate(claim.holder, recoveryPointArn, eventId);
   }
   try {
-    const started = await sfn.send(
+    const started = await sfn().send(
       new StartExecutionCommand({
         stateMachineArn: config.DRILL_STATE_MACHINE_ARN,
         name: drillId,

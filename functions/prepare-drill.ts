@@ -1,5 +1,5 @@
-import { DescribeRecoveryPointCommand } from '@aws-sdk/client-backup';
-import { z } from 'zod';
+import { BackupClient, DescribeRecoveryPointCommand } from '@aws-sdk/client-backup';
+import * as z from 'zod';
 import { claimRecoveryPoint } from './lib/claims.js';
 import { drClients, sourceClients } from './lib/clients.js';
 import { config, drVaultArn, isSourceAccount } from './lib/config.js';
@@ -31,7 +31,7 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
   // The recovery point itself: its creation time is the RPO reference. Read where it is restored from.
   const inDrVault = request.drRecoveryPointArn !== undefined;
   const clients = inDrVault ? drClients() : sourceClients(request.source.account, request.source.region);
-  const recoveryPoint = await clients.backup.send(
+  const recoveryPoint = await clients.client(BackupClient).send(
     new DescribeRecoveryPointCommand({
       BackupVaultName: inDrVault ? config.DR_VAULT_NAME : request.source.backupVaultName,
       RecoveryPointArn: request.drRecoveryPointArn ?? request.source.recoveryPointArn,

@@ -60,7 +60,7 @@ export async function publishResult(input: DrillState): Promise<PublishedResult>
   const unsent: string[] = [];
   for (const alert of alerts) {
     try {
-      await sns.send(
+      await sns().send(
         new PublishCommand({
           TopicArn: config.ALERT_TOPIC_ARN,
           Subject: alert.subject,

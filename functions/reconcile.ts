@@ -1,14 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import * as z from 'zod';
 import { startDrill } from './intake.js';
 import { reconcileSlots } from './lib/admission.js';
 import { freeEndedOpenDrills } from './lib/claims.js';
-import { TERMINAL_STATES } from './lib/events.js';
 import { executionStatus } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
 import { drillMissedBackups, type MissedBackups } from './lib/missed-backups.js';
 import { logger, metrics } from './lib/observability.js';
-import { describeJob, resumeDrill } from './lib/resume.js';
-import { pendingJobs } from './lib/state-store.js';
+import { resumeFinishedJobs } from './lib/resume.js';
 
 export interface ReconcileResult {
   checked: number;
@@ -29,34 +28,17 @@ class ReconcileIncomplete extends Error {
 
 /**
  * The safety net for best-effort AWS Backup events: every open job is read from AWS Backup and, if it has
- * finished, its drill is resumed. One job failing does not stop the others.
+ * finished, its drill is resumed (as checkJobs does every minute), admission slots and open-drill places of
+ * ended drills are freed, and backups whose event was lost are drilled. One job failing does not stop the others.
  */
 export async function reconcile(): Promise<ReconcileResult> {
-  const jobs = await pendingJobs();
+  const jobs = await resumeFinishedJobs();
   const result: ReconcileResult = {
-    checked: jobs.length,
-    resumed: [],
-    failed: [],
+    ...jobs,
     slots: { freed: 0, admitted: 0 },
     missedBackups: { checked: 0, started: [], deferred: 0 },
     openDrills: { open: 0, freed: 0 },
   };
-  for (const job of jobs) {
-    try {
-      const outcome = await describeJob(job);
-      if (!TERMINAL_STATES.has(outcome.state)) continue;
-      if ((await resumeDrill(job, outcome)) === 'resumed') {
-        result.resumed.push(job.jobId);
-        logger.warn('resumed a drill whose job event never arrived', {
-          drillId: job.drillId,
-          jobId: job.jobId,
-        });
-      }
-    } catch (error) {
-      result.failed.push(job.jobId);
-      logger.error('could not reconcile job', { jobId: job.jobId, drillId: job.drillId, error });
-    }
-  }
   // Before the missed backups: the places of drills that ended go to the backups deferred at the cap.
   let placesFailed = false;
   try {
@@ -82,7 +64,7 @@ export async function reconcile(): Promise<ReconcileResult> {
     logger.error('could not reconcile admission slots', { error });
   }
   metrics.addMetric('ReconciledJobs', MetricUnit.Count, result.resumed.length);
-  metrics.addMetric('OpenJobs', MetricUnit.Count, jobs.length - result.resumed.length);
+  metrics.addMetric('OpenJobs', MetricUnit.Count, jobs.checked - result.resumed.length);
   metrics.addMetric('SlotsFreed', MetricUnit.Count, result.slots.freed);
   metrics.addMetric('MissedBackupsDrilled', MetricUnit.Count, result.missedBackups.started.length);
   metrics.addMetric('DrillsDeferred', MetricUnit.Count, result.missedBackups.deferred);
@@ -103,4 +85,24 @@ export async function reconcile(): Promise<ReconcileResult> {
   return result;
 }
 
-export const handler = lambdaHandler(async () => reconcile(), { publishesMetrics: true });
+/** The job check's schedule input (serverless.yml, `jobCheckRate`): only the open jobs, every minute. */
+const JobsOnly = z.object({ scope: z.literal('jobs') });
+
+/** The open jobs only: resumes a drill whose job finished but whose event is late or lost. */
+export async function checkJobs(): Promise<{ checked: number; resumed: string[]; failed: string[] }> {
+  const result = await resumeFinishedJobs();
+  metrics.addMetric('ReconciledJobs', MetricUnit.Count, result.resumed.length);
+  if (result.failed.length > 0)
+    throw new ReconcileIncomplete(`could not reconcile jobs ${result.failed.join(', ')}`);
+  return result;
+}
+
+/**
+ * Two schedules: every `reconcileRate` the whole reconciliation, every `jobCheckRate` (a minute) only the open
+ * jobs, so a lost or late job event delays a drill by at most about a minute. The job check reads the open jobs
+ * (one Scan, one Describe*Job each) and starts no state transition unless a job has finished.
+ */
+export const handler = lambdaHandler(
+  async (event: unknown) => (JobsOnly.safeParse(event).success ? checkJobs() : reconcile()),
+  { publishesMetrics: true },
+);

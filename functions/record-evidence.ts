@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { finishClaim } from './lib/claims.js';
-import { s3 } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { DrillState, type EvidenceRef, requestOf } from './lib/drill.js';
 import { buildEvidence, drillStatus } from './lib/evidence.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { readDrill, updateDrill } from './lib/state-store.js';
+
+/** The central account's S3 client (the evidence bucket), created on first use (see lib/clients.ts). */
+let s3Client: S3Client | undefined;
+function s3(): S3Client {
+  s3Client ??= new S3Client({});
+  return s3Client;
+}
 
 /**
  * Writes the evidence document to the Object Lock bucket in COMPLIANCE mode: nobody, root included, can
@@ -33,7 +39,7 @@ export async function recordEvidence(input: DrillState): Promise<EvidenceRef> {
   const recordedAt = new Date(evidence.recordedAt);
   const key = `evidence/${recordedAt.toISOString().slice(0, 10).replaceAll('-', '/')}/${drillId}.json`;
   const retainUntil = new Date(recordedAt.getTime() + config.EVIDENCE_RETENTION_DAYS * 86_400_000);
-  const put = await s3.send(
+  const put = await s3().send(
     new PutObjectCommand({
       Bucket: config.EVIDENCE_BUCKET,
       Key: key,

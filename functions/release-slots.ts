@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { poolOf, releaseSlot } from './lib/admission.js';
 import { Drill } from './lib/drill.js';
 import { lambdaHandler } from './lib/handler.js';

@@ -1,5 +1,5 @@
-import { StartCopyJobCommand } from '@aws-sdk/client-backup';
-import { z } from 'zod';
+import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
+import * as z from 'zod';
 import { sourceClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { Drill } from './lib/drill.js';
@@ -27,7 +27,7 @@ export function copyRetentionDays(drill: Drill): number {
 export async function startCopy({ drill, taskToken }: z.infer<typeof Input>): Promise<{ copyJobId: string }> {
   logger.appendKeys({ drillId: drill.drillId });
   const clients = sourceClients(drill.source.account, drill.source.region);
-  const started = await clients.backup.send(
+  const started = await clients.client(BackupClient).send(
     new StartCopyJobCommand({
       RecoveryPointArn: drill.source.recoveryPointArn,
       SourceBackupVaultName: drill.source.backupVaultName,

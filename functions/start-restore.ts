@@ -1,5 +1,9 @@
-import { GetRecoveryPointRestoreMetadataCommand, StartRestoreJobCommand } from '@aws-sdk/client-backup';
-import { z } from 'zod';
+import {
+  BackupClient,
+  GetRecoveryPointRestoreMetadataCommand,
+  StartRestoreJobCommand,
+} from '@aws-sdk/client-backup';
+import * as z from 'zod';
 import { drClients } from './lib/clients.js';
 import { config } from './lib/config.js';
 import { CopyResult, Drill } from './lib/drill.js';
@@ -23,7 +27,7 @@ export async function startRestore({
   logger.appendKeys({ drillId: drill.drillId });
   const module = resourceModule(drill.source.resourceType);
   const clients = drClients();
-  const base = await clients.backup.send(
+  const base = await clients.client(BackupClient).send(
     new GetRecoveryPointRestoreMetadataCommand({
       BackupVaultName: drill.target.vault,
       RecoveryPointArn: copy.drRecoveryPointArn,
@@ -35,7 +39,7 @@ export async function startRestore({
     restoreRequestedAt: new Date().toISOString(),
     drRecoveryPointArn: copy.drRecoveryPointArn,
   });
-  const started = await clients.backup.send(
+  const started = await clients.client(BackupClient).send(
     new StartRestoreJobCommand({
       RecoveryPointArn: copy.drRecoveryPointArn,
       ResourceType: drill.source.resourceType,

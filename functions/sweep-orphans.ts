@@ -1,6 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { paginateListRestoreJobs } from '@aws-sdk/client-backup';
-import { paginateGetResources } from '@aws-sdk/client-resource-groups-tagging-api';
+import { BackupClient, paginateListRestoreJobs } from '@aws-sdk/client-backup';
+import {
+  paginateGetResources,
+  ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
 import { accountOf } from './lib/arn.js';
 import { drClients, drTeardownClients } from './lib/clients.js';
 import { config } from './lib/config.js';
@@ -47,7 +50,7 @@ const RESTORE_JOB_LOOKBACK_MS = 8 * 86_400_000;
 async function sweepUntaggedRestores(result: SweepResult): Promise<void> {
   const restoreRole = `arn:aws:iam::${config.DR_ACCOUNT_ID}:role/${config.RESTORE_ROLE_NAME}`;
   const pages = paginateListRestoreJobs(
-    { client: drClients().backup },
+    { client: drClients().client(BackupClient) },
     {
       ByAccountId: config.DR_ACCOUNT_ID,
       ByStatus: 'COMPLETED',
@@ -131,7 +134,7 @@ export async function sweepOrphans(): Promise<SweepResult> {
   const dr = drTeardownClients();
   const result: SweepResult = { checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [], untagged: [] };
   const pages = paginateGetResources(
-    { client: dr.tagging },
+    { client: dr.client(ResourceGroupsTaggingAPIClient) },
     {
       TagFilters: [
         { Key: MANAGED_TAG, Values: ['true'] },

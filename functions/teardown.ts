@@ -1,4 +1,4 @@
-import { DescribeRestoreJobCommand, paginateListRestoreJobs } from '@aws-sdk/client-backup';
+import { BackupClient, DescribeRestoreJobCommand, paginateListRestoreJobs } from '@aws-sdk/client-backup';
 import { accountOf } from './lib/arn.js';
 import { drClients, drTeardownClients } from './lib/clients.js';
 import { config } from './lib/config.js';
@@ -21,7 +21,7 @@ async function restoreJobOf(state: DrillState['state'], drillId: string): Promis
   if (!record?.restoreRequestedAt || !record.drRecoveryPointArn) return undefined;
   const since = new Date(Date.parse(record.restoreRequestedAt) - 60_000);
   for await (const page of paginateListRestoreJobs(
-    { client: drClients().backup },
+    { client: drClients().client(BackupClient) },
     { ByAccountId: config.DR_ACCOUNT_ID, ByCreatedAfter: since },
   )) {
     for (const candidate of page.RestoreJobs ?? []) {
@@ -60,7 +60,9 @@ export async function teardown({
   };
   const restoreJobId = drill ? await restoreJobOf(state, drillId) : undefined;
   if (drill && restoreJobId) {
-    const job = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: restoreJobId }));
+    const job = await drClients()
+      .client(BackupClient)
+      .send(new DescribeRestoreJobCommand({ RestoreJobId: restoreJobId }));
     const arn = job.CreatedResourceArn;
     if (!arn && (job.Status === 'PENDING' || job.Status === 'RUNNING')) {
       result.pendingRestoreJobId = restoreJobId;

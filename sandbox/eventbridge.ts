@@ -45,7 +45,8 @@ export class EventBridge {
     private readonly lambda: LambdaRuntime,
   ) {}
 
-  scheduleEvery(key: string, everyMs: number): void {
+  /** A rate() schedule; with `input`, EventBridge sends that constant JSON instead of the Scheduled Event. */
+  scheduleEvery(key: string, everyMs: number, input?: Json): void {
     this.clock.schedule(
       everyMs,
       () => {
@@ -54,10 +55,10 @@ export class EventBridge {
         this.scheduledRuns.push(run);
         void this.invokeAsync(
           key,
-          { 'detail-type': 'Scheduled Event', source: 'aws.events', time: at, detail: {} },
+          input ?? { 'detail-type': 'Scheduled Event', source: 'aws.events', time: at, detail: {} },
           run.outcomes,
         );
-        this.scheduleEvery(key, everyMs);
+        this.scheduleEvery(key, everyMs, input);
       },
       { background: true },
     );

@@ -367,7 +367,8 @@ export class Sandbox {
       client.destroy();
     }
     for (const fn of this.config.functions) {
-      for (const schedule of fn.schedules) this.events.scheduleEvery(fn.key, schedule.everyMs);
+      for (const schedule of fn.schedules)
+        this.events.scheduleEvery(fn.key, schedule.everyMs, schedule.input);
     }
     // Provisioning is done: from here on, faults apply (an outage hits the running system, not its setup).
     this.provisioned = true;

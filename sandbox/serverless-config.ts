@@ -29,7 +29,8 @@ export interface FunctionSpec {
   memorySize: number;
   environment: Record<string, Json>;
   eventBridge: { pattern: Record<string, Json> }[];
-  schedules: { rate: string; everyMs: number }[];
+  /** `input`: the constant JSON EventBridge sends instead of the Scheduled Event, when the schedule sets one. */
+  schedules: { rate: string; everyMs: number; input?: Json }[];
   /** serverless-iam-roles-per-function: the function role's statements, and its custom name if any. */
   iamRoleStatements: Json[];
   iamRoleStatementsName?: string;
@@ -207,9 +208,19 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
           typeof spec.iamRoleStatementsName === 'string' ? spec.iamRoleStatementsName : undefined,
         schedules: events.flatMap((event) => {
           const schedule = event.schedule;
-          const rate =
-            typeof schedule === 'string' ? schedule : isRecord(schedule) ? String(schedule.rate) : undefined;
-          return rate ? [{ rate, everyMs: rateToMs(rate) }] : [];
+          // `schedule: rate(...)`, or `{rate, input}` where rate may be a list (as `serverless print` shows it).
+          const rates =
+            typeof schedule === 'string'
+              ? [schedule]
+              : isRecord(schedule)
+                ? (Array.isArray(schedule.rate) ? schedule.rate : [schedule.rate]).map(String)
+                : [];
+          const input = isRecord(schedule) ? schedule.input : undefined;
+          return rates.map((rate) => ({
+            rate,
+            everyMs: rateToMs(rate),
+            ...(input === undefined ? {} : { input }),
+          }));
         }),
       };
     }),

@@ -1,4 +1,4 @@
-import { DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
+import { BackupClient, DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
 import { z } from 'zod';
 import { drClients, sourceClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
@@ -37,10 +37,9 @@ export type PolledRestore = {
  */
 export async function describeJob(input: z.infer<typeof Input>): Promise<PolledCopy | PolledRestore> {
   if (input.kind === 'copy') {
-    const { CopyJob } = await sourceClients(
-      input.drill.source.account,
-      input.drill.source.region,
-    ).backup.send(new DescribeCopyJobCommand({ CopyJobId: input.copyJobId }));
+    const { CopyJob } = await sourceClients(input.drill.source.account, input.drill.source.region)
+      .client(BackupClient)
+      .send(new DescribeCopyJobCommand({ CopyJobId: input.copyJobId }));
     return {
       copyJobId: input.copyJobId,
       state: CopyJob?.State ?? 'UNKNOWN',
@@ -52,7 +51,9 @@ export async function describeJob(input: z.infer<typeof Input>): Promise<PolledC
     };
   }
   const clients = drClients();
-  const job = await clients.backup.send(new DescribeRestoreJobCommand({ RestoreJobId: input.restoreJobId }));
+  const job = await clients
+    .client(BackupClient)
+    .send(new DescribeRestoreJobCommand({ RestoreJobId: input.restoreJobId }));
   const state = job.Status ?? 'UNKNOWN';
   if (state === 'COMPLETED') {
     if (!job.CreatedResourceArn)

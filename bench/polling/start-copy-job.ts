@@ -1,4 +1,4 @@
-import { StartCopyJobCommand } from '@aws-sdk/client-backup';
+import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
 import { z } from 'zod';
 import { sourceClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
@@ -13,16 +13,18 @@ const Input = z.object({ drill: Drill });
  * task token or a job record — the baseline's state machine polls DescribeCopyJob instead of being called back.
  */
 export async function startCopyJob({ drill }: z.infer<typeof Input>): Promise<{ copyJobId: string }> {
-  const started = await sourceClients(drill.source.account, drill.source.region).backup.send(
-    new StartCopyJobCommand({
-      RecoveryPointArn: drill.source.recoveryPointArn,
-      SourceBackupVaultName: drill.source.backupVaultName,
-      DestinationBackupVaultArn: drill.target.vaultArn,
-      IamRoleArn: `arn:aws:iam::${drill.source.account}:role/${config.COPY_ROLE_NAME}`,
-      IdempotencyToken: `${drill.drillId}-copy`,
-      Lifecycle: { DeleteAfterDays: config.DRILL_COPY_RETENTION_DAYS },
-    }),
-  );
+  const started = await sourceClients(drill.source.account, drill.source.region)
+    .client(BackupClient)
+    .send(
+      new StartCopyJobCommand({
+        RecoveryPointArn: drill.source.recoveryPointArn,
+        SourceBackupVaultName: drill.source.backupVaultName,
+        DestinationBackupVaultArn: drill.target.vaultArn,
+        IamRoleArn: `arn:aws:iam::${drill.source.account}:role/${config.COPY_ROLE_NAME}`,
+        IdempotencyToken: `${drill.drillId}-copy`,
+        Lifecycle: { DeleteAfterDays: config.DRILL_COPY_RETENTION_DAYS },
+      }),
+    );
   if (!started.CopyJobId) throw new UnexpectedRecord('StartCopyJob returned no CopyJobId');
   return { copyJobId: started.CopyJobId };
 }

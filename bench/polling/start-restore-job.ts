@@ -1,4 +1,8 @@
-import { GetRecoveryPointRestoreMetadataCommand, StartRestoreJobCommand } from '@aws-sdk/client-backup';
+import {
+  BackupClient,
+  GetRecoveryPointRestoreMetadataCommand,
+  StartRestoreJobCommand,
+} from '@aws-sdk/client-backup';
 import { z } from 'zod';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
@@ -18,13 +22,13 @@ export async function startRestoreJob({
   copy,
 }: z.infer<typeof Input>): Promise<{ restoreJobId: string }> {
   const clients = drClients();
-  const base = await clients.backup.send(
+  const base = await clients.client(BackupClient).send(
     new GetRecoveryPointRestoreMetadataCommand({
       BackupVaultName: drill.target.vault,
       RecoveryPointArn: copy.drRecoveryPointArn,
     }),
   );
-  const started = await clients.backup.send(
+  const started = await clients.client(BackupClient).send(
     new StartRestoreJobCommand({
       RecoveryPointArn: copy.drRecoveryPointArn,
       ResourceType: drill.source.resourceType,

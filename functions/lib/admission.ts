@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { DeleteCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamo, sfn } from './clients.js';
 import { config, restoreLimit } from './config.js';
 import type { Drill } from './drill.js';
@@ -72,7 +72,7 @@ export interface Admission {
 /** Adds the drill to the pool's holders if there is room (or it already holds a slot). */
 async function tryHold(pool: Pool, drillId: string): Promise<boolean> {
   try {
-    await dynamo.send(
+    await dynamo().send(
       new UpdateCommand({
         TableName: config.STATE_TABLE,
         Key: { pk: `SLOT#${pool.id}` },
@@ -96,7 +96,7 @@ async function tryHold(pool: Pool, drillId: string): Promise<boolean> {
 }
 
 async function dropHolder(poolId: string, drillId: string): Promise<void> {
-  await dynamo
+  await dynamo()
     .send(
       new UpdateCommand({
         TableName: config.STATE_TABLE,
@@ -131,12 +131,12 @@ export async function acquireSlot(
   taskToken: string,
 ): Promise<'admitted' | 'queued'> {
   if (await tryHold(pool, drillId)) {
-    await sfn.send(
+    await sfn().send(
       new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(admission(pool.id, undefined)) }),
     );
     return 'admitted';
   }
-  await dynamo.send(
+  await dynamo().send(
     new PutCommand({
       TableName: config.STATE_TABLE,
       Item: {
@@ -161,14 +161,14 @@ export async function acquireSlot(
 export async function releaseSlot(pool: Pool, drillId: string): Promise<number> {
   await dropHolder(pool.id, drillId);
   // A drill that gave up waiting (its execution ended) must not be admitted later.
-  await dynamo.send(
+  await dynamo().send(
     new DeleteCommand({ TableName: config.STATE_TABLE, Key: { pk: `WAIT#${pool.id}#${drillId}` } }),
   );
   return admitWaiting(pool);
 }
 
 async function oldestWaiters(poolId: string): Promise<Waiter[]> {
-  const page = await dynamo.send(
+  const page = await dynamo().send(
     new QueryCommand({
       TableName: config.STATE_TABLE,
       IndexName: QUEUE_INDEX,
@@ -195,7 +195,7 @@ export async function admitWaiting(pool: Pool): Promise<number> {
     let progressed = false;
     for (const waiter of waiters) {
       // Claim the waiter; if another releaser got there first, it admits it.
-      const claimed = await dynamo
+      const claimed = await dynamo()
         .send(
           new DeleteCommand({
             TableName: config.STATE_TABLE,
@@ -214,13 +214,13 @@ export async function admitWaiting(pool: Pool): Promise<number> {
       progressed = true;
       if (!(await tryHold(pool, waiter.drillId))) {
         // Full again: the waiter goes back to its place in the queue (same sort key).
-        await dynamo.send(
+        await dynamo().send(
           new PutCommand({ TableName: config.STATE_TABLE, Item: { ...waiter, expiresAt: ttl() } }),
         );
         return admitted;
       }
       try {
-        await sfn.send(
+        await sfn().send(
           new SendTaskSuccessCommand({
             taskToken: waiter.taskToken,
             output: JSON.stringify(admission(pool.id, waiter.queuedAt)),
@@ -241,7 +241,7 @@ export async function admitWaiting(pool: Pool): Promise<number> {
           continue;
         }
         // Put the waiter back so the reconciler admits it later, and fail this call.
-        await dynamo.send(
+        await dynamo().send(
           new PutCommand({ TableName: config.STATE_TABLE, Item: { ...waiter, expiresAt: ttl() } }),
         );
         throw error;
@@ -260,7 +260,7 @@ export async function reconcileSlots(): Promise<{ freed: number; admitted: numbe
   let freed = 0;
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await dynamo.send(
+    const page = await dynamo().send(
       new ScanCommand({
         TableName: config.STATE_TABLE,
         FilterExpression: 'begins_with(pk, :slot) OR begins_with(pk, :wait)',

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamo } from './clients.js';
 import { config } from './config.js';
 import type { DrillMode } from './drill.js';
@@ -39,7 +39,7 @@ function parseClaim(item: unknown, key: string): Claim {
 
 export async function readClaim(recoveryPointArn: string, mode: DrillMode): Promise<Claim | undefined> {
   const key = claimKey(recoveryPointArn, mode);
-  const result = await dynamo.send(
+  const result = await dynamo().send(
     new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: key }, ConsistentRead: true }),
   );
   return result.Item ? parseClaim(result.Item, key) : undefined;
@@ -68,7 +68,7 @@ export async function claimRecoveryPoint(
     values[':replace'] = options.replace;
   }
   try {
-    const put = await dynamo.send(
+    const put = await dynamo().send(
       new PutCommand({
         TableName: config.STATE_TABLE,
         Item: {
@@ -104,7 +104,7 @@ export async function claimRecoveryPoint(
 export async function finishClaim(drillId: string, recoveryPointArn: string, mode: DrillMode): Promise<void> {
   await giveBackOpenDrillPlace(drillId);
   try {
-    await dynamo.send(
+    await dynamo().send(
       new UpdateCommand({
         TableName: config.STATE_TABLE,
         Key: { pk: claimKey(recoveryPointArn, mode) },
@@ -148,7 +148,7 @@ const OpenDrills = z.object({
 export type OpenDrillPlace = { taken: true } | { taken: false; open: number };
 
 async function readOpenDrills(): Promise<Record<string, string> | undefined> {
-  const result = await dynamo.send(
+  const result = await dynamo().send(
     new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: OPEN_DRILLS_KEY }, ConsistentRead: true }),
   );
   if (!result?.Item) return undefined;
@@ -161,7 +161,7 @@ async function readOpenDrills(): Promise<Record<string, string> | undefined> {
 /** Creates the item with an empty map unless it has one (a nested SET needs the map to exist). */
 async function createOpenDrills(): Promise<void> {
   try {
-    await dynamo.send(
+    await dynamo().send(
       new PutCommand({
         TableName: config.STATE_TABLE,
         Item: { pk: OPEN_DRILLS_KEY, drills: {} },
@@ -180,7 +180,7 @@ async function createOpenDrills(): Promise<void> {
 export async function takeOpenDrillPlace(drillId: string): Promise<OpenDrillPlace> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await dynamo.send(
+      await dynamo().send(
         new UpdateCommand({
           TableName: config.STATE_TABLE,
           Key: { pk: OPEN_DRILLS_KEY },
@@ -207,7 +207,7 @@ export async function takeOpenDrillPlace(drillId: string): Promise<OpenDrillPlac
 /** Gives the drill's place back (idempotent; nothing happens for a drill that never held one). */
 export async function giveBackOpenDrillPlace(drillId: string): Promise<void> {
   try {
-    await dynamo.send(
+    await dynamo().send(
       new UpdateCommand({
         TableName: config.STATE_TABLE,
         Key: { pk: OPEN_DRILLS_KEY },
@@ -245,7 +245,7 @@ export async function freeEndedOpenDrills(
   for (const [drillId, heldAt] of old) {
     if (await isRunning(drillId)) continue;
     try {
-      await dynamo.send(
+      await dynamo().send(
         new UpdateCommand({
           TableName: config.STATE_TABLE,
           Key: { pk: OPEN_DRILLS_KEY },

@@ -1,7 +1,4 @@
-import { BackupClient } from '@aws-sdk/client-backup';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
@@ -9,13 +6,33 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { config } from './config.js';
 
-/** Clients for the central (orchestration) account, created once per container. */
-export const sfn = new SFNClient({});
-export const sns = new SNSClient({});
-export const s3 = new S3Client({});
-export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+/**
+ * Clients for the central (orchestration) account: each created on first use and kept for the life of the
+ * container. Plain functions, not one object nor `const x = once(...)` (a call esbuild must keep), so a bundle
+ * keeps only the SDK clients its function calls and a cold start builds none before the handler needs it.
+ * The evidence bucket's S3 client is recordEvidence's own (functions/record-evidence.ts): named here, the S3
+ * SDK would land in the chunk every function shares with the S3 resource type's lazily loaded SDK.
+ */
+let sfnClient: SFNClient | undefined;
+let snsClient: SNSClient | undefined;
+let dynamoClient: DynamoDBDocumentClient | undefined;
+
+export function sfn(): SFNClient {
+  sfnClient ??= new SFNClient({});
+  return sfnClient;
+}
+
+export function sns(): SNSClient {
+  snsClient ??= new SNSClient({});
+  return snsClient;
+}
+
+export function dynamo(): DynamoDBDocumentClient {
+  dynamoClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return dynamoClient;
+}
 
 /** Any AWS SDK v3 client class: constructed with a region and credentials. */
 export type ClientClass<C> = new (configuration: {
@@ -26,7 +43,9 @@ export type ClientClass<C> = new (configuration: {
 /**
  * A role session in another account and region. Clients are created on first use and cached with the
  * session, so a function builds only the clients it calls: each resource-type module asks for its own
- * service's client (`clients.client(RDSClient)`), AWS Backup and the Tagging API are shared.
+ * service's client (`clients.client(RDSClient)`), the functions likewise for AWS Backup
+ * (`clients.client(BackupClient)`) and the Tagging API. No client class is named here, so none is bundled
+ * into a function that does not call it.
  */
 export class AccountClients {
   private readonly created = new Map<ClientClass<unknown>, unknown>();
@@ -43,14 +62,6 @@ export class AccountClients {
     const made = new Class({ region: this.region, credentials: this.credentials });
     this.created.set(Class, made);
     return made;
-  }
-
-  get backup(): BackupClient {
-    return this.client(BackupClient);
-  }
-
-  get tagging(): ResourceGroupsTaggingAPIClient {
-    return this.client(ResourceGroupsTaggingAPIClient);
   }
 }
 

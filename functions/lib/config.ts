@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Configuration shared by every function, set in serverless.yml (provider.environment) and validated once

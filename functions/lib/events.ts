@@ -1,5 +1,23 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
+
+/**
+ * The EventBridge envelope, field for field Powertools' `EventBridgeSchema` (@aws-lambda-powertools/parser).
+ * Written out here because that module imports zod as `{ z }`, the namespace object, which keeps all of zod
+ * (its 40-odd locales included, ~350 KB minified) in every bundle that parses an event; `import * as z` lets
+ * esbuild keep only what is used. test/unit/events.test.ts checks both schemas accept and refuse alike.
+ */
+export const EventBridgeSchema = z.object({
+  version: z.string(),
+  id: z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.iso.datetime(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  'detail-type': z.string(),
+  detail: z.unknown(),
+  'replay-name': z.string().optional(),
+});
 
 /**
  * AWS Backup's EventBridge events, as AWS sends them. Backup and copy jobs report `state`; restore jobs

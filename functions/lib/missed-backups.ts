@@ -1,6 +1,6 @@
-import { paginateListBackupJobs } from '@aws-sdk/client-backup';
+import { BackupClient, paginateListBackupJobs } from '@aws-sdk/client-backup';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isSupported } from '../resources/index.js';
 import { readClaim } from './claims.js';
 import { dynamo, sourceClients } from './clients.js';
@@ -47,7 +47,7 @@ export async function drillMissedBackups(start: Start): Promise<MissedBackups> {
   for (const account of config.SOURCE_ACCOUNTS) {
     for (const region of reconciledRegions) {
       const key = `WATERMARK#backup-jobs#${account}#${region}`;
-      const stored = await dynamo.send(
+      const stored = await dynamo().send(
         new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: key }, ConsistentRead: true }),
       );
       const watermark = stored.Item ? Watermark.safeParse(stored.Item) : undefined;
@@ -73,7 +73,7 @@ export async function drillMissedBackups(start: Start): Promise<MissedBackups> {
         earliestDeferred = Math.min(earliestDeferred ?? completed, completed);
       };
       const pages = paginateListBackupJobs(
-        { client: sourceClients(account, region).backup },
+        { client: sourceClients(account, region).client(BackupClient) },
         { ByState: 'COMPLETED', ByCompleteAfter: after, ByCompleteBefore: before },
       );
       for await (const page of pages) {
@@ -128,7 +128,7 @@ export async function drillMissedBackups(start: Start): Promise<MissedBackups> {
           deferred: result.deferred,
           watermark: next.toISOString(),
         });
-      await dynamo.send(
+      await dynamo().send(
         new PutCommand({
           TableName: config.STATE_TABLE,
           Item: { pk: key, completedBefore: next.toISOString() },

@@ -1,5 +1,12 @@
-import { paginateListProtectedResources, paginateListRecoveryPointsByResource } from '@aws-sdk/client-backup';
-import { paginateGetResources } from '@aws-sdk/client-resource-groups-tagging-api';
+import {
+  BackupClient,
+  paginateListProtectedResources,
+  paginateListRecoveryPointsByResource,
+} from '@aws-sdk/client-backup';
+import {
+  paginateGetResources,
+  ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
 import { isSupported } from '../resources/index.js';
 import { readClaim } from './claims.js';
 import { type AccountClients, sourceClients } from './clients.js';
@@ -57,7 +64,7 @@ const ago = (ms: number) =>
 
 async function protectedResources(clients: AccountClients): Promise<Map<string, string>> {
   const types = new Map<string, string>();
-  for await (const page of paginateListProtectedResources({ client: clients.backup }, {})) {
+  for await (const page of paginateListProtectedResources({ client: clients.client(BackupClient) }, {})) {
     for (const resource of page.Results ?? [])
       if (resource.ResourceArn && resource.ResourceType)
         types.set(resource.ResourceArn, resource.ResourceType);
@@ -71,7 +78,7 @@ async function taggedResources(
 ): Promise<{ arn: string; tags: Record<string, string> }[]> {
   const found: { arn: string; tags: Record<string, string> }[] = [];
   const pages = paginateGetResources(
-    { client: clients.tagging },
+    { client: clients.client(ResourceGroupsTaggingAPIClient) },
     { TagFilters: Object.entries(tags).map(([Key, value]) => ({ Key, Values: [value] })) },
   );
   for await (const page of pages) {
@@ -89,7 +96,7 @@ async function taggedResources(
 async function recoveryPoints(clients: AccountClients, resourceArn: string): Promise<Point[]> {
   const points: Point[] = [];
   const pages = paginateListRecoveryPointsByResource(
-    { client: clients.backup },
+    { client: clients.client(BackupClient) },
     { ResourceArn: resourceArn },
   );
   for await (const page of pages) {

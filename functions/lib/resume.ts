@@ -1,4 +1,4 @@
-import { DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
+import { BackupClient, DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { resourceModule } from '../resources/index.js';
 import { accountOf } from './arn.js';
@@ -13,8 +13,9 @@ import {
   RestoreNotTagged,
   UnexpectedRecord,
 } from './errors.js';
+import { TERMINAL_STATES } from './events.js';
 import { logger } from './observability.js';
-import { claimJob, type PendingJob, releaseJob, updateDrill } from './state-store.js';
+import { claimJob, type PendingJob, pendingJobs, releaseJob, updateDrill } from './state-store.js';
 
 /** A finished copy or restore job, read from its event or from Describe*Job. */
 export interface JobOutcome {
@@ -49,7 +50,7 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
   try {
     if (outcome.state !== 'COMPLETED') {
       const error = job.kind === 'copy' ? new CopyJobFailed('') : new RestoreJobFailed('');
-      await sfn.send(
+      await sfn().send(
         new SendTaskFailureCommand({
           taskToken: job.taskToken,
           error: error.name,
@@ -75,7 +76,7 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
         if (isTransientAwsError(error)) throw error;
         // Retrying cannot fix AccessDenied or a validation error: fail the drill now, with the real error.
         const { name, message } = describeError(error);
-        await sfn.send(
+        await sfn().send(
           new SendTaskFailureCommand({
             taskToken: job.taskToken,
             error: new RestoreNotTagged('').name,
@@ -106,7 +107,9 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
         completedAt: iso(outcome.completedAt, now),
       };
     }
-    await sfn.send(new SendTaskSuccessCommand({ taskToken: job.taskToken, output: JSON.stringify(output) }));
+    await sfn().send(
+      new SendTaskSuccessCommand({ taskToken: job.taskToken, output: JSON.stringify(output) }),
+    );
     return 'resumed';
   } catch (error) {
     if (error instanceof Error && CLOSED_TOKEN.has(error.name)) {
@@ -120,11 +123,43 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
 }
 
 /**
+ * Every open job read from AWS Backup; a drill whose job has finished is resumed (its event was lost or is
+ * late). One job failing does not stop the others. Run every minute by checkJobs and by the reconciler.
+ */
+export async function resumeFinishedJobs(): Promise<{
+  checked: number;
+  resumed: string[];
+  failed: string[];
+}> {
+  const jobs = await pendingJobs();
+  const result = { checked: jobs.length, resumed: [] as string[], failed: [] as string[] };
+  for (const job of jobs) {
+    try {
+      const outcome = await describeJob(job);
+      if (!TERMINAL_STATES.has(outcome.state)) continue;
+      if ((await resumeDrill(job, outcome)) === 'resumed') {
+        result.resumed.push(job.jobId);
+        logger.warn('resumed a drill whose job event never arrived', {
+          drillId: job.drillId,
+          jobId: job.jobId,
+        });
+      }
+    } catch (error) {
+      result.failed.push(job.jobId);
+      logger.error('could not reconcile job', { jobId: job.jobId, drillId: job.drillId, error });
+    }
+  }
+  return result;
+}
+
+/**
  * The resource a restore job of this drill created, as AWS Backup in the DR account reports it. Refuses an
  * ARN outside the DR account.
  */
 export async function createdResourceOf(job: Pick<PendingJob, 'jobId' | 'drillId'>): Promise<string> {
-  const described = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
+  const described = await drClients()
+    .client(BackupClient)
+    .send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
   return inDrAccount(job, described.CreatedResourceArn);
 }
 
@@ -147,9 +182,9 @@ function inDrAccount(job: Pick<PendingJob, 'jobId' | 'drillId'>, arn: string | u
  */
 export async function describeJob(job: PendingJob): Promise<JobOutcome> {
   if (job.kind === 'copy') {
-    const { CopyJob } = await sourceClients(job.account, job.region).backup.send(
-      new DescribeCopyJobCommand({ CopyJobId: job.jobId }),
-    );
+    const { CopyJob } = await sourceClients(job.account, job.region)
+      .client(BackupClient)
+      .send(new DescribeCopyJobCommand({ CopyJobId: job.jobId }));
     return {
       jobId: job.jobId,
       state: CopyJob?.State ?? 'UNKNOWN',
@@ -159,7 +194,9 @@ export async function describeJob(job: PendingJob): Promise<JobOutcome> {
       completedAt: CopyJob?.CompletionDate?.toISOString(),
     };
   }
-  const restore = await drClients().backup.send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
+  const restore = await drClients()
+    .client(BackupClient)
+    .send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
   return {
     jobId: job.jobId,
     state: restore.Status ?? 'UNKNOWN',

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamo } from './clients.js';
 import { config } from './config.js';
 import { DataCheckResult } from './data-checks.js';
@@ -71,7 +71,7 @@ const TTL_DAYS = 90;
 const ttl = () => Math.floor(Date.now() / 1000) + TTL_DAYS * 86400;
 
 export async function rememberJob(job: Omit<PendingJob, 'status'>): Promise<void> {
-  await dynamo.send(
+  await dynamo().send(
     new PutCommand({
       TableName: config.STATE_TABLE,
       Item: { pk: `JOB#${job.jobId}`, ...job, status: 'PENDING', expiresAt: ttl() },
@@ -80,7 +80,7 @@ export async function rememberJob(job: Omit<PendingJob, 'status'>): Promise<void
 }
 
 export async function findJob(jobId: string): Promise<PendingJob | undefined> {
-  const result = await dynamo.send(
+  const result = await dynamo().send(
     new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: `JOB#${jobId}` }, ConsistentRead: true }),
   );
   return result.Item ? parseItem(PendingJob, result.Item, `JOB#${jobId}`) : undefined;
@@ -89,7 +89,7 @@ export async function findJob(jobId: string): Promise<PendingJob | undefined> {
 /** Marks a job resolved; returns false when someone else (event or reconciler) already resolved it. */
 export async function claimJob(jobId: string): Promise<boolean> {
   try {
-    await dynamo.send(
+    await dynamo().send(
       new UpdateCommand({
         TableName: config.STATE_TABLE,
         Key: { pk: `JOB#${jobId}` },
@@ -112,7 +112,7 @@ export async function claimJob(jobId: string): Promise<boolean> {
 
 /** Returns a claimed job to PENDING so the reconciler retries it (used when resuming the drill failed). */
 export async function releaseJob(jobId: string): Promise<void> {
-  await dynamo.send(
+  await dynamo().send(
     new UpdateCommand({
       TableName: config.STATE_TABLE,
       Key: { pk: `JOB#${jobId}` },
@@ -131,7 +131,7 @@ export async function pendingJobs(): Promise<PendingJob[]> {
   const jobs: PendingJob[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await dynamo.send(
+    const page = await dynamo().send(
       new ScanCommand({
         TableName: config.STATE_TABLE,
         FilterExpression: '#status = :pending AND begins_with(pk, :job)',
@@ -153,7 +153,7 @@ export async function updateDrill(
   const entries = Object.entries({ ...fields, updatedAt: new Date().toISOString() }).filter(
     ([, value]) => value !== undefined,
   );
-  await dynamo.send(
+  await dynamo().send(
     new UpdateCommand({
       TableName: config.STATE_TABLE,
       Key: { pk: `DRILL#${drillId}` },
@@ -169,7 +169,7 @@ export async function updateDrill(
 }
 
 export async function readDrill(drillId: string): Promise<DrillRecord | undefined> {
-  const result = await dynamo.send(
+  const result = await dynamo().send(
     new GetCommand({ TableName: config.STATE_TABLE, Key: { pk: `DRILL#${drillId}` }, ConsistentRead: true }),
   );
   return result.Item ? parseItem(DrillRecord, result.Item, `DRILL#${drillId}`) : undefined;

@@ -1,23 +1,9 @@
-import {
-  AddTagsToResourceCommand,
-  CreateDBInstanceCommand,
-  type DBCluster,
-  DBClusterNotFoundFault,
-  DBInstanceAlreadyExistsFault,
-  DBInstanceNotFoundFault,
-  DeleteDBClusterCommand,
-  DeleteDBInstanceCommand,
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  InvalidDBClusterStateFault,
-  ListTagsForResourceCommand,
-  ModifyDBClusterCommand,
-  RDSClient,
-} from '@aws-sdk/client-rds';
+import type { DBCluster } from '@aws-sdk/client-rds';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
 import { drillTags } from '../lib/drill.js';
 import { ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { probeDatabase, sqlEngines } from './sql-probe.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
@@ -44,7 +30,8 @@ export interface ClusterTypeOptions {
   sqlDataChecks?: boolean;
 }
 
-const rdsOf = (clients: AccountClients) => clients.client(RDSClient);
+/** The RDS SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const rdsSdk = lazySdk(() => import('./sdk/rds.js'));
 
 /** Cluster statuses that settle by themselves (RDS User Guide, "Viewing DB cluster status"). */
 const CLUSTER_TRANSITIONAL = new Set([
@@ -98,14 +85,16 @@ export function drillInstanceIdentifierFor(drillId: string): string {
   return drillResourceName(drillId, 63, '-i1');
 }
 
-const isClusterGone = (error: unknown) => error instanceof DBClusterNotFoundFault;
-const isInstanceGone = (error: unknown) => error instanceof DBInstanceNotFoundFault;
+// By name: the SDK's error classes live in the lazily loaded SDK, and an SDK service error is named as its class.
+const isClusterGone = (error: unknown) => error instanceof Error && error.name === 'DBClusterNotFoundFault';
+const isInstanceGone = (error: unknown) => error instanceof Error && error.name === 'DBInstanceNotFoundFault';
 
 async function describeCluster(clients: AccountClients, identifier: string): Promise<DBCluster | undefined> {
+  const sdk = await rdsSdk();
   try {
-    const result = await rdsOf(clients).send(
-      new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }),
-    );
+    const result = await clients
+      .client(sdk.RDSClient)
+      .send(new sdk.DescribeDBClustersCommand({ DBClusterIdentifier: identifier }));
     return result.DBClusters?.[0];
   } catch (error) {
     if (isClusterGone(error)) return undefined;
@@ -115,12 +104,15 @@ async function describeCluster(clients: AccountClients, identifier: string): Pro
 
 /** The cluster's members as RDS reports them (instance identifier and status), skipping ones already gone. */
 async function membersOf(clients: AccountClients, cluster: DBCluster) {
+  const sdk = await rdsSdk();
   const members: { id: string; arn: string; status: string; publiclyAccessible: boolean | undefined }[] = [];
   for (const member of cluster.DBClusterMembers ?? []) {
     const id = member.DBInstanceIdentifier;
     if (!id) continue;
     try {
-      const result = await rdsOf(clients).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+      const result = await clients
+        .client(sdk.RDSClient)
+        .send(new sdk.DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
       const instance = result.DBInstances?.[0];
       if (instance)
         members.push({
@@ -143,14 +135,15 @@ async function membersOf(clients: AccountClients, cluster: DBCluster) {
  * ResourceNotReady.
  */
 export async function ensureClusterPassword(clients: AccountClients, cluster: DBCluster): Promise<void> {
+  const sdk = await rdsSdk();
   const identifier = cluster.DBClusterIdentifier ?? '';
   const secret = cluster.MasterUserSecret;
   if (secret?.SecretArn && secret.SecretStatus === 'active') return;
   if (secret?.SecretArn)
     throw new ResourceNotReady(`DB cluster ${identifier}: its master user secret is ${secret.SecretStatus}`);
   try {
-    await rdsOf(clients).send(
-      new ModifyDBClusterCommand({
+    await clients.client(sdk.RDSClient).send(
+      new sdk.ModifyDBClusterCommand({
         DBClusterIdentifier: identifier,
         ManageMasterUserPassword: true,
         ApplyImmediately: true,
@@ -158,7 +151,7 @@ export async function ensureClusterPassword(clients: AccountClients, cluster: DB
     );
   } catch (error) {
     // Another attempt already started the change (the cluster is no longer 'available'): wait for it.
-    if (error instanceof InvalidDBClusterStateFault)
+    if (error instanceof sdk.InvalidDBClusterStateFault)
       throw new ResourceNotReady(`DB cluster ${identifier} is changing: ${error.message}`, { cause: error });
     throw error;
   }
@@ -199,16 +192,18 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
     },
 
     async tag(clients, resourceArn, tags) {
-      await rdsOf(clients).send(
-        new AddTagsToResourceCommand({ ResourceName: resourceArn, Tags: tagList(tags) }),
-      );
+      const sdk = await rdsSdk();
+      await clients
+        .client(sdk.RDSClient)
+        .send(new sdk.AddTagsToResourceCommand({ ResourceName: resourceArn, Tags: tagList(tags) }));
     },
 
     async readTags(clients, resourceArn) {
+      const sdk = await rdsSdk();
       try {
-        const result = await rdsOf(clients).send(
-          new ListTagsForResourceCommand({ ResourceName: resourceArn }),
-        );
+        const result = await clients
+          .client(sdk.RDSClient)
+          .send(new sdk.ListTagsForResourceCommand({ ResourceName: resourceArn }));
         return tagsOf(result.TagList);
       } catch (error) {
         if (isClusterGone(error)) return undefined;
@@ -217,6 +212,7 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
     },
 
     async checkHealth({ clients, resourceArn, expected, drill, config }) {
+      const sdk = await rdsSdk();
       const identifier = resourceIdFromArn(resourceArn);
       const cluster = await describeCluster(clients, identifier);
       if (!cluster) return [check('resource-exists', false, `DB cluster ${identifier} not found`)];
@@ -230,8 +226,8 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
         // drill's teardown (pilotlight:managed) can delete it. Another attempt may have created it already.
         const instanceId = drillInstanceIdentifierFor(drill.drillId);
         try {
-          await rdsOf(clients).send(
-            new CreateDBInstanceCommand({
+          await clients.client(sdk.RDSClient).send(
+            new sdk.CreateDBInstanceCommand({
               DBInstanceIdentifier: instanceId,
               DBClusterIdentifier: identifier,
               Engine: cluster.Engine,
@@ -241,7 +237,7 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
             }),
           );
         } catch (error) {
-          if (!(error instanceof DBInstanceAlreadyExistsFault)) throw error;
+          if (!(error instanceof sdk.DBInstanceAlreadyExistsFault)) throw error;
         }
         throw new ResourceNotReady(`DB cluster ${identifier} has no instance yet: creating ${instanceId}`);
       }
@@ -356,6 +352,7 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
     },
 
     async delete(clients, resourceArn) {
+      const sdk = await rdsSdk();
       const identifier = resourceIdFromArn(resourceArn);
       const cluster = await describeCluster(clients, identifier);
       if (!cluster) return { status: 'already-gone', deleted: [] };
@@ -366,7 +363,9 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
         const deleted: string[] = [];
         for (const member of members.filter((m) => m.status !== 'deleting')) {
           try {
-            await rdsOf(clients).send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: member.id }));
+            await clients
+              .client(sdk.RDSClient)
+              .send(new sdk.DeleteDBInstanceCommand({ DBInstanceIdentifier: member.id }));
             deleted.push(member.arn || member.id);
           } catch (error) {
             // Gone meanwhile: nothing more to ask. Any other refusal (an instance modifying, say) is teardown's
@@ -377,9 +376,9 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
         return { status: 'deleted', deleted };
       }
       try {
-        await rdsOf(clients).send(
-          new DeleteDBClusterCommand({ DBClusterIdentifier: identifier, SkipFinalSnapshot: true }),
-        );
+        await clients
+          .client(sdk.RDSClient)
+          .send(new sdk.DeleteDBClusterCommand({ DBClusterIdentifier: identifier, SkipFinalSnapshot: true }));
         return { status: 'deleted', deleted: [resourceArn] };
       } catch (error) {
         if (isClusterGone(error)) return { status: 'already-gone', deleted: [] };

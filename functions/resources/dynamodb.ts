@@ -1,20 +1,12 @@
-import {
-  DeleteTableCommand,
-  DescribeContinuousBackupsCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  ListTagsOfResourceCommand,
-  ResourceNotFoundException,
-  ScanCommand,
-  type TableDescription,
-  TagResourceCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { TableDescription } from '@aws-sdk/client-dynamodb';
 import { accountOf, parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
 import { ResourceNotReady } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
-const dynamoOf = (clients: AccountClients) => clients.client(DynamoDBClient);
+/** The dynamodb SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const dynamodbSdk = lazySdk(() => import('./sdk/dynamodb.js'));
 
 /** Table statuses that settle by themselves (a restored table is CREATING until its data is loaded). */
 const TRANSITIONAL = new Set(['CREATING', 'UPDATING']);
@@ -47,12 +39,13 @@ async function countItems(
   clients: AccountClients,
   table: string,
 ): Promise<{ count: number; complete: boolean }> {
+  const { DynamoDBClient, ScanCommand } = await dynamodbSdk();
   let count = 0;
   let startKey: Record<string, never> | undefined;
   for (let page = 0; page < MAX_SCAN_PAGES; page++) {
-    const result = await dynamoOf(clients).send(
-      new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: startKey }),
-    );
+    const result = await clients
+      .client(DynamoDBClient)
+      .send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: startKey }));
     count += result.Count ?? 0;
     if (!result.LastEvaluatedKey) return { count, complete: true };
     startKey = result.LastEvaluatedKey as Record<string, never>;
@@ -91,14 +84,18 @@ export const dynamodb: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await dynamoOf(clients).send(new TagResourceCommand({ ResourceArn: resourceArn, Tags: tagList(tags) }));
+    const { DynamoDBClient, TagResourceCommand } = await dynamodbSdk();
+    await clients
+      .client(DynamoDBClient)
+      .send(new TagResourceCommand({ ResourceArn: resourceArn, Tags: tagList(tags) }));
   },
 
   async readTags(clients, resourceArn) {
+    const { DynamoDBClient, ListTagsOfResourceCommand, ResourceNotFoundException } = await dynamodbSdk();
     try {
-      const result = await dynamoOf(clients).send(
-        new ListTagsOfResourceCommand({ ResourceArn: resourceArn }),
-      );
+      const result = await clients
+        .client(DynamoDBClient)
+        .send(new ListTagsOfResourceCommand({ ResourceArn: resourceArn }));
       return tagsOf(result.Tags);
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
@@ -107,10 +104,17 @@ export const dynamodb: ResourceModule = {
   },
 
   async checkHealth({ clients, resourceArn, expected, drill, config }) {
+    const {
+      DescribeContinuousBackupsCommand,
+      DescribeTableCommand,
+      DynamoDBClient,
+      ResourceNotFoundException,
+    } = await dynamodbSdk();
     const name = resourceIdFromArn(resourceArn);
     let table: TableDescription | undefined;
     try {
-      table = (await dynamoOf(clients).send(new DescribeTableCommand({ TableName: name }))).Table;
+      table = (await clients.client(DynamoDBClient).send(new DescribeTableCommand({ TableName: name })))
+        .Table;
     } catch (error) {
       if (error instanceof ResourceNotFoundException)
         return [check('resource-exists', false, `table ${name} not found`)];
@@ -120,7 +124,9 @@ export const dynamodb: ResourceModule = {
     const status = table.TableStatus ?? 'unknown';
     if (TRANSITIONAL.has(status)) throw new ResourceNotReady(`table ${name} is ${status}`);
 
-    const backups = await dynamoOf(clients).send(new DescribeContinuousBackupsCommand({ TableName: name }));
+    const backups = await clients
+      .client(DynamoDBClient)
+      .send(new DescribeContinuousBackupsCommand({ TableName: name }));
     const pitr =
       backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus ??
       'DISABLED';
@@ -154,10 +160,11 @@ export const dynamodb: ResourceModule = {
   },
 
   async lifecycle(clients, resourceArn) {
+    const { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } = await dynamodbSdk();
     try {
-      const result = await dynamoOf(clients).send(
-        new DescribeTableCommand({ TableName: resourceIdFromArn(resourceArn) }),
-      );
+      const result = await clients
+        .client(DynamoDBClient)
+        .send(new DescribeTableCommand({ TableName: resourceIdFromArn(resourceArn) }));
       const status = result.Table?.TableStatus;
       if (status === undefined) return 'gone';
       return status === 'DELETING' ? 'deleting' : 'present';
@@ -168,8 +175,11 @@ export const dynamodb: ResourceModule = {
   },
 
   async delete(clients, resourceArn) {
+    const { DeleteTableCommand, DynamoDBClient, ResourceNotFoundException } = await dynamodbSdk();
     try {
-      await dynamoOf(clients).send(new DeleteTableCommand({ TableName: resourceIdFromArn(resourceArn) }));
+      await clients
+        .client(DynamoDBClient)
+        .send(new DeleteTableCommand({ TableName: resourceIdFromArn(resourceArn) }));
       return { status: 'deleted', deleted: [resourceArn] };
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return { status: 'already-gone', deleted: [] };

@@ -1,15 +1,10 @@
-import {
-  CreateTagsCommand,
-  DeleteVolumeCommand,
-  DescribeVolumesCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
-import type { AccountClients } from '../lib/clients.js';
 import { ResourceNotReady } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { check, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
-const ec2Of = (clients: AccountClients) => clients.client(EC2Client);
+/** The EC2 SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const ec2Sdk = lazySdk(() => import('./sdk/ec2.js'));
 
 /** EC2 reports a missing volume with this error code (EC2 errors are not modeled as classes). */
 const NOT_FOUND = 'InvalidVolume.NotFound';
@@ -39,7 +34,8 @@ export const ebs: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await ec2Of(clients).send(
+    const { CreateTagsCommand, EC2Client } = await ec2Sdk();
+    await clients.client(EC2Client).send(
       new CreateTagsCommand({
         Resources: [resourceIdFromArn(resourceArn)],
         Tags: tagList(tags),
@@ -48,10 +44,11 @@ export const ebs: ResourceModule = {
   },
 
   async readTags(clients, resourceArn) {
+    const { DescribeVolumesCommand, EC2Client } = await ec2Sdk();
     try {
-      const result = await ec2Of(clients).send(
-        new DescribeVolumesCommand({ VolumeIds: [resourceIdFromArn(resourceArn)] }),
-      );
+      const result = await clients
+        .client(EC2Client)
+        .send(new DescribeVolumesCommand({ VolumeIds: [resourceIdFromArn(resourceArn)] }));
       const volume = result.Volumes?.[0];
       if (!volume) return undefined;
       return tagsOf(volume.Tags);
@@ -62,8 +59,11 @@ export const ebs: ResourceModule = {
   },
 
   async checkHealth({ clients, resourceArn, expected, drill, config }) {
+    const { DescribeVolumesCommand, EC2Client } = await ec2Sdk();
     const volumeId = resourceIdFromArn(resourceArn);
-    const result = await ec2Of(clients).send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
+    const result = await clients
+      .client(EC2Client)
+      .send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }));
     const volume = result.Volumes?.[0];
     if (!volume) return [check('resource-exists', false, `volume ${volumeId} not found`)];
     const state = volume.State ?? 'unknown';
@@ -90,10 +90,11 @@ export const ebs: ResourceModule = {
   },
 
   async lifecycle(clients, resourceArn) {
+    const { DescribeVolumesCommand, EC2Client } = await ec2Sdk();
     try {
-      const result = await ec2Of(clients).send(
-        new DescribeVolumesCommand({ VolumeIds: [resourceIdFromArn(resourceArn)] }),
-      );
+      const result = await clients
+        .client(EC2Client)
+        .send(new DescribeVolumesCommand({ VolumeIds: [resourceIdFromArn(resourceArn)] }));
       const state = result.Volumes?.[0]?.State;
       if (state === undefined || state === 'deleted') return 'gone';
       return state === 'deleting' ? 'deleting' : 'present';
@@ -104,8 +105,11 @@ export const ebs: ResourceModule = {
   },
 
   async delete(clients, resourceArn) {
+    const { DeleteVolumeCommand, EC2Client } = await ec2Sdk();
     try {
-      await ec2Of(clients).send(new DeleteVolumeCommand({ VolumeId: resourceIdFromArn(resourceArn) }));
+      await clients
+        .client(EC2Client)
+        .send(new DeleteVolumeCommand({ VolumeId: resourceIdFromArn(resourceArn) }));
       return { status: 'deleted', deleted: [resourceArn] };
     } catch (error) {
       if (isNotFound(error)) return { status: 'already-gone', deleted: [] };

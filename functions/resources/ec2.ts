@@ -1,19 +1,13 @@
-import {
-  CreateTagsCommand,
-  DescribeInstancesCommand,
-  DescribeVolumesCommand,
-  EC2Client,
-  type Instance,
-  TerminateInstancesCommand,
-  type Volume,
-} from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import type { Instance, Volume } from '@aws-sdk/client-ec2';
+import * as z from 'zod';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
 import { ResourceNotReady } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { check, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
-const ec2Of = (clients: AccountClients) => clients.client(EC2Client);
+/** The EC2 SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const ec2Sdk = lazySdk(() => import('./sdk/ec2.js'));
 
 /** EC2 reports a missing instance with this error code (EC2 errors are not modeled as classes). */
 const NOT_FOUND = 'InvalidInstanceID.NotFound';
@@ -59,15 +53,21 @@ function blockDeviceMappingsOf(value: string | undefined): z.infer<typeof BlockD
 const TRANSITIONAL = new Set(['pending']);
 
 async function describeInstance(clients: AccountClients, instanceId: string): Promise<Instance | undefined> {
-  const result = await ec2Of(clients).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  const { DescribeInstancesCommand, EC2Client } = await ec2Sdk();
+  const result = await clients
+    .client(EC2Client)
+    .send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
   return result.Reservations?.flatMap((reservation) => reservation.Instances ?? [])[0];
 }
 
 /** The volumes attached to (or still detaching from) an instance. */
 async function volumesOf(clients: AccountClients, instanceId: string): Promise<Volume[]> {
-  const result = await ec2Of(clients).send(
-    new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }),
-  );
+  const { DescribeVolumesCommand, EC2Client } = await ec2Sdk();
+  const result = await clients
+    .client(EC2Client)
+    .send(
+      new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }] }),
+    );
   return (result.Volumes ?? []).filter((volume) => volume.State !== 'deleted');
 }
 
@@ -122,9 +122,10 @@ export const ec2: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await ec2Of(clients).send(
-      new CreateTagsCommand({ Resources: [resourceIdFromArn(resourceArn)], Tags: tagList(tags) }),
-    );
+    const { CreateTagsCommand, EC2Client } = await ec2Sdk();
+    await clients
+      .client(EC2Client)
+      .send(new CreateTagsCommand({ Resources: [resourceIdFromArn(resourceArn)], Tags: tagList(tags) }));
   },
 
   async readTags(clients, resourceArn) {
@@ -205,12 +206,13 @@ export const ec2: ResourceModule = {
   },
 
   async delete(clients, resourceArn) {
+    const { EC2Client, TerminateInstancesCommand } = await ec2Sdk();
     const instanceId = resourceIdFromArn(resourceArn);
     try {
       const instance = await describeInstance(clients, instanceId);
       if (!instance || instance.State?.Name === 'terminated') return { status: 'already-gone', deleted: [] };
       const volumes = await volumesOf(clients, instanceId);
-      await ec2Of(clients).send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+      await clients.client(EC2Client).send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
       // The volumes go with the instance (DeleteOnTermination): reported as deleted by this call, members first.
       return {
         status: 'deleted',

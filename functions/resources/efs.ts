@@ -1,21 +1,12 @@
-import {
-  DeleteFileSystemCommand,
-  DeleteMountTargetCommand,
-  DescribeFileSystemsCommand,
-  DescribeMountTargetsCommand,
-  EFSClient,
-  type FileSystemDescription,
-  FileSystemNotFound,
-  ListTagsForResourceCommand,
-  MountTargetNotFound,
-  TagResourceCommand,
-} from '@aws-sdk/client-efs';
+import type { FileSystemDescription } from '@aws-sdk/client-efs';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
 import { ResourceNotReady } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
-const efsOf = (clients: AccountClients) => clients.client(EFSClient);
+/** The EFS SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const efsSdk = lazySdk(() => import('./sdk/efs.js'));
 
 /**
  * What an empty EFS file system meters (SizeInBytes.Value): a restore that brought back no data is this size.
@@ -32,12 +23,18 @@ async function describeFileSystem(
   clients: AccountClients,
   fileSystemId: string,
 ): Promise<FileSystemDescription | undefined> {
-  const result = await efsOf(clients).send(new DescribeFileSystemsCommand({ FileSystemId: fileSystemId }));
+  const { DescribeFileSystemsCommand, EFSClient } = await efsSdk();
+  const result = await clients
+    .client(EFSClient)
+    .send(new DescribeFileSystemsCommand({ FileSystemId: fileSystemId }));
   return result.FileSystems?.[0];
 }
 
 async function mountTargetsOf(clients: AccountClients, fileSystemId: string) {
-  const result = await efsOf(clients).send(new DescribeMountTargetsCommand({ FileSystemId: fileSystemId }));
+  const { DescribeMountTargetsCommand, EFSClient } = await efsSdk();
+  const result = await clients
+    .client(EFSClient)
+    .send(new DescribeMountTargetsCommand({ FileSystemId: fileSystemId }));
   return result.MountTargets ?? [];
 }
 
@@ -72,16 +69,18 @@ export const efs: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await efsOf(clients).send(
-      new TagResourceCommand({ ResourceId: resourceIdFromArn(resourceArn), Tags: tagList(tags) }),
-    );
+    const { EFSClient, TagResourceCommand } = await efsSdk();
+    await clients
+      .client(EFSClient)
+      .send(new TagResourceCommand({ ResourceId: resourceIdFromArn(resourceArn), Tags: tagList(tags) }));
   },
 
   async readTags(clients, resourceArn) {
+    const { EFSClient, FileSystemNotFound, ListTagsForResourceCommand } = await efsSdk();
     try {
-      const result = await efsOf(clients).send(
-        new ListTagsForResourceCommand({ ResourceId: resourceIdFromArn(resourceArn) }),
-      );
+      const result = await clients
+        .client(EFSClient)
+        .send(new ListTagsForResourceCommand({ ResourceId: resourceIdFromArn(resourceArn) }));
       return tagsOf(result.Tags);
     } catch (error) {
       if (error instanceof FileSystemNotFound) return undefined;
@@ -121,6 +120,7 @@ export const efs: ResourceModule = {
   },
 
   async lifecycle(clients, resourceArn) {
+    const { FileSystemNotFound } = await efsSdk();
     try {
       const fileSystemId = resourceIdFromArn(resourceArn);
       const state = (await describeFileSystem(clients, fileSystemId))?.LifeCycleState;
@@ -137,6 +137,13 @@ export const efs: ResourceModule = {
   },
 
   async delete(clients, resourceArn) {
+    const {
+      DeleteFileSystemCommand,
+      DeleteMountTargetCommand,
+      EFSClient,
+      FileSystemNotFound,
+      MountTargetNotFound,
+    } = await efsSdk();
     const fileSystemId = resourceIdFromArn(resourceArn);
     try {
       // EFS refuses to delete a file system with mount targets (FileSystemInUse): they go first, and the
@@ -147,7 +154,9 @@ export const efs: ResourceModule = {
         for (const target of mountTargets) {
           if (target.LifeCycleState === 'deleting' || !target.MountTargetId) continue;
           try {
-            await efsOf(clients).send(new DeleteMountTargetCommand({ MountTargetId: target.MountTargetId }));
+            await clients
+              .client(EFSClient)
+              .send(new DeleteMountTargetCommand({ MountTargetId: target.MountTargetId }));
             deleted.push(target.MountTargetId);
           } catch (error) {
             if (!(error instanceof MountTargetNotFound)) throw error;
@@ -155,7 +164,7 @@ export const efs: ResourceModule = {
         }
         return { status: 'deleted', deleted };
       }
-      await efsOf(clients).send(new DeleteFileSystemCommand({ FileSystemId: fileSystemId }));
+      await clients.client(EFSClient).send(new DeleteFileSystemCommand({ FileSystemId: fileSystemId }));
       return { status: 'deleted', deleted: [resourceArn] };
     } catch (error) {
       if (error instanceof FileSystemNotFound) return { status: 'already-gone', deleted: [] };

@@ -1,27 +1,14 @@
-import {
-  DeleteFileSystemCommand,
-  type DeleteFileSystemRequest,
-  DeleteStorageVirtualMachineCommand,
-  DeleteVolumeCommand,
-  DescribeFileSystemsCommand,
-  DescribeStorageVirtualMachinesCommand,
-  DescribeVolumesCommand,
-  type FileSystem,
-  FileSystemNotFound,
-  FSxClient,
-  ListTagsForResourceCommand,
-  StorageVirtualMachineNotFound,
-  TagResourceCommand,
-  VolumeNotFound,
-} from '@aws-sdk/client-fsx';
-import { z } from 'zod';
+import type { DeleteFileSystemRequest, FileSystem } from '@aws-sdk/client-fsx';
+import * as z from 'zod';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
 import type { Config } from '../lib/config.js';
 import { ResourceNotReady } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { check, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
-const fsxOf = (clients: AccountClients) => clients.client(FSxClient);
+/** The FSX SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const fsxSdk = lazySdk(() => import('./sdk/fsx.js'));
 
 /** The FSx file system variants AWS Backup restores (FileSystemType). */
 export type FsxVariant = 'WINDOWS' | 'LUSTRE' | 'ONTAP' | 'OPENZFS';
@@ -94,22 +81,27 @@ async function describeFileSystem(
   clients: AccountClients,
   fileSystemId: string,
 ): Promise<FileSystem | undefined> {
-  const result = await fsxOf(clients).send(new DescribeFileSystemsCommand({ FileSystemIds: [fileSystemId] }));
+  const { DescribeFileSystemsCommand, FSxClient } = await fsxSdk();
+  const result = await clients
+    .client(FSxClient)
+    .send(new DescribeFileSystemsCommand({ FileSystemIds: [fileSystemId] }));
   return result.FileSystems?.[0];
 }
 
 /** An ONTAP file system's volumes other than its SVMs' root volumes (those go with their SVM). */
 async function ontapVolumesOf(clients: AccountClients, fileSystemId: string) {
-  const result = await fsxOf(clients).send(
-    new DescribeVolumesCommand({ Filters: [{ Name: 'file-system-id', Values: [fileSystemId] }] }),
-  );
+  const { DescribeVolumesCommand, FSxClient } = await fsxSdk();
+  const result = await clients
+    .client(FSxClient)
+    .send(new DescribeVolumesCommand({ Filters: [{ Name: 'file-system-id', Values: [fileSystemId] }] }));
   return (result.Volumes ?? []).filter(
     (volume) => volume.OntapConfiguration?.StorageVirtualMachineRoot !== true,
   );
 }
 
 async function ontapSvmsOf(clients: AccountClients, fileSystemId: string) {
-  const result = await fsxOf(clients).send(
+  const { DescribeStorageVirtualMachinesCommand, FSxClient } = await fsxSdk();
+  const result = await clients.client(FSxClient).send(
     new DescribeStorageVirtualMachinesCommand({
       Filters: [{ Name: 'file-system-id', Values: [fileSystemId] }],
     }),
@@ -188,12 +180,18 @@ export const fsx: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await fsxOf(clients).send(new TagResourceCommand({ ResourceARN: resourceArn, Tags: tagList(tags) }));
+    const { FSxClient, TagResourceCommand } = await fsxSdk();
+    await clients
+      .client(FSxClient)
+      .send(new TagResourceCommand({ ResourceARN: resourceArn, Tags: tagList(tags) }));
   },
 
   async readTags(clients, resourceArn) {
+    const { FSxClient, FileSystemNotFound, ListTagsForResourceCommand } = await fsxSdk();
     try {
-      const result = await fsxOf(clients).send(new ListTagsForResourceCommand({ ResourceARN: resourceArn }));
+      const result = await clients
+        .client(FSxClient)
+        .send(new ListTagsForResourceCommand({ ResourceARN: resourceArn }));
       return tagsOf(result.Tags);
     } catch (error) {
       if (error instanceof FileSystemNotFound) return undefined;
@@ -237,6 +235,7 @@ export const fsx: ResourceModule = {
   },
 
   async lifecycle(clients, resourceArn) {
+    const { FileSystemNotFound } = await fsxSdk();
     const fileSystemId = resourceIdFromArn(resourceArn);
     try {
       const fileSystem = await describeFileSystem(clients, fileSystemId);
@@ -257,6 +256,7 @@ export const fsx: ResourceModule = {
   },
 
   async delete(clients, resourceArn) {
+    const { DeleteFileSystemCommand, FSxClient, FileSystemNotFound } = await fsxSdk();
     const fileSystemId = resourceIdFromArn(resourceArn);
     try {
       const fileSystem = await describeFileSystem(clients, fileSystemId);
@@ -266,7 +266,9 @@ export const fsx: ResourceModule = {
         const members = await deleteOntapMembers(clients, resourceArn, fileSystemId);
         if (members) return { status: 'deleted', deleted: members };
       }
-      await fsxOf(clients).send(new DeleteFileSystemCommand(deleteRequest(fileSystem, fileSystemId)));
+      await clients
+        .client(FSxClient)
+        .send(new DeleteFileSystemCommand(deleteRequest(fileSystem, fileSystemId)));
       return { status: 'deleted', deleted: [resourceArn] };
     } catch (error) {
       if (error instanceof FileSystemNotFound) return { status: 'already-gone', deleted: [] };
@@ -284,13 +286,20 @@ async function deleteOntapMembers(
   resourceArn: string,
   fileSystemId: string,
 ): Promise<string[] | undefined> {
+  const {
+    DeleteStorageVirtualMachineCommand,
+    DeleteVolumeCommand,
+    FSxClient,
+    StorageVirtualMachineNotFound,
+    VolumeNotFound,
+  } = await fsxSdk();
   const volumes = await ontapVolumesOf(clients, fileSystemId);
   if (volumes.length > 0) {
     const deleted: string[] = [];
     for (const volume of volumes) {
       if (volume.Lifecycle === 'DELETING' || !volume.VolumeId) continue;
       try {
-        await fsxOf(clients).send(
+        await clients.client(FSxClient).send(
           new DeleteVolumeCommand({
             VolumeId: volume.VolumeId,
             OntapConfiguration: { SkipFinalBackup: true },
@@ -309,9 +318,11 @@ async function deleteOntapMembers(
   for (const svm of svms) {
     if (svm.Lifecycle === 'DELETING' || !svm.StorageVirtualMachineId) continue;
     try {
-      await fsxOf(clients).send(
-        new DeleteStorageVirtualMachineCommand({ StorageVirtualMachineId: svm.StorageVirtualMachineId }),
-      );
+      await clients
+        .client(FSxClient)
+        .send(
+          new DeleteStorageVirtualMachineCommand({ StorageVirtualMachineId: svm.StorageVirtualMachineId }),
+        );
       deleted.push(
         memberArn(resourceArn, 'storage-virtual-machine', fileSystemId, svm.StorageVirtualMachineId),
       );

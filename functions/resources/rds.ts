@@ -1,21 +1,12 @@
-import {
-  AddTagsToResourceCommand,
-  type DBInstance,
-  DBInstanceNotFoundFault,
-  DeleteDBInstanceCommand,
-  DescribeDBInstancesCommand,
-  InvalidDBInstanceStateFault,
-  ListTagsForResourceCommand,
-  ModifyDBInstanceCommand,
-  RDSClient,
-} from '@aws-sdk/client-rds';
+import type { DBInstance, RDSClient } from '@aws-sdk/client-rds';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
-import type { AccountClients } from '../lib/clients.js';
 import { ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { probeDatabase } from './sql-probe.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
-const rdsOf = (clients: AccountClients) => clients.client(RDSClient);
+/** The RDS SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const rdsSdk = lazySdk(() => import('./sdk/rds.js'));
 
 /** RDS instance statuses that settle by themselves shortly after a restore. */
 const TRANSITIONAL = new Set([
@@ -46,6 +37,7 @@ const SOURCE_ONLY_KEYS = [
  * active managed secret it returns its ARN; until then it asks for one (once) and throws ResourceNotReady.
  */
 export async function ensureDrillPassword(rdsClient: RDSClient, instance: DBInstance): Promise<string> {
+  const sdk = await rdsSdk();
   const identifier = instance.DBInstanceIdentifier ?? '';
   const secret = instance.MasterUserSecret;
   if (secret?.SecretArn && secret.SecretStatus === 'active') return secret.SecretArn;
@@ -53,7 +45,7 @@ export async function ensureDrillPassword(rdsClient: RDSClient, instance: DBInst
     throw new ResourceNotReady(`DB instance ${identifier}: its master user secret is ${secret.SecretStatus}`);
   try {
     await rdsClient.send(
-      new ModifyDBInstanceCommand({
+      new sdk.ModifyDBInstanceCommand({
         DBInstanceIdentifier: identifier,
         ManageMasterUserPassword: true,
         ApplyImmediately: true,
@@ -61,7 +53,7 @@ export async function ensureDrillPassword(rdsClient: RDSClient, instance: DBInst
     );
   } catch (error) {
     // Another attempt already started the change (the instance is no longer 'available'): wait for it.
-    if (error instanceof InvalidDBInstanceStateFault)
+    if (error instanceof sdk.InvalidDBInstanceStateFault)
       throw new ResourceNotReady(`DB instance ${identifier} is changing: ${error.message}`, { cause: error });
     throw error;
   }
@@ -102,8 +94,9 @@ export const rds: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await rdsOf(clients).send(
-      new AddTagsToResourceCommand({
+    const sdk = await rdsSdk();
+    await clients.client(sdk.RDSClient).send(
+      new sdk.AddTagsToResourceCommand({
         ResourceName: resourceArn,
         Tags: tagList(tags),
       }),
@@ -111,26 +104,30 @@ export const rds: ResourceModule = {
   },
 
   async readTags(clients, resourceArn) {
+    const sdk = await rdsSdk();
     try {
-      const result = await rdsOf(clients).send(new ListTagsForResourceCommand({ ResourceName: resourceArn }));
+      const result = await clients
+        .client(sdk.RDSClient)
+        .send(new sdk.ListTagsForResourceCommand({ ResourceName: resourceArn }));
       return tagsOf(result.TagList);
     } catch (error) {
-      if (error instanceof DBInstanceNotFoundFault) return undefined;
+      if (error instanceof sdk.DBInstanceNotFoundFault) return undefined;
       throw error;
     }
   },
 
   async checkHealth({ clients, resourceArn, expected, drill, config }) {
+    const sdk = await rdsSdk();
     const identifier = resourceIdFromArn(resourceArn);
-    const result = await rdsOf(clients).send(
-      new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }),
-    );
+    const result = await clients
+      .client(sdk.RDSClient)
+      .send(new sdk.DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
     const instance = result.DBInstances?.[0];
     if (!instance) return [check('resource-exists', false, `DB instance ${identifier} not found`)];
     const status = instance.DBInstanceStatus ?? 'unknown';
     if (TRANSITIONAL.has(status)) throw new ResourceNotReady(`DB instance ${identifier} is ${status}`);
     // Before anything connects: the drill copy's own password, in the DR account's Secrets Manager.
-    if (status === 'available') await ensureDrillPassword(rdsOf(clients), instance);
+    if (status === 'available') await ensureDrillPassword(clients.client(sdk.RDSClient), instance);
 
     const tags = tagsOf(instance.TagList);
     const securityGroups = (instance.VpcSecurityGroups ?? []).map((group) => group.VpcSecurityGroupId ?? '');
@@ -164,10 +161,11 @@ export const rds: ResourceModule = {
   },
 
   async dataChecks({ clients, resourceArn, config, checks, recoveryPointCreatedAt }) {
+    const sdk = await rdsSdk();
     const identifier = resourceIdFromArn(resourceArn);
-    const result = await rdsOf(clients).send(
-      new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }),
-    );
+    const result = await clients
+      .client(sdk.RDSClient)
+      .send(new sdk.DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
     const instance = result.DBInstances?.[0];
     if (!instance) throw new UnexpectedRecord(`DB instance ${identifier} not found for its data checks`);
     const status = instance.DBInstanceStatus ?? 'unknown';
@@ -200,24 +198,26 @@ export const rds: ResourceModule = {
   },
 
   async lifecycle(clients, resourceArn) {
+    const sdk = await rdsSdk();
     try {
-      const result = await rdsOf(clients).send(
-        new DescribeDBInstancesCommand({ DBInstanceIdentifier: resourceIdFromArn(resourceArn) }),
-      );
+      const result = await clients
+        .client(sdk.RDSClient)
+        .send(new sdk.DescribeDBInstancesCommand({ DBInstanceIdentifier: resourceIdFromArn(resourceArn) }));
       const status = result.DBInstances?.[0]?.DBInstanceStatus;
       if (status === undefined) return 'gone';
       return status === 'deleting' ? 'deleting' : 'present';
     } catch (error) {
-      if (error instanceof DBInstanceNotFoundFault) return 'gone';
+      if (error instanceof sdk.DBInstanceNotFoundFault) return 'gone';
       throw error;
     }
   },
 
   async delete(clients, resourceArn) {
+    const sdk = await rdsSdk();
     const identifier = resourceIdFromArn(resourceArn);
     try {
-      await rdsOf(clients).send(
-        new DeleteDBInstanceCommand({
+      await clients.client(sdk.RDSClient).send(
+        new sdk.DeleteDBInstanceCommand({
           DBInstanceIdentifier: identifier,
           SkipFinalSnapshot: true,
           DeleteAutomatedBackups: true,
@@ -225,7 +225,7 @@ export const rds: ResourceModule = {
       );
       return { status: 'deleted', deleted: [resourceArn] };
     } catch (error) {
-      if (error instanceof DBInstanceNotFoundFault) return { status: 'already-gone', deleted: [] };
+      if (error instanceof sdk.DBInstanceNotFoundFault) return { status: 'already-gone', deleted: [] };
       throw error;
     }
   },

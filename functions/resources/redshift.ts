@@ -1,18 +1,11 @@
-import {
-  ClusterNotFoundFault,
-  CreateTagsCommand,
-  DeleteClusterCommand,
-  DescribeClustersCommand,
-  DescribeTagsCommand,
-  RedshiftClient,
-  ResourceNotFoundFault,
-} from '@aws-sdk/client-redshift';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
 import { ResourceNotReady } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList } from './types.js';
 
-const redshiftOf = (clients: AccountClients) => clients.client(RedshiftClient);
+/** The redshift SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const redshiftSdk = lazySdk(() => import('./sdk/redshift.js'));
 
 /** Cluster statuses that settle by themselves while a snapshot restore finishes. */
 const TRANSITIONAL = new Set(['creating', 'restoring', 'modifying', 'rebooting', 'renaming', 'resizing']);
@@ -44,8 +37,9 @@ export function clusterIdentifierFor(drillId: string): string {
   return drillResourceName(drillId, 63).replace(/-{2,}/g, '-');
 }
 
+/** By name: the SDK's error classes live in the lazily loaded SDK, and an SDK service error is named as its class. */
 function isNotFound(error: unknown): boolean {
-  return error instanceof ClusterNotFoundFault || error instanceof ResourceNotFoundFault;
+  return error instanceof Error && ['ClusterNotFoundFault', 'ResourceNotFoundFault'].includes(error.name);
 }
 
 /**
@@ -85,12 +79,18 @@ export const redshift: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
-    await redshiftOf(clients).send(new CreateTagsCommand({ ResourceName: resourceArn, Tags: tagList(tags) }));
+    const { CreateTagsCommand, RedshiftClient } = await redshiftSdk();
+    await clients
+      .client(RedshiftClient)
+      .send(new CreateTagsCommand({ ResourceName: resourceArn, Tags: tagList(tags) }));
   },
 
   async readTags(clients, resourceArn) {
+    const { DescribeTagsCommand, RedshiftClient } = await redshiftSdk();
     try {
-      const result = await redshiftOf(clients).send(new DescribeTagsCommand({ ResourceName: resourceArn }));
+      const result = await clients
+        .client(RedshiftClient)
+        .send(new DescribeTagsCommand({ ResourceName: resourceArn }));
       return Object.fromEntries(
         (result.TaggedResources ?? []).map((tagged) => [tagged.Tag?.Key ?? '', tagged.Tag?.Value ?? '']),
       );
@@ -153,8 +153,9 @@ export const redshift: ResourceModule = {
   },
 
   async delete(clients, resourceArn) {
+    const { DeleteClusterCommand, RedshiftClient } = await redshiftSdk();
     try {
-      await redshiftOf(clients).send(
+      await clients.client(RedshiftClient).send(
         new DeleteClusterCommand({
           ClusterIdentifier: resourceIdFromArn(resourceArn),
           SkipFinalClusterSnapshot: true,
@@ -169,8 +170,9 @@ export const redshift: ResourceModule = {
 };
 
 async function describe(clients: AccountClients, identifier: string) {
-  const result = await redshiftOf(clients).send(
-    new DescribeClustersCommand({ ClusterIdentifier: identifier }),
-  );
+  const { DescribeClustersCommand, RedshiftClient } = await redshiftSdk();
+  const result = await clients
+    .client(RedshiftClient)
+    .send(new DescribeClustersCommand({ ClusterIdentifier: identifier }));
   return result.Clusters?.[0];
 }

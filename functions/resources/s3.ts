@@ -1,23 +1,12 @@
-import {
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  GetBucketEncryptionCommand,
-  GetBucketTaggingCommand,
-  GetBucketVersioningCommand,
-  GetPublicAccessBlockCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  NoSuchBucket,
-  PutBucketTaggingCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
 import { accountOf, parseArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
 import { MANAGED_TAG, MODE_TAG } from '../lib/drill.js';
 import { TeardownRefused } from '../lib/errors.js';
+import { lazySdk } from './sdk/lazy.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
-const s3Of = (clients: AccountClients) => clients.client(S3Client);
+/** The S3 SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
+const s3Sdk = lazySdk(() => import('./sdk/s3.js'));
 
 /** At most this many ListObjectsV2 pages (1000 keys each) are read to count what a restore put back. */
 const MAX_LIST_PAGES = 10;
@@ -31,7 +20,8 @@ function isError(error: unknown, name: string): boolean {
 }
 
 function isNoSuchBucket(error: unknown): boolean {
-  return error instanceof NoSuchBucket || isError(error, 'NoSuchBucket');
+  // By name only: the SDK's NoSuchBucket class lives in the lazily loaded SDK, and is named so.
+  return isError(error, 'NoSuchBucket');
 }
 
 /** Bucket names: 3–63 lower-case letters, digits, hyphens; start and end with a letter or digit. */
@@ -92,10 +82,11 @@ export const s3: ResourceModule = {
   },
 
   async tag(clients, resourceArn, tags) {
+    const { PutBucketTaggingCommand, S3Client } = await s3Sdk();
     const bucket = bucketOf(resourceArn);
     // PutBucketTagging replaces the whole tag set: keep what the bucket already carries.
     const existing = (await s3.readTags(clients, resourceArn)) ?? {};
-    await s3Of(clients).send(
+    await clients.client(S3Client).send(
       new PutBucketTaggingCommand({
         Bucket: bucket,
         ExpectedBucketOwner: clients.account,
@@ -105,9 +96,13 @@ export const s3: ResourceModule = {
   },
 
   async readTags(clients, resourceArn) {
+    const { GetBucketTaggingCommand, S3Client } = await s3Sdk();
     try {
-      const result = await s3Of(clients).send(
-        new GetBucketTaggingCommand({ Bucket: bucketOf(resourceArn), ExpectedBucketOwner: clients.account }),
+      const result = await clients.client(S3Client).send(
+        new GetBucketTaggingCommand({
+          Bucket: bucketOf(resourceArn),
+          ExpectedBucketOwner: clients.account,
+        }),
       );
       return tagsOf(result.TagSet);
     } catch (error) {
@@ -118,13 +113,14 @@ export const s3: ResourceModule = {
   },
 
   async checkHealth({ clients, resourceArn, expected, drill, config }) {
+    const { GetBucketVersioningCommand, S3Client } = await s3Sdk();
     const bucket = bucketOf(resourceArn);
     const owner = clients.account;
     let versioning: string;
     try {
-      const result = await s3Of(clients).send(
-        new GetBucketVersioningCommand({ Bucket: bucket, ExpectedBucketOwner: owner }),
-      );
+      const result = await clients
+        .client(S3Client)
+        .send(new GetBucketVersioningCommand({ Bucket: bucket, ExpectedBucketOwner: owner }));
       versioning = result.Status ?? 'Disabled';
     } catch (error) {
       if (isNoSuchBucket(error)) return [check('resource-exists', false, `bucket ${bucket} not found`)];
@@ -166,8 +162,9 @@ export const s3: ResourceModule = {
   },
 
   async lifecycle(clients, resourceArn) {
+    const { GetBucketVersioningCommand, S3Client } = await s3Sdk();
     try {
-      await s3Of(clients).send(
+      await clients.client(S3Client).send(
         new GetBucketVersioningCommand({
           Bucket: bucketOf(resourceArn),
           ExpectedBucketOwner: clients.account,
@@ -186,6 +183,7 @@ export const s3: ResourceModule = {
    * call, what one ListObjectVersions page and one DeleteObjects request hold), then the empty bucket.
    */
   async delete(clients, resourceArn) {
+    const { DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } = await s3Sdk();
     const bucket = bucketOf(resourceArn);
     const owner = clients.account;
     try {
@@ -196,15 +194,15 @@ export const s3: ResourceModule = {
         throw new TeardownRefused(
           `bucket ${bucket} is not a drill's (pilotlight:managed=${tags[MANAGED_TAG] ?? 'missing'}, pilotlight:mode=${tags[MODE_TAG] ?? 'missing'})`,
         );
-      const listed = await s3Of(clients).send(
-        new ListObjectVersionsCommand({ Bucket: bucket, ExpectedBucketOwner: owner, MaxKeys: 1000 }),
-      );
+      const listed = await clients
+        .client(S3Client)
+        .send(new ListObjectVersionsCommand({ Bucket: bucket, ExpectedBucketOwner: owner, MaxKeys: 1000 }));
       const versions = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((version) => ({
         Key: version.Key ?? '',
         VersionId: version.VersionId,
       }));
       if (versions.length > 0) {
-        const result = await s3Of(clients).send(
+        const result = await clients.client(S3Client).send(
           new DeleteObjectsCommand({
             Bucket: bucket,
             ExpectedBucketOwner: owner,
@@ -221,7 +219,9 @@ export const s3: ResourceModule = {
           deleted: versions.map((version) => `${resourceArn}/${version.Key}?versionId=${version.VersionId}`),
         };
       }
-      await s3Of(clients).send(new DeleteBucketCommand({ Bucket: bucket, ExpectedBucketOwner: owner }));
+      await clients
+        .client(S3Client)
+        .send(new DeleteBucketCommand({ Bucket: bucket, ExpectedBucketOwner: owner }));
       return { status: 'deleted', deleted: [resourceArn] };
     } catch (error) {
       if (isNoSuchBucket(error)) return { status: 'already-gone', deleted: [] };
@@ -236,10 +236,11 @@ export class BucketNotEmptied extends Error {
 }
 
 async function publicAccessBlock(clients: AccountClients, bucket: string) {
+  const { GetPublicAccessBlockCommand, S3Client } = await s3Sdk();
   try {
-    const result = await s3Of(clients).send(
-      new GetPublicAccessBlockCommand({ Bucket: bucket, ExpectedBucketOwner: clients.account }),
-    );
+    const result = await clients
+      .client(S3Client)
+      .send(new GetPublicAccessBlockCommand({ Bucket: bucket, ExpectedBucketOwner: clients.account }));
     return result.PublicAccessBlockConfiguration ?? {};
   } catch (error) {
     // No configuration at all: nothing is blocked.
@@ -249,10 +250,11 @@ async function publicAccessBlock(clients: AccountClients, bucket: string) {
 }
 
 async function defaultEncryption(clients: AccountClients, bucket: string) {
+  const { GetBucketEncryptionCommand, S3Client } = await s3Sdk();
   try {
-    const result = await s3Of(clients).send(
-      new GetBucketEncryptionCommand({ Bucket: bucket, ExpectedBucketOwner: clients.account }),
-    );
+    const result = await clients
+      .client(S3Client)
+      .send(new GetBucketEncryptionCommand({ Bucket: bucket, ExpectedBucketOwner: clients.account }));
     const rule = result.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
     return { algorithm: rule?.SSEAlgorithm ?? '', key: rule?.KMSMasterKeyID ?? '' };
   } catch (error) {
@@ -263,10 +265,11 @@ async function defaultEncryption(clients: AccountClients, bucket: string) {
 
 /** Counts current objects, at most MAX_LIST_PAGES pages: `complete` says whether every key was seen. */
 async function countObjects(clients: AccountClients, bucket: string) {
+  const { ListObjectsV2Command, S3Client } = await s3Sdk();
   let count = 0;
   let token: string | undefined;
   for (let page = 0; page < MAX_LIST_PAGES; page++) {
-    const result = await s3Of(clients).send(
+    const result = await clients.client(S3Client).send(
       new ListObjectsV2Command({
         Bucket: bucket,
         ExpectedBucketOwner: clients.account,

@@ -1,10 +1,10 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
 import type { AccountClients } from '../lib/clients.js';
 import type { Config } from '../lib/config.js';
 import { DataCheckReport } from '../lib/data-checks.js';
 import { DataProbeFailed, ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
 import { type DataCheck, writtenCheck } from '../lib/validations.js';
+import { lazySdk } from './sdk/lazy.js';
 
 /**
  * The SQL data checks of the database types (RDS instances, Aurora clusters): run by the probe Lambda that
@@ -12,6 +12,9 @@ import { type DataCheck, writtenCheck } from '../lib/validations.js';
  * role. The probe reads the drill copy's own password from its RDS-managed secret itself, so neither the
  * password nor the secret's text passes through the orchestrator (docs/validation.md).
  */
+
+/** The Lambda SDK, loaded on first use: only drills with SQL checks pay for it. */
+const lambdaSdk = lazySdk(() => import('./sdk/lambda.js'));
 
 /** The probe Lambda accounts/dr-account.yaml deploys in the DR account's isolated network. */
 export const PROBE_FUNCTION_NAME = 'pilotlight-probe';
@@ -71,6 +74,7 @@ export async function probeDatabase(input: {
     checks: input.checks.map(writtenCheck),
     recoveryPointCreatedAt: input.recoveryPointCreatedAt.toISOString(),
   };
+  const { InvokeCommand, LambdaClient } = await lambdaSdk();
   const out = await input.clients.client(LambdaClient).send(
     new InvokeCommand({
       FunctionName: probeFunctionArn(input.config),

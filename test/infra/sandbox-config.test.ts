@@ -66,8 +66,20 @@ describe.each<{ stage: string; region?: string; params: Record<string, string> }
             events.flatMap((e) => (e.eventBridge ? [(e.eventBridge as { pattern: unknown }).pattern] : [])),
           ),
         );
-        expect(fn.schedules.map((s) => s.rate)).toEqual(
-          events.flatMap((e) => (e.schedule ? [e.schedule] : [])),
+        // A schedule is a rate, or {rate, input} (the reconciler's job check): the same rates and inputs.
+        expect(
+          normalized(
+            fn.schedules.map((s) => (s.input === undefined ? s.rate : { rate: s.rate, input: s.input })),
+          ),
+        ).toEqual(
+          normalized(
+            events.flatMap((e): unknown[] => {
+              const schedule = e.schedule as string | { rate: string[]; input: unknown } | undefined;
+              if (schedule === undefined) return [];
+              if (typeof schedule === 'string') return [schedule];
+              return schedule.rate.map((rate) => ({ rate, input: schedule.input }));
+            }),
+          ),
         );
       }
     });

@@ -412,8 +412,9 @@ describe('least privilege', () => {
 
   it('scopes every Lambda permission to its source rule', () => {
     const permissions = resourcesOfType(template, 'AWS::Lambda::Permission');
-    // One per EventBridge rule that invokes a function (the plan's schedule is the seventh).
-    expect(permissions.length).toBe(7);
+    // One per EventBridge rule that invokes a function: reconcile has two schedules (the whole reconciliation,
+    // and the job check every minute), the plan one.
+    expect(permissions.length).toBe(8);
     for (const [, permission] of permissions) {
       expect(permission.Properties?.Principal).toBe('events.amazonaws.com');
       expect(permission.Properties?.SourceArn).toBeDefined();

@@ -50,13 +50,18 @@ function commandsTheHandlersCall(): string[] {
     (f) => f.endsWith('.ts'),
   );
   const found = new Set<string>();
-  for (const file of files) {
-    const source = readFileSync(join(projectRoot, 'functions', file), 'utf8');
-    for (const [, names, from] of source.matchAll(/import\s*{([^}]*)}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g)) {
+  const sources = files.map((file) => readFileSync(join(projectRoot, 'functions', file), 'utf8'));
+  for (const source of sources) {
+    // A resource module's SDK is re-exported by functions/resources/sdk/<service>.ts and loaded lazily by the
+    // modules, which construct its commands: for a re-export, look for the construction in any source.
+    for (const [, kind, names, from] of source.matchAll(
+      /(import|export)\s*{([^}]*)}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g,
+    )) {
       const service = packages[from ?? ''];
+      const users = kind === 'export' ? sources : [source];
       for (const name of (names ?? '').split(',').map((n) => n.trim().replace(/^type\s+/, ''))) {
         const command = name.match(/^(\w+)Command$/)?.[1];
-        if (!command || !service || !new RegExp(`new ${name}\\(`).test(source)) continue;
+        if (!command || !service || !users.some((user) => new RegExp(`new ${name}\\(`).test(user))) continue;
         found.add(`${service}.${from === 'lib-dynamodb' ? (documentClient[command] ?? command) : command}`);
       }
     }

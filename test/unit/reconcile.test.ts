@@ -14,8 +14,15 @@ import {
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { reconcile } from '../../functions/reconcile.js';
-import { DR_RECOVERY_POINT_ARN, dynamo, jobUpdates, pendingJob, RESTORED_DB_ARN } from './support.js';
+import { checkJobs, handler, reconcile } from '../../functions/reconcile.js';
+import {
+  DR_RECOVERY_POINT_ARN,
+  dynamo,
+  jobUpdates,
+  lambdaContext,
+  pendingJob,
+  RESTORED_DB_ARN,
+} from './support.js';
 
 const backup = mockClient(BackupClient);
 const sfn = mockClient(SFNClient);
@@ -81,6 +88,45 @@ beforeEach(() => {
   sfn.on(SendTaskSuccessCommand).resolves({});
   sfn.on(SendTaskFailureCommand).resolves({});
   rds.on(AddTagsToResourceCommand).resolves({});
+});
+
+describe('the job check (the reconciler scheduled with {scope: jobs}, every minute)', () => {
+  it('resumes the drills whose jobs finished and reads nothing else', async () => {
+    // Act
+    const result = await handler({ scope: 'jobs' }, lambdaContext());
+
+    // Assess
+    expect(result).toEqual({ checked: 3, resumed: ['copy-done', 'restore-done'], failed: [] });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
+    expect(dynamo).toHaveReceivedCommandTimes(ScanCommand, 1);
+    expect(dynamo).toHaveReceivedCommandWith(ScanCommand, JOBS_SCAN);
+    expect(backup).not.toHaveReceivedCommand(ListBackupJobsCommand);
+    expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
+  });
+
+  it('runs the whole reconciliation on the plain scheduled event', async () => {
+    // Act
+    await handler(
+      { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-01-05T03:20:00Z', detail: {} },
+      lambdaContext(),
+    );
+
+    // Assess
+    expect(dynamo).toHaveReceivedCommandWith(ScanCommand, SLOTS_SCAN);
+    expect(backup).toHaveReceivedCommand(ListBackupJobsCommand);
+  });
+
+  it('fails the invocation when a job cannot be read (the dead-letter alarm shows it)', async () => {
+    // Prepare
+    backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).rejects(new Error('throttled'));
+
+    // Act
+    const run = checkJobs();
+
+    // Assess
+    await expect(run).rejects.toThrow(/could not reconcile jobs copy-done/);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-restore-done' });
+  });
 });
 
 describe('reconcile', () => {

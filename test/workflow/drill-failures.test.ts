@@ -64,6 +64,9 @@ describe('a drill that fails', () => {
   it('times out a copy whose completion is never heard of, and leaves nothing behind', async () => {
     const { report, sandbox } = await simulate((s) => s.backupCompleted('EBS'), {
       faults: ['events:delay=30000', 'lambda:reconcile=crash'],
+      // The crashing reconciler's job check every minute would crash (and be retried) ~1 500 times over the
+      // copy's 8 hours; at 10 minutes the test is the same (no reconciler run gets through) and faster.
+      params: { jobCheckRate: 'rate(10 minutes)' },
     });
 
     const drill = onlyDrill(report);
@@ -122,6 +125,31 @@ describe('a drill that recovers', () => {
 
     expect(onlyDrill(report).status).toBe('SUCCEEDED');
     expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+
+  it('resumes a drill within a minute of each job finishing when every job event is lost (the job check)', async () => {
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('EBS'), {
+      faults: ['events:jobs:drop=1'],
+    });
+
+    expect(onlyDrill(report).status).toBe('SUCCEEDED');
+    const [execution, ...others] = [...sandbox.stepFunctions.executions.values()];
+    expect(others).toEqual([]);
+    const output = execution?.output as {
+      copy?: { copyJobId?: string };
+      restore?: { restoreJobId?: string };
+    };
+    const waits = [
+      [output.copy?.copyJobId, 'ReleaseCopySlot'],
+      [output.restore?.restoreJobId, 'ValidateRestore'],
+    ] as const;
+    for (const [jobId, next] of waits) {
+      const finished = sandbox.world.jobs.get(jobId ?? '')?.completedAt ?? Number.NaN;
+      const step = execution?.steps.find((s) => s.name === next && Date.parse(s.startedAt) >= finished);
+      const seconds = (Date.parse(step?.startedAt ?? '') - finished) / 1000;
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      expect(seconds).toBeLessThanOrEqual(60);
+    }
   });
 
   it('does not hang when every event is lost, the trigger included: the reconciler drills and resumes it', async () => {

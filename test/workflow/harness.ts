@@ -4,9 +4,13 @@ import { buildReport, type RunReport } from '../../sandbox/report.js';
 /** Runs one sandbox to completion and returns the `--json` report, the sandbox kept for deeper assertions. */
 export async function simulate(
   drive: (sandbox: Sandbox) => void,
-  options: { seed?: number; faults?: string[]; settle?: boolean } = {},
+  options: { seed?: number; faults?: string[]; settle?: boolean; params?: Record<string, string> } = {},
 ): Promise<{ report: RunReport; sandbox: Sandbox }> {
-  const sandbox = await Sandbox.create({ seed: options.seed ?? 7, faults: options.faults ?? [] });
+  const sandbox = await Sandbox.create({
+    seed: options.seed ?? 7,
+    faults: options.faults ?? [],
+    params: options.params,
+  });
   try {
     const startedAt = new Date(sandbox.clock.now).toISOString();
     drive(sandbox);
