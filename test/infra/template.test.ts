@@ -594,7 +594,8 @@ describe('data at rest and in transit', () => {
 describe('operability', () => {
   it('gives every EventBridge target a dead-letter queue and a retry policy', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
-    expect(rules.length).toBe(7);
+    // The six before, reconcile's job check every minute and the plan's schedule.
+    expect(rules.length).toBe(8);
     for (const [, rule] of rules) {
       for (const target of asList(rule.Properties?.Targets as Record<string, unknown>[])) {
         expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('EventTargetDeadLetterQueue') });
