@@ -210,14 +210,16 @@ export function installInterceptor(interceptor: Interceptor): () => void {
     ...args: Parameters<typeof originalSend>
   ) {
     const client = this as unknown as AnyClient;
-    if (!instrumented.has(client)) {
+    // Keyed by the middleware stack, not the client: a DynamoDBDocumentClient shares the stack and the
+    // config of the client it wraps, which must be instrumented once.
+    if (!instrumented.has(client.middlewareStack)) {
       client.middlewareStack.add(middlewareFor(client) as never, {
         step: 'deserialize',
         priority: 'high',
         name: 'pilotlightSandbox',
       });
       virtualBackoff(client);
-      instrumented.add(client);
+      instrumented.add(client.middlewareStack);
     }
     return originalSend.apply(this, args);
   } as typeof originalSend;

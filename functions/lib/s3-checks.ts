@@ -28,10 +28,19 @@ export interface S3Limits {
 
 export const defaultS3Limits: S3Limits = { maxListedObjects: 100_000, maxObjectBytes: 64 * 1024 * 1024 };
 
+/**
+ * The bucket the checks read, and its owner: every request carries ExpectedBucketOwner when one is given, so
+ * S3 refuses (403) a bucket of the same name owned by anyone else.
+ */
+interface Target {
+  s3: S3Client;
+  bucket: string;
+  owner?: string;
+}
+
 /** Lists under `prefix` until `enough` says stop or the limit is reached; `complete` says all were listed. */
 async function listObjects(
-  s3: S3Client,
-  bucket: string,
+  { s3, bucket, owner }: Target,
   prefix: string,
   limits: S3Limits,
   enough: (listed: readonly _Object[]) => boolean = () => false,
@@ -42,6 +51,7 @@ async function listObjects(
     const page = await s3.send(
       new ListObjectsV2Command({
         Bucket: bucket,
+        ExpectedBucketOwner: owner,
         Prefix: prefix,
         ContinuationToken: token,
         MaxKeys: Math.min(1_000, limits.maxListedObjects - objects.length),
@@ -54,12 +64,11 @@ async function listObjects(
   return { objects, complete: !token };
 }
 
-async function countObjects(s3: S3Client, bucket: string, check: S3CountCheck, limits: S3Limits) {
+async function countObjects(target: Target, check: S3CountCheck, limits: S3Limits) {
   const name = checkLabel(check);
   const lowerBound = check.expect.op === '>=' || check.expect.op === '>';
   const { objects, complete } = await listObjects(
-    s3,
-    bucket,
+    target,
     check.prefix,
     limits,
     (listed) => lowerBound && expectationResult(name, listed.length, check.expect).passed,
@@ -113,9 +122,10 @@ function verifyChecksum(
   return { verified: false, reason: 'no stored checksum' };
 }
 
-async function verifySample(s3: S3Client, bucket: string, check: S3ChecksumsCheck, limits: S3Limits) {
+async function verifySample(target: Target, check: S3ChecksumsCheck, limits: S3Limits) {
+  const { s3, bucket, owner } = target;
   const name = checkLabel(check);
-  const { objects } = await listObjects(s3, bucket, check.prefix, limits);
+  const { objects } = await listObjects(target, check.prefix, limits);
   const eligible = objects.filter((object) => object.Key && (object.Size ?? 0) <= limits.maxObjectBytes);
   const sample = spread(eligible, check.sample);
   if (sample.length === 0) {
@@ -126,7 +136,12 @@ async function verifySample(s3: S3Client, bucket: string, check: S3ChecksumsChec
     const key = object.Key ?? '';
     try {
       const response = await s3.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ExpectedBucketOwner: owner,
+          ChecksumMode: 'ENABLED',
+        }),
       );
       const bytes = response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
       const verdict = verifyChecksum(bytes, {
@@ -151,8 +166,7 @@ async function verifySample(s3: S3Client, bucket: string, check: S3ChecksumsChec
 }
 
 async function runOne(
-  s3: S3Client,
-  bucket: string,
+  target: Target,
   check: DataCheck,
   recoveryPointCreatedAt: Date,
   limits: S3Limits,
@@ -161,12 +175,12 @@ async function runOne(
   try {
     switch (check.kind) {
       case 's3Count':
-        return await countObjects(s3, bucket, check, limits);
+        return await countObjects(target, check, limits);
       case 's3Checksums':
-        return await verifySample(s3, bucket, check, limits);
+        return await verifySample(target, check, limits);
       case 'freshness':
         if ('prefix' in check) {
-          const { objects } = await listObjects(s3, bucket, check.prefix, limits);
+          const { objects } = await listObjects(target, check.prefix, limits);
           const newest = objects.reduce<Date | undefined>(
             (latest, object) =>
               object.LastModified && (!latest || object.LastModified > latest) ? object.LastModified : latest,
@@ -191,6 +205,8 @@ async function runOne(
 export async function runS3Checks(input: {
   client: S3Client;
   bucket: string;
+  /** The account that must own the bucket (ExpectedBucketOwner on every request). */
+  expectedBucketOwner?: string;
   checks: readonly DataCheck[];
   recoveryPointCreatedAt: Date;
   limits?: S3Limits;
@@ -199,8 +215,7 @@ export async function runS3Checks(input: {
   for (const check of input.checks) {
     results.push(
       await runOne(
-        input.client,
-        input.bucket,
+        { s3: input.client, bucket: input.bucket, owner: input.expectedBucketOwner },
         check,
         input.recoveryPointCreatedAt,
         input.limits ?? defaultS3Limits,

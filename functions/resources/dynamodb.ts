@@ -1,6 +1,7 @@
 import type { TableDescription } from '@aws-sdk/client-dynamodb';
 import { accountOf, parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
+import { errorSummary } from '../lib/data-checks.js';
 import { ResourceNotReady } from '../lib/errors.js';
 import { lazySdk } from './sdk/lazy.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
@@ -51,6 +52,24 @@ async function countItems(
     startKey = result.LastEvaluatedKey as Record<string, never>;
   }
   return { count, complete: false };
+}
+
+/** What the table's own `data-integrity` check says about its items, or why they could not be counted. */
+async function itemsOf(clients: AccountClients, table: TableDescription, name: string) {
+  try {
+    const counted = await countItems(clients, name);
+    const count = counted.complete ? counted.count : (table.ItemCount ?? 0);
+    return {
+      count,
+      detail: `${count} items${counted.complete ? '' : ' (ItemCount; table larger than the bounded scan)'}`,
+    };
+  } catch (error) {
+    // A table whose items the DR role may not read (a resource policy's deny): it holds no proof of data,
+    // which the check says, rather than the drill failing on an unexplained error.
+    if (error instanceof Error && error.name === 'AccessDeniedException')
+      return { count: undefined, detail: `items cannot be read (${errorSummary(error)})` };
+    throw error;
+  }
 }
 
 /**
@@ -135,8 +154,7 @@ export const dynamodb: ResourceModule = {
     const keyArn = table.SSEDescription?.KMSMasterKeyArn ?? '';
     const tags = (await dynamodb.readTags(clients, resourceArn)) ?? {};
     const expectedItems = Number(expected.ItemCount);
-    const counted = await countItems(clients, name);
-    const items = counted.complete ? counted.count : (table.ItemCount ?? 0);
+    const items = await itemsOf(clients, table, name);
 
     return [
       check('resource-available', status === 'ACTIVE', `TableStatus is ${status}`),
@@ -153,10 +171,26 @@ export const dynamodb: ResourceModule = {
       taggedCheck(tags, drill.drillId),
       check(
         'data-integrity',
-        !Number.isFinite(expectedItems) || items === expectedItems,
-        `${items} items${counted.complete ? '' : ' (ItemCount; table larger than the bounded scan)'} (backup: ${expected.ItemCount ?? 'n/a'}), ${table.TableSizeBytes ?? 0} bytes (backup: ${expected.TableSizeBytes ?? 'n/a'})`,
+        items.count !== undefined && (!Number.isFinite(expectedItems) || items.count === expectedItems),
+        `${items.detail} (backup: ${expected.ItemCount ?? 'n/a'}), ${table.TableSizeBytes ?? 0} bytes (backup: ${expected.TableSizeBytes ?? 'n/a'})`,
       ),
     ];
+  },
+
+  // The profile's checks read the restored table through the DR role: DynamoDB's API is the data's only
+  // door, so no probe is needed (Scan, GetItem; accounts/dr-account.yaml ReadRestoredTables).
+  async dataChecks({ clients, resourceArn, checks, recoveryPointCreatedAt }) {
+    // Loaded with the DynamoDB SDK, on first use: only drills of this type pay for them.
+    const [{ DynamoDBClient }, { runDynamoDbChecks }] = await Promise.all([
+      dynamodbSdk(),
+      import('../lib/dynamodb-checks.js'),
+    ]);
+    return runDynamoDbChecks({
+      client: clients.client(DynamoDBClient),
+      tableName: resourceIdFromArn(resourceArn),
+      checks,
+      recoveryPointCreatedAt,
+    });
   },
 
   async lifecycle(clients, resourceArn) {

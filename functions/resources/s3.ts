@@ -161,6 +161,20 @@ export const s3: ResourceModule = {
     ];
   },
 
+  // The profile's checks read the restored bucket through the DR role: S3's API is the data's only door, so
+  // no probe is needed (ListObjectsV2, GetObject; accounts/dr-account.yaml ReadRestoredBuckets/Objects).
+  async dataChecks({ clients, resourceArn, checks, recoveryPointCreatedAt }) {
+    // Loaded with the S3 SDK, on first use: only drills of this type pay for them.
+    const [{ S3Client }, { runS3Checks }] = await Promise.all([s3Sdk(), import('../lib/s3-checks.js')]);
+    return runS3Checks({
+      client: clients.client(S3Client),
+      bucket: bucketOf(resourceArn),
+      expectedBucketOwner: clients.account,
+      checks,
+      recoveryPointCreatedAt,
+    });
+  },
+
   async lifecycle(clients, resourceArn) {
     const { GetBucketVersioningCommand, S3Client } = await s3Sdk();
     try {

@@ -6,6 +6,13 @@ import type { RequestEnvironment } from '../iam-requests.js';
 import type { ApiCall } from '../interceptor.js';
 import type { Caller, RestoredResource, World } from '../world.js';
 import {
+  hitByCorruption,
+  SEEDED_KEY_ATTRIBUTE,
+  SEEDED_TIME_ATTRIBUTE,
+  seededKey,
+  seededWrittenAt,
+} from './seeded-data.js';
+import {
   applyTags,
   type IamMapper,
   type SandboxResourceType,
@@ -36,6 +43,13 @@ export interface Table extends RestoredResource {
   pointInTimeRecovery: boolean;
   deletionProtection: boolean;
 }
+
+/**
+ * The calls that read a table's items. Under data=unreachable the sandbox answers them itself, refusing them as
+ * a table resource policy with an explicit deny would (an organisation's data perimeter the drill did not
+ * expect): the table is there, its data cannot be read.
+ */
+const DATA_READS = new Set(['Scan', 'Query', 'GetItem']);
 
 /** The operations the sandbox answers itself for tables in the simulated accounts' dynalite servers. */
 const SANDBOX_OPERATIONS = new Set([
@@ -127,6 +141,7 @@ export const dynamodbApi: ServiceApi = {
     // The central account's calls are the state table's: the sandbox's own dynalite (its default).
     if (call.caller.account === world.settings.centralAccount) return undefined;
     if (SANDBOX_OPERATIONS.has(call.operation)) return false;
+    if (world.faults.unreachableData && DATA_READS.has(call.operation)) return false;
     // Before the account's first restore there is no dynalite and no table: `operations` answers not found.
     return world.state(DynamoDbState).route(call.caller.account) ?? false;
   },
@@ -222,10 +237,22 @@ export const dynamodbApi: ServiceApi = {
         world.beginDelete(table, world.random.int(5, 60), 'DELETING', 'deleted');
         return { TableDescription: { TableName: table.id, TableArn: table.arn, TableStatus: 'DELETING' } };
       },
-      // Only before the account's first restore (no dynalite yet): no table exists.
-      'DynamoDB.Scan': (_caller, input: { TableName?: string }) => {
-        throw notFound(input.TableName ?? '');
-      },
+      // Before the account's first restore (no dynalite yet): no table exists; under data=unreachable the
+      // items of a restored table cannot be read.
+      ...Object.fromEntries(
+        [...DATA_READS].map((operation) => [
+          `DynamoDB.${operation}`,
+          (caller: ApiCall['caller'], input: { TableName?: string }) => {
+            const name = input.TableName ?? '';
+            const table = world.faults.unreachableData ? state.table(caller, name) : undefined;
+            if (!table) throw notFound(name);
+            throw new SimulatedAwsError(
+              'AccessDeniedException',
+              `User: ${caller.sessionArn} is not authorized to perform: dynamodb:${operation} on resource: ${table.arn} with an explicit deny in a resource-based policy`,
+            );
+          },
+        ]),
+      ),
     };
   },
   iam: {
@@ -244,27 +271,41 @@ export const dynamodbApi: ServiceApi = {
 /** Items in one BatchWriteItem request (DynamoDB's limit). */
 const BATCH = 25;
 
+/**
+ * The items a source table held when its recovery point was created (sandbox/resources/seeded-data.ts): its
+ * `count` orders, one written a minute, the newest a few minutes before the backup, as the restore loads
+ * them (data=corrupt: every second one lost; data=stale: as the table was two hours earlier).
+ */
+export function restoredItems(
+  count: number,
+  createdAt: number,
+  fault: { corrupt: boolean; stale: boolean },
+): Record<string, { S: string } | { N: string }>[] {
+  return Array.from({ length: count }, (_, index) => index)
+    .filter((index) => !(fault.corrupt && hitByCorruption(index)))
+    .map((index) => ({
+      [SEEDED_KEY_ATTRIBUTE]: { S: seededKey(index) },
+      [SEEDED_TIME_ATTRIBUTE]: {
+        S: new Date(seededWrittenAt(index, count, createdAt, fault.stale)).toISOString(),
+      },
+      totalCents: { N: String(1000 + ((index * 7919) % 90_000)) },
+      status: { S: 'SHIPPED' },
+    }));
+}
+
 /** Writes a restored table into the account's dynalite: the table, then the backup's items. */
-async function loadTable(world: World, table: Table, items: number): Promise<void> {
+async function loadTable(world: World, table: Table, items: ReturnType<typeof restoredItems>): Promise<void> {
   const state = world.state(DynamoDbState);
   const endpoint = await state.endpoint(world, table.account);
   await dynaliteCall(endpoint, 'CreateTable', {
     TableName: table.id,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: 'orderId', AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: 'orderId', KeyType: 'HASH' }],
+    AttributeDefinitions: [{ AttributeName: SEEDED_KEY_ATTRIBUTE, AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: SEEDED_KEY_ATTRIBUTE, KeyType: 'HASH' }],
   });
   await dynaliteTableActive(endpoint, table.id);
-  for (let start = 0; start < items; start += BATCH) {
-    const requests = Array.from({ length: Math.min(BATCH, items - start) }, (_, i) => ({
-      PutRequest: {
-        Item: {
-          orderId: { S: `order-${String(start + i).padStart(6, '0')}` },
-          totalCents: { N: String(1000 + (((start + i) * 7919) % 90_000)) },
-          status: { S: 'SHIPPED' },
-        },
-      },
-    }));
+  for (let start = 0; start < items.length; start += BATCH) {
+    const requests = items.slice(start, start + BATCH).map((Item) => ({ PutRequest: { Item } }));
     await dynaliteCall(endpoint, 'BatchWriteItem', { RequestItems: { [table.id]: requests } });
   }
   // The restore job completes when the data is in: the table is ACTIVE from then on.
@@ -321,7 +362,7 @@ export const dynamodb: SandboxResourceType = {
   // DynamoDB's table quota (2,500 per account and Region) is far above any drill burst.
   quotaExceeded: () => undefined,
 
-  restore(world, job, _point, metadata) {
+  restore(world, job, point, metadata) {
     const name = metadata.targetTableName ?? `restored-${world.random.hex(8)}`;
     const items = Number(metadata.ItemCount ?? 50);
     const table: Table = {
@@ -342,8 +383,13 @@ export const dynamodb: SandboxResourceType = {
     };
     world.state(DynamoDbState).tables.set(table.arn, table);
     world.track(table);
-    // An unhealthy restore loaded none of the items; a corrupt one lost some.
-    const loaded = world.faults.unhealthy ? 0 : world.faults.corruptData ? Math.floor(items / 2) : items;
+    // What the source held at the recovery point; an unhealthy restore loaded none of it.
+    const loaded = world.faults.unhealthy
+      ? []
+      : restoredItems(items, point.createdAt, {
+          corrupt: world.faults.corruptData,
+          stale: world.faults.staleData,
+        });
     world.defer(loadTable(world, table, loaded));
     return table.arn;
   },

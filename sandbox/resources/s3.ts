@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { sdkStreamMixin } from '@smithy/core/serde';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { tagContext, tagsOf } from '../iam-keys.js';
 import type { IamRequest, RequestEnvironment } from '../iam-requests.js';
 import type { RestoredResource } from '../world.js';
+import { hitByCorruption, seededObjectKey, seededWrittenAt } from './seeded-data.js';
 import { type IamMapper, type SandboxResourceType, type ServiceApi, text } from './types.js';
 
 /**
@@ -14,6 +18,40 @@ export interface RestoredObjectVersion {
   versionId: string;
   size: number;
   isLatest: boolean;
+  /** When the source wrote it (ms): its LastModified, which a restore keeps. */
+  lastModified: number;
+  /** data=corrupt: the bytes S3 serves no longer match the checksum stored with the object (bit rot). */
+  damaged?: boolean;
+}
+
+/**
+ * The bytes the source wrote: an order document padded to the object's size. Computed when read rather than
+ * kept (a burst of drills restores tens of thousands of objects, up to 20 kB each).
+ */
+export function writtenBody(version: RestoredObjectVersion): Buffer {
+  const head = `${JSON.stringify({ key: version.key, writtenAt: new Date(version.lastModified).toISOString() })}\n`;
+  const body = Buffer.alloc(Math.max(version.size, head.length), ' ');
+  body.write(head);
+  return body;
+}
+
+const storedChecksums = new WeakMap<RestoredObjectVersion, string>();
+
+/** The full-object SHA-256 (base64) stored with the object at upload, as ChecksumSHA256 returns it. */
+export function storedChecksum(version: RestoredObjectVersion): string {
+  let checksum = storedChecksums.get(version);
+  if (checksum === undefined) {
+    checksum = createHash('sha256').update(writtenBody(version)).digest('base64');
+    storedChecksums.set(version, checksum);
+  }
+  return checksum;
+}
+
+/** What GetObject returns: the written bytes, one flipped in a damaged object. */
+function servedBody(version: RestoredObjectVersion): Buffer {
+  const body = writtenBody(version);
+  if (version.damaged) body[body.length - 1] = (body[body.length - 1] ?? 0) ^ 0x01;
+  return body;
 }
 
 export interface Bucket extends RestoredResource {
@@ -128,17 +166,59 @@ export const s3Api: ServiceApi = {
       },
       'S3.ListObjectsV2': (
         _caller,
-        input: BucketInput & { MaxKeys?: number; ContinuationToken?: string },
+        input: BucketInput & { MaxKeys?: number; ContinuationToken?: string; Prefix?: string },
       ) => {
-        const current = state.owned(input).versions.filter((v) => v.isLatest);
+        const prefix = input.Prefix ?? '';
+        const current = state
+          .owned(input)
+          .versions.filter((v) => v.isLatest && v.key.startsWith(prefix))
+          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         const start = Number(input.ContinuationToken ?? 0);
         const page = current.slice(start, start + Math.min(1000, input.MaxKeys ?? 1000));
         const next = start + page.length;
         return {
-          Contents: page.map((v) => ({ Key: v.key, Size: v.size, StorageClass: 'STANDARD' })),
+          Contents: page.map((v) => ({
+            Key: v.key,
+            Size: v.size,
+            LastModified: new Date(v.lastModified),
+            ChecksumAlgorithm: ['SHA256'],
+            ChecksumType: 'FULL_OBJECT',
+            StorageClass: 'STANDARD',
+          })),
+          Prefix: prefix,
           KeyCount: page.length,
           IsTruncated: next < current.length,
           NextContinuationToken: next < current.length ? String(next) : undefined,
+        };
+      },
+      'S3.GetObject': (
+        caller,
+        input: BucketInput & { Key?: string; VersionId?: string; ChecksumMode?: string },
+      ) => {
+        const bucket = state.owned(input);
+        // data=unreachable: the objects cannot be read (a bucket policy's explicit deny, an organisation's
+        // data perimeter the drill did not expect); the bucket and its listing are there.
+        if (world.faults.unreachableData)
+          throw new SimulatedAwsError(
+            'AccessDenied',
+            `User: ${caller.sessionArn} is not authorized to perform: s3:GetObject on resource: "${bucket.arn}/${input.Key ?? ''}" with an explicit deny in a resource-based policy`,
+          );
+        const version = bucket.versions.find(
+          (v) => v.key === input.Key && (input.VersionId ? v.versionId === input.VersionId : v.isLatest),
+        );
+        if (!version) throw new SimulatedAwsError('NoSuchKey', 'The specified key does not exist.');
+        const body = servedBody(version);
+        return {
+          Body: sdkStreamMixin(Readable.from([body])),
+          ContentLength: body.length,
+          ContentType: 'application/json',
+          LastModified: new Date(version.lastModified),
+          VersionId: version.versionId,
+          ETag: `"${createHash('md5').update(writtenBody(version)).digest('hex')}"`,
+          // S3 returns the stored checksum only when asked (ChecksumMode ENABLED).
+          ...(input.ChecksumMode === 'ENABLED'
+            ? { ChecksumSHA256: storedChecksum(version), ChecksumType: 'FULL_OBJECT' }
+            : {}),
         };
       },
       'S3.ListObjectVersions': (_caller, input: BucketInput & { MaxKeys?: number }) => {
@@ -244,11 +324,11 @@ export const s3: SandboxResourceType = {
   // The S3 bucket quota (10,000 general purpose buckets per account) is far above any drill burst.
   quotaExceeded: () => undefined,
 
-  restore(world, job, _point, metadata) {
+  restore(world, job, point, metadata) {
     const name = metadata.DestinationBucketName ?? `restored-${world.random.hex(8)}`;
     const count = Number(metadata.ObjectCount ?? 50);
-    // An unhealthy restore skipped every object; a corrupt one lost some.
-    const restored = world.faults.unhealthy ? 0 : world.faults.corruptData ? Math.floor(count / 2) : count;
+    // What the source held at the recovery point (seeded-data.ts); an unhealthy restore skipped every object.
+    const restored = world.faults.unhealthy ? 0 : count;
     const bucket: Bucket = {
       arn: bucketArn(name),
       account: job.account,
@@ -273,10 +353,12 @@ export const s3: SandboxResourceType = {
             : { algorithm: 'AES256' }
           : undefined,
       versions: Array.from({ length: restored }, (_, i) => ({
-        key: `orders/2026/01/${String(i).padStart(5, '0')}.json`,
+        key: seededObjectKey(i),
         versionId: world.random.hex(16),
         size: world.random.int(200, 20_000),
         isLatest: true,
+        lastModified: seededWrittenAt(i, count, point.createdAt, world.faults.staleData),
+        damaged: world.faults.corruptData && hitByCorruption(i),
       })),
     };
     world.state(S3State).buckets.set(name, bucket);

@@ -76,3 +76,34 @@ describe.each(moduleFiles)('functions/resources/%s', (file) => {
     expect(deletes.filter((action) => !asList(neverFailover?.Action).includes(action))).toEqual([]);
   });
 });
+
+/**
+ * The data checks (functions/lib/dynamodb-checks.ts, s3-checks.ts) run with the DR role's clients: every call
+ * they make is a read the DR role is granted on pl-* tables and buckets, and none is a delete.
+ */
+describe('the DynamoDB and S3 data checks', () => {
+  const documentCommands: Record<string, string> = { Get: 'GetItem', Scan: 'Scan', Query: 'Query' };
+  const calls = ['dynamodb-checks.ts', 's3-checks.ts'].flatMap((file) => {
+    const source = readFileSync(join(repoRoot, 'functions', 'lib', file), 'utf8');
+    const documentCalls = [...source.matchAll(/new (\w+)Command\(/g)]
+      .map(([, name = '']) => documentCommands[name])
+      .filter((operation) => operation !== undefined && source.includes('@aws-sdk/lib-dynamodb'))
+      .map((operation) => `DynamoDB.${operation}`);
+    return [...new Set([...callsOf(source), ...documentCalls])];
+  });
+
+  it('are granted to the DR role, on drill-named tables and buckets only', () => {
+    expect(calls.sort()).toEqual(['DynamoDB.GetItem', 'DynamoDB.Scan', 'S3.GetObject', 'S3.ListObjectsV2']);
+    for (const call of calls) {
+      const [service = '', operation = ''] = call.split('.');
+      for (const request of iamRequestsFor(service, operation, {}, env)) {
+        const granted = orchestrator.filter(
+          (s) => s.Effect === 'Allow' && asList(s.Action).includes(request.action),
+        );
+        expect(granted, request.action).not.toEqual([]);
+        expect(JSON.stringify(granted.map((s) => s.Resource))).toMatch(/(table\/pl-\*|arn:aws:s3:::pl-\*)/);
+        expect(isDelete(request.action)).toBe(false);
+      }
+    }
+  });
+});

@@ -3,6 +3,7 @@ import {
   DescribeContinuousBackupsCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  DynamoDBServiceException,
   ListTagsOfResourceCommand,
   ResourceInUseException,
   ResourceNotFoundException,
@@ -10,11 +11,17 @@ import {
   type TableDescription,
   TagResourceCommand,
 } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  ScanCommand as ScanDocumentsCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { ResourceNotReady } from '../../functions/lib/errors.js';
+import { parseValidationProfiles } from '../../functions/lib/validations.js';
 import { dynamodb } from '../../functions/resources/dynamodb.js';
 import { DRILL_ID, rdsDrill } from './support.js';
 
@@ -211,6 +218,62 @@ describe('dynamodb.checkHealth', () => {
     expect(client).toHaveReceivedCommandTimes(ScanCommand, 10);
   });
 
+  it('fails the data check, saying why, when the table refuses to let its items be read', async () => {
+    // Prepare: a resource policy denies the DR role's Scan.
+    client.on(DescribeTableCommand).resolves({ Table: healthyTable() });
+    client.on(DescribeContinuousBackupsCommand).resolves({});
+    client
+      .on(ListTagsOfResourceCommand)
+      .resolves({ Tags: [{ Key: 'pilotlight:drill-id', Value: DRILL_ID }] });
+    client.on(ScanCommand).rejects(
+      new DynamoDBServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403 },
+        message: 'explicit deny in a resource-based policy',
+      }),
+    );
+
+    // Act
+    const checks = await dynamodb.checkHealth({
+      clients: drClients(),
+      resourceArn: RESTORED_TABLE_ARN,
+      expected: { ItemCount: '120' },
+      drill: rdsDrill(),
+      config,
+    });
+
+    // Assess
+    expect(failedChecks(checks)).toEqual(['data-integrity']);
+    expect(checks.find((check) => check.name === 'data-integrity')?.detail).toMatch(
+      /^items cannot be read \(.*explicit deny in a resource-based policy\) \(backup: 120\)/,
+    );
+  });
+
+  it('lets any other failure to count the items fail the task (Step Functions retries it)', async () => {
+    client.on(DescribeTableCommand).resolves({ Table: healthyTable() });
+    client.on(DescribeContinuousBackupsCommand).resolves({});
+    client.on(ListTagsOfResourceCommand).resolves({ Tags: [] });
+    client.on(ScanCommand).rejects(
+      new DynamoDBServiceException({
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+        message: 'internal',
+      }),
+    );
+
+    await expect(
+      dynamodb.checkHealth({
+        clients: drClients(),
+        resourceArn: RESTORED_TABLE_ARN,
+        expected: {},
+        drill: rdsDrill(),
+        config,
+      }),
+    ).rejects.toMatchObject({ name: 'InternalServerError' });
+  });
+
   it('reports a single failed existence check when the table is not found', async () => {
     client.on(DescribeTableCommand).rejects(notFound());
 
@@ -267,5 +330,54 @@ describe('dynamodb.lifecycle and delete', () => {
     client.on(DescribeTableCommand).rejects(notFound());
 
     await expect(dynamodb.lifecycle(drClients(), RESTORED_TABLE_ARN)).resolves.toBe('gone');
+  });
+});
+
+describe('dynamodb.dataChecks', () => {
+  const documents = mockClient(DynamoDBDocumentClient);
+  beforeEach(() => {
+    documents.reset();
+  });
+
+  it("runs the profile's checks against the restored table, with consistent reads", async () => {
+    // Prepare: the table holds 120 orders, the newest updated four minutes before the recovery point.
+    documents.on(ScanDocumentsCommand, { Select: 'COUNT' }).resolves({ Count: 120, ScannedCount: 120 });
+    documents
+      .on(ScanDocumentsCommand, { ProjectionExpression: '#at' })
+      .resolves({ Items: [{ updatedAt: '2026-01-05T01:46:00.000Z' }], ScannedCount: 120 });
+    documents.on(GetCommand).resolves({ Item: { orderId: 'order-000001' } });
+    const checks =
+      parseValidationProfiles(
+        [
+          'profiles:',
+          '  p:',
+          "    - dynamodbCount: { expect: { op: '>=', value: 30 } }",
+          '    - dynamodbKeys: { keys: [{ orderId: order-000001 }] }',
+          '    - freshness: { attribute: updatedAt, withinMinutes: 60 }',
+        ].join('\n'),
+      ).profiles.p ?? [];
+
+    // Act
+    const report = await dynamodb.dataChecks?.({
+      clients: drClients(),
+      resourceArn: RESTORED_TABLE_ARN,
+      drill: rdsDrill(),
+      config,
+      checks,
+      recoveryPointCreatedAt: new Date('2026-01-05T01:50:00.000Z'),
+    });
+
+    // Assess
+    expect(report?.checks.map((check) => [check.name, check.passed, check.observed])).toEqual([
+      ['item count', true, 120],
+      ['1 sample keys exist', true, '1 of 1 keys found'],
+      ['freshness of attribute updatedAt', true, 'newest 2026-01-05T01:46:00.000Z (data RPO 240 s)'],
+    ]);
+    expect(report?.dataRpoSeconds).toBe(240);
+    expect(documents).toHaveReceivedCommandWith(GetCommand, {
+      TableName: TABLE,
+      Key: { orderId: 'order-000001' },
+      ConsistentRead: true,
+    });
   });
 });

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   DeleteBucketCommand,
   DeleteObjectsCommand,
   GetBucketEncryptionCommand,
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
+  GetObjectCommand,
   GetPublicAccessBlockCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
@@ -12,11 +15,13 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { TeardownRefused } from '../../functions/lib/errors.js';
+import { parseValidationProfiles } from '../../functions/lib/validations.js';
 import { s3 } from '../../functions/resources/s3.js';
 import { DRILL_ID, rdsDrill } from './support.js';
 
@@ -321,5 +326,62 @@ describe('s3.delete and lifecycle', () => {
 
     await expect(s3.lifecycle(drClients(), RESTORED_BUCKET_ARN)).resolves.toBe('present');
     await expect(s3.lifecycle(drClients(), RESTORED_BUCKET_ARN)).resolves.toBe('gone');
+  });
+});
+
+describe('s3.dataChecks', () => {
+  it("runs the profile's checks against the restored bucket, proving its owner on every read", async () => {
+    // Prepare: two objects, the newest written four minutes before the recovery point, checksums stored.
+    const body = '{"orderId":"order-000001"}';
+    client.on(ListObjectsV2Command).resolves({
+      Contents: [
+        { Key: 'orders/1.json', Size: body.length, LastModified: new Date('2026-01-05T01:40:00.000Z') },
+        { Key: 'orders/2.json', Size: body.length, LastModified: new Date('2026-01-05T01:46:00.000Z') },
+      ],
+      IsTruncated: false,
+    });
+    client.on(GetObjectCommand).callsFake(() => ({
+      Body: sdkStreamMixin(Readable.from([Buffer.from(body)])),
+      ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+    }));
+    const checks =
+      parseValidationProfiles(
+        [
+          'profiles:',
+          '  p:',
+          "    - s3Count: { prefix: orders/, expect: { op: '>=', value: 2 } }",
+          '    - s3Checksums: { prefix: orders/, sample: 2 }',
+          '    - freshness: { prefix: orders/, withinMinutes: 60 }',
+        ].join('\n'),
+      ).profiles.p ?? [];
+
+    // Act
+    const report = await s3.dataChecks?.({
+      clients: drClients(),
+      resourceArn: RESTORED_BUCKET_ARN,
+      drill: rdsDrill(),
+      config,
+      checks,
+      recoveryPointCreatedAt: new Date('2026-01-05T01:50:00.000Z'),
+    });
+
+    // Assess
+    expect(report?.checks.map((check) => [check.name, check.passed])).toEqual([
+      ['object count under "orders/"', true],
+      ['checksums of 2 objects under "orders/"', true],
+      ['freshness of objects under "orders/"', true],
+    ]);
+    expect(report?.dataRpoSeconds).toBe(240);
+    expect(client).toHaveReceivedCommandWith(ListObjectsV2Command, {
+      Bucket: BUCKET,
+      Prefix: 'orders/',
+      ExpectedBucketOwner: DR_ACCOUNT,
+    });
+    expect(client).toHaveReceivedCommandWith(GetObjectCommand, {
+      Bucket: BUCKET,
+      Key: 'orders/2.json',
+      ExpectedBucketOwner: DR_ACCOUNT,
+      ChecksumMode: 'ENABLED',
+    });
   });
 });
