@@ -437,7 +437,7 @@ export async function listDrills(
           )
         : undefined;
     const name = execution.name ?? '';
-    const { rtoSeconds, rpoSeconds } = outcomeOf(name, described?.output);
+    const { rtoSeconds, rpoSeconds, state } = outcomeOf(name, described?.output);
     rows.push({
       drillId: name,
       status: execution.status ?? 'UNKNOWN',
@@ -445,8 +445,8 @@ export async function listDrills(
       stoppedAt: execution.stopDate?.toISOString() ?? null,
       rtoSeconds,
       rpoSeconds,
-      // Pilotlight does not measure a data RPO yet; the column is there for when it does.
-      dataRpoSeconds: null,
+      // From the data checks (validations.yml); the evidence reference keeps it for a drill they failed.
+      dataRpoSeconds: state?.health?.dataRpoSeconds ?? state?.evidence?.dataRpoSeconds ?? null,
     });
   }
   return rows;

@@ -78,6 +78,7 @@ const OUTPUT = {
   health: {
     checks: [{ name: 'resource-available', passed: true, detail: 'available' }],
     validatedAt: at(3000).toISOString(),
+    dataRpoSeconds: 240,
   },
   evidence: {
     bucket: 'pilotlight-prod-evidence',
@@ -425,7 +426,7 @@ describe('pilotlight drill --aws', () => {
 });
 
 describe('pilotlight status --aws', () => {
-  it('lists running and recent drills with outcome, RTO and RPO', async () => {
+  it('lists running and recent drills with outcome, RTO, RPO and data RPO', async () => {
     // Prepare
     deployedStack();
     stepFunctions.on(ListExecutionsCommand).resolves({
@@ -475,7 +476,7 @@ describe('pilotlight status --aws', () => {
           stoppedAt: at(3100).toISOString(),
           rtoSeconds: 3000,
           rpoSeconds: 1800,
-          dataRpoSeconds: null,
+          dataRpoSeconds: 240,
         },
       ],
     });
