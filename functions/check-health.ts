@@ -8,7 +8,7 @@ import { HealthCheckFailed, ReadinessTimedOut, ResourceNotReady } from './lib/er
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { type DataChecksRecord, updateDrill } from './lib/state-store.js';
-import { loadValidationProfiles, selectProfile } from './lib/validations.js';
+import { loadValidationProfiles, selectProfile, VALIDATION_TAG } from './lib/validations.js';
 import { resourceModule } from './resources/index.js';
 import type { ResourceModule } from './resources/types.js';
 
@@ -71,17 +71,18 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
 
 /**
  * The source resource's validation profile (validations.yml), run against the restored copy by the type's
- * module. The source's own `pilotlight:validation` tag is not read yet (AWS Backup's ListTags on the recovery
- * point): every resource gets its type's default profile.
+ * module: the one its `pilotlight:validation` tag names (read when the drill was prepared), else its type's
+ * default.
  */
 async function runDataChecks(
   module: ResourceModule,
   input: { clients: ReturnType<typeof drClients>; resourceArn: string; drill: Drill },
 ): Promise<DataChecksRecord | undefined> {
   if (!module.dataChecks) return undefined;
+  const { validationTag } = input.drill;
   const selected = selectProfile(validationProfiles.profiles, {
     resourceType: input.drill.source.resourceType,
-    tags: {},
+    tags: validationTag ? { [VALIDATION_TAG]: validationTag } : {},
   });
   if (!selected) return undefined;
   const report: DataCheckReport = await module.dataChecks({

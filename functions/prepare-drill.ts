@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { claimRecoveryPoint } from './lib/claims.js';
 import { drClients, sourceClients } from './lib/clients.js';
 import { config, drVaultArn, isSourceAccount } from './lib/config.js';
-import { type Drill, DrillRequest } from './lib/drill.js';
+import { type Drill, DrillRequest, VALIDATION_TAG } from './lib/drill.js';
 import { DrillAlreadyRunning, InvalidDrillInput, SourceAccountNotAllowed } from './lib/errors.js';
 import { executionStatus } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
@@ -50,6 +50,9 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     );
   }
   const createdAt = recoveryPoint.CreationDate ?? new Date(input.startedAt);
+  const resourceArn = request.source.resourceArn ?? recoveryPoint.ResourceArn;
+  // Read before the claim: a tag read that fails (and is retried) must not leave a claim behind.
+  const validationTag = resourceArn ? await validationTagOf(request, resourceArn) : undefined;
   const previousDrillId = await claim(drillId, request);
 
   await updateDrill(drillId, { status: 'RUNNING', resourceType: request.source.resourceType });
@@ -59,7 +62,7 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     trigger: request.trigger ?? { kind: 'manual', at: new Date(input.startedAt).toISOString() },
     source: {
       ...request.source,
-      resourceArn: request.source.resourceArn ?? recoveryPoint.ResourceArn,
+      resourceArn,
       recoveryPointCreatedAt: createdAt.toISOString(),
     },
     target: {
@@ -73,7 +76,24 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     preparedAt: new Date().toISOString(),
     ...(previousDrillId ? { previousDrillId } : {}),
     ...(request.policy ? { policy: request.policy } : {}),
+    ...(validationTag ? { validationTag } : {}),
   };
+}
+
+/**
+ * The source resource's `pilotlight:validation` tag (which validation profile its data checks run), read with
+ * the Tagging API in the source account through the source role. The Tagging SDK loads only here.
+ */
+async function validationTagOf(request: DrillRequest, resourceArn: string): Promise<string | undefined> {
+  const { GetResourcesCommand, ResourceGroupsTaggingAPIClient } = await import(
+    '@aws-sdk/client-resource-groups-tagging-api'
+  );
+  const result = await sourceClients(request.source.account, request.source.region)
+    .client(ResourceGroupsTaggingAPIClient)
+    .send(new GetResourcesCommand({ ResourceARNList: [resourceArn] }));
+  const tags = result.ResourceTagMappingList?.find((mapping) => mapping.ResourceARN === resourceArn)?.Tags;
+  const value = tags?.find((tag) => tag.Key === VALIDATION_TAG)?.Value?.trim();
+  return value || undefined;
 }
 
 /**

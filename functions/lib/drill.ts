@@ -79,8 +79,16 @@ export const Drill = z.object({
   previousDrillId: z.string().optional(),
   /** The policy that started the drill, with its tier's targets (absent: the deployment's RTO target). */
   policy: PolicyRef.optional(),
+  /**
+   * The source resource's `pilotlight:validation` tag when the drill was prepared: the validation profile its
+   * data checks run (validations.yml); absent, the type's default profile.
+   */
+  validationTag: z.string().min(1).optional(),
 });
 export type Drill = z.infer<typeof Drill>;
+
+/** The tag a source resource selects its validation profile with (validations.yml, docs/validation.md). */
+export const VALIDATION_TAG = 'pilotlight:validation';
 
 export const CopyResult = z.object({
   copyJobId: z.string().optional(),

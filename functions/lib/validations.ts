@@ -21,7 +21,9 @@ export class ValidationProfileNotFound extends Error {
   override readonly name = 'ValidationProfileNotFound';
 }
 
-export const VALIDATION_TAG = 'pilotlight:validation';
+export { VALIDATION_TAG } from './drill.js';
+
+import { VALIDATION_TAG } from './drill.js';
 
 const operators = ['>=', '<=', '==', '>', '<'] as const;
 export const Expectation = z.strictObject({ op: z.enum(operators), value: z.number() });

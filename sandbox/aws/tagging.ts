@@ -32,10 +32,22 @@ export class Tagging {
     input: {
       TagFilters?: { Key?: string; Values?: string[] }[];
       ResourceTypeFilters?: string[];
+      ResourceARNList?: string[];
       ResourcesPerPage?: number;
       PaginationToken?: string;
     },
   ) {
+    const arns = input.ResourceARNList;
+    if (arns !== undefined) {
+      // As the API: a list of 1-100 ARNs, alone (no tag or type filter, no page size).
+      if (arns.length === 0 || arns.length > 100)
+        throw new SimulatedAwsError('InvalidParameterException', 'ResourceARNList must hold 1 to 100 ARNs');
+      if (input.TagFilters || input.ResourceTypeFilters || input.ResourcesPerPage)
+        throw new SimulatedAwsError(
+          'InvalidParameterException',
+          'ResourceARNList cannot be combined with TagFilters, ResourceTypeFilters or ResourcesPerPage',
+        );
+    }
     const types = input.ResourceTypeFilters ?? [];
     for (const type of types) {
       if (!/^[a-z0-9-]+(:[a-zA-Z0-9-]+)?$/.test(type))
@@ -49,6 +61,7 @@ export class Tagging {
       (r) =>
         r.account === caller.account &&
         r.region === caller.region &&
+        (arns === undefined || arns.includes(r.arn)) &&
         (r.deletedAt === undefined || this.world.clock.now - r.deletedAt < TAG_INDEX_LAG_MS) &&
         (types.length === 0 ||
           types.includes(taggingTypeOf(r.arn)) ||

@@ -1,5 +1,9 @@
 import { BackupClient, DescribeRecoveryPointCommand } from '@aws-sdk/client-backup';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  GetResourcesCommand,
+  ResourceGroupsTaggingAPIClient,
+} from '@aws-sdk/client-resource-groups-tagging-api';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,6 +20,7 @@ import { DR_VAULT_ARN, drillRecordUpdates, dynamo, loadEvent } from './support.j
 
 const backup = mockClient(BackupClient);
 const sfn = mockClient(SFNClient);
+const tagging = mockClient(ResourceGroupsTaggingAPIClient);
 
 const EXECUTION = 'manual-orders-db-20260105';
 const STARTED_AT = '2026-01-05T09:00:00.000Z';
@@ -52,6 +57,9 @@ function claimPuts() {
 beforeEach(() => {
   backup.reset();
   sfn.reset();
+  tagging.reset();
+  // The source resource carries no validation tag unless a test says so.
+  tagging.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
   dynamo.reset();
   dynamo.resolves({});
   backup.on(DescribeRecoveryPointCommand).resolves({
@@ -74,6 +82,47 @@ describe('prepareDrill', () => {
     expect(drill.trigger).toEqual({ kind: 'manual', at: STARTED_AT });
     expect(drill.drillId).toBe(EXECUTION);
     expect(drill.mode).toBe('drill');
+  });
+
+  it("carries the source resource's pilotlight:validation tag, read in the source account", async () => {
+    // Prepare
+    tagging.on(GetResourcesCommand).resolves({
+      ResourceTagMappingList: [
+        {
+          ResourceARN: 'arn:aws:rds:us-east-2:111111111111:db:orders-db-1',
+          Tags: [
+            { Key: 'app', Value: 'orders' },
+            { Key: 'pilotlight:validation', Value: 'relational-basic' },
+          ],
+        },
+      ],
+    });
+
+    // Act
+    const drill = await prepareDrill({
+      request: manualRequest(),
+      executionName: EXECUTION,
+      startedAt: STARTED_AT,
+    });
+
+    // Assess
+    expect(drill.validationTag).toBe('relational-basic');
+    expect(tagging).toHaveReceivedCommandWith(GetResourcesCommand, {
+      ResourceARNList: ['arn:aws:rds:us-east-2:111111111111:db:orders-db-1'],
+    });
+  });
+
+  it('leaves the type default to the data checks when the source resource has no validation tag', async () => {
+    // Act
+    const drill = await prepareDrill({
+      request: manualRequest(),
+      executionName: EXECUTION,
+      startedAt: STARTED_AT,
+    });
+
+    // Assess
+    expect(drill).not.toHaveProperty('validationTag');
+    expect(tagging).toHaveReceivedCommandTimes(GetResourcesCommand, 1);
   });
 
   it('resolves a manual drill against the source recovery point and the DR target', async () => {

@@ -5,7 +5,7 @@ import {
   SEEDED_DATA_GAP_SECONDS,
   SEEDED_ROWS,
 } from '../../sandbox/engines/drill-databases.js';
-import type { Sandbox } from '../../sandbox/index.js';
+import { PROD_ACCOUNT, PROD_REGION, type Sandbox } from '../../sandbox/index.js';
 import { onlyDrill, simulate } from './harness.js';
 
 /**
@@ -183,6 +183,48 @@ describe('the data checks of an Aurora PostgreSQL drill', () => {
       passed: false,
       detail: `observed ${SEEDED_ROWS / 2}, expected >= 1000`,
     });
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(report.sandbox.alerts).toHaveLength(1);
+  });
+});
+
+describe("a source resource's validation profile, by its tag", () => {
+  let disposed: Sandbox | undefined;
+  afterEach(async () => {
+    await disposed?.databasesClosed;
+    disposed = undefined;
+  });
+
+  /** An RDS backup whose source database carries `tags` (in the source account's Tagging API). */
+  const taggedBackup = (tags: Record<string, string>) => (sandbox: Sandbox) => {
+    const event = sandbox.backupCompleted('RDS');
+    const point = sandbox.world.recoveryPoints.get(event.resources[0] ?? '');
+    if (!point) throw new Error('no recovery point');
+    sandbox.world.tagging.tagSourceResource(point.resourceArn, PROD_ACCOUNT, PROD_REGION, tags);
+  };
+
+  it('runs the profile the pilotlight:validation tag names instead of the type default', async () => {
+    const { report, sandbox } = await simulate(taggedBackup({ 'pilotlight:validation': 'relational-basic' }));
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('SUCCEEDED');
+    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual([
+      { name: 'data: engine answers', passed: true, detail: 'observed 1, expected == 1' },
+    ]);
+    const evidence = sandbox.world.s3.objects.map((object) => JSON.parse(object.body));
+    expect(evidence[0]?.dataChecks).toMatchObject({ profile: 'relational-basic', selectedBy: 'tag' });
+    expect(sandbox.iam.denials).toEqual([]);
+  });
+
+  it('fails the drill, tearing down, when the tag names no profile', async () => {
+    const { report, sandbox } = await simulate(taggedBackup({ 'pilotlight:validation': 'ordres' }));
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('ValidationProfileNotFound');
+    expect(drill.error?.message).toContain('pilotlight:validation=ordres names no profile');
     expect(report.sandbox.resourcesLeft).toBe(0);
     expect(report.sandbox.alerts).toHaveLength(1);
   });
