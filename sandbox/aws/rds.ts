@@ -209,6 +209,39 @@ export function onRdsResource(action: string, kind: 'db-instance' | 'db-cluster'
   };
 }
 
+/**
+ * ManageMasterUserPassword on an instance or a cluster: RDS creates the managed secret (once), the resource is
+ * resetting-master-credentials for a while, then available with the secret active.
+ */
+function manageMasterPassword(world: World, resource: DbInstance | DbCluster): void {
+  if (resource.masterUserSecret) return;
+  const secret = world.state(SecretsState).addManaged(
+    world,
+    resource,
+    // Not from the seeded random: the password changes nothing the simulation decides.
+    JSON.stringify({ username: 'postgres', password: randomBytes(24).toString('base64url') }),
+  );
+  resource.masterUserSecret = { arn: secret.arn, status: 'creating' };
+  resource.status = 'resetting-master-credentials';
+  world.clock.schedule(90_000, () => {
+    if (resource.masterUserSecret) resource.masterUserSecret.status = 'active';
+    if (resource.status === 'resetting-master-credentials') resource.status = 'available';
+  });
+}
+
+/**
+ * What ManageMasterUserPassword adds to a Modify request's authorization: RDS creates and tags the managed
+ * secret with the caller's permissions (RDS User Guide, "Permissions required for Secrets Manager integration").
+ */
+function managedSecretRequests(ownerArn: string, account: string): IamRequest[] {
+  return ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'].map((action) => ({
+    action,
+    resource: rdsManagedSecretArn(ownerArn),
+    resourceAccount: account,
+    context: {},
+  }));
+}
+
 /** The operations on DB instances every RDS-family type shares. */
 export const rdsApi: ServiceApi = {
   service: 'RDS',
@@ -237,20 +270,7 @@ export const rdsApi: ServiceApi = {
             'InvalidDBInstanceStateFault',
             `Database instance is not in available state: ${instance.status}`,
           );
-        if (input.ManageMasterUserPassword && !instance.masterUserSecret) {
-          const secret = world.state(SecretsState).addManaged(
-            world,
-            instance,
-            // Not from the seeded random: the password changes nothing the simulation decides.
-            JSON.stringify({ username: 'postgres', password: randomBytes(24).toString('base64url') }),
-          );
-          instance.masterUserSecret = { arn: secret.arn, status: 'creating' };
-          instance.status = 'resetting-master-credentials';
-          world.clock.schedule(90_000, () => {
-            if (instance.masterUserSecret) instance.masterUserSecret.status = 'active';
-            if (instance.status === 'resetting-master-credentials') instance.status = 'available';
-          });
-        }
+        if (input.ManageMasterUserPassword) manageMasterPassword(world, instance);
         return { DBInstance: describeDbInstance(instance) };
       },
       'RDS.ListTagsForResource': (caller, input: { ResourceName?: string }) => ({
@@ -295,20 +315,7 @@ export const rdsApi: ServiceApi = {
             'InvalidDBClusterStateFault',
             `DB cluster is not in available state: ${cluster.status}`,
           );
-        if (input.ManageMasterUserPassword && !cluster.masterUserSecret) {
-          const secret = world.state(SecretsState).addManaged(
-            world,
-            cluster,
-            // Not from the seeded random: the password changes nothing the simulation decides.
-            JSON.stringify({ username: 'postgres', password: randomBytes(24).toString('base64url') }),
-          );
-          cluster.masterUserSecret = { arn: secret.arn, status: 'creating' };
-          cluster.status = 'resetting-master-credentials';
-          world.clock.schedule(90_000, () => {
-            if (cluster.masterUserSecret) cluster.masterUserSecret.status = 'active';
-            if (cluster.status === 'resetting-master-credentials') cluster.status = 'available';
-          });
-        }
+        if (input.ManageMasterUserPassword) manageMasterPassword(world, cluster);
         return { DBCluster: describeDbCluster(cluster, state.membersOf(cluster)) };
       },
       'RDS.DescribeDBClusters': (caller, input: { DBClusterIdentifier?: string }) => {
@@ -422,17 +429,8 @@ export const rdsApi: ServiceApi = {
     'RDS.ModifyDBCluster': (input, env) => {
       const requests = onRdsResource('rds:ModifyDBCluster', 'db-cluster', 'DBClusterIdentifier')(input, env);
       if (input.ManageMasterUserPassword !== true) return requests;
-      // As for instances: RDS creates and tags the cluster's managed secret with the caller's permissions.
-      const secret = rdsManagedSecretArn(rdsArn(env, 'db-cluster', text(input.DBClusterIdentifier)));
-      return [
-        ...requests,
-        ...['secretsmanager:CreateSecret', 'secretsmanager:TagResource'].map((action) => ({
-          action,
-          resource: secret,
-          resourceAccount: env.account,
-          context: {},
-        })),
-      ];
+      const cluster = rdsArn(env, 'db-cluster', text(input.DBClusterIdentifier));
+      return [...requests, ...managedSecretRequests(cluster, env.account)];
     },
     'RDS.ModifyDBInstance': (input, env) => {
       const requests = onRdsResource(
@@ -441,18 +439,8 @@ export const rdsApi: ServiceApi = {
         'DBInstanceIdentifier',
       )(input, env);
       if (input.ManageMasterUserPassword !== true) return requests;
-      // RDS creates and tags the managed secret with the caller's permissions (RDS User Guide, "Permissions
-      // required for Secrets Manager integration").
-      const secret = rdsManagedSecretArn(rdsArn(env, 'db-instance', text(input.DBInstanceIdentifier)));
-      return [
-        ...requests,
-        ...['secretsmanager:CreateSecret', 'secretsmanager:TagResource'].map((action) => ({
-          action,
-          resource: secret,
-          resourceAccount: env.account,
-          context: {},
-        })),
-      ];
+      const instance = rdsArn(env, 'db-instance', text(input.DBInstanceIdentifier));
+      return [...requests, ...managedSecretRequests(instance, env.account)];
     },
   },
 };
