@@ -2,7 +2,7 @@ import { BackupClient, DescribeRecoveryPointCommand } from '@aws-sdk/client-back
 import * as z from 'zod';
 import { claimRecoveryPoint } from './lib/claims.js';
 import { drClients, sourceClients } from './lib/clients.js';
-import { config, drVaultArn, isSourceAccount } from './lib/config.js';
+import { config, drVaultArn, isSourceAccount, isStandby } from './lib/config.js';
 import { type Drill, DrillRequest, VALIDATION_TAG } from './lib/drill.js';
 import { DrillAlreadyRunning, InvalidDrillInput, SourceAccountNotAllowed } from './lib/errors.js';
 import { executionStatus } from './lib/executions.js';
@@ -51,8 +51,11 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
   }
   const createdAt = recoveryPoint.CreationDate ?? new Date(input.startedAt);
   const resourceArn = request.source.resourceArn ?? recoveryPoint.ResourceArn;
-  // Read before the claim: a tag read that fails (and is retried) must not leave a claim behind.
-  const validationTag = resourceArn ? await validationTagOf(request, resourceArn) : undefined;
+  // Read before the claim: a tag read that fails (and is retried) must not leave a claim behind. The standby
+  // deployment restoring from the DR vault acts while the primary region may be down: it touches nothing there,
+  // and its data checks run the type's default profile.
+  const validationTag =
+    resourceArn && !(inDrVault && isStandby) ? await validationTagOf(request, resourceArn) : undefined;
   const previousDrillId = await claim(drillId, request);
 
   await updateDrill(drillId, { status: 'RUNNING', resourceType: request.source.resourceType });
