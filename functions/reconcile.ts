@@ -13,6 +13,8 @@ export interface ReconcileResult {
   checked: number;
   resumed: string[];
   failed: string[];
+  /** Jobs of ended drills that could not be read or resumed, closed (lib/resume.ts). */
+  abandoned: string[];
   /** Admission slots freed because their drill had ended, and waiting drills admitted. */
   slots: { freed: number; admitted: number };
   /** Completed backup jobs checked for a lost event, and the drills started (or deferred) for them. */
@@ -64,7 +66,11 @@ export async function reconcile(): Promise<ReconcileResult> {
     logger.error('could not reconcile admission slots', { error });
   }
   metrics.addMetric('ReconciledJobs', MetricUnit.Count, result.resumed.length);
-  metrics.addMetric('OpenJobs', MetricUnit.Count, jobs.checked - result.resumed.length);
+  metrics.addMetric(
+    'OpenJobs',
+    MetricUnit.Count,
+    jobs.checked - result.resumed.length - result.abandoned.length,
+  );
   metrics.addMetric('SlotsFreed', MetricUnit.Count, result.slots.freed);
   metrics.addMetric('MissedBackupsDrilled', MetricUnit.Count, result.missedBackups.started.length);
   metrics.addMetric('DrillsDeferred', MetricUnit.Count, result.missedBackups.deferred);
@@ -89,7 +95,12 @@ export async function reconcile(): Promise<ReconcileResult> {
 const JobsOnly = z.object({ scope: z.literal('jobs') });
 
 /** The open jobs only: resumes a drill whose job finished but whose event is late or lost. */
-export async function checkJobs(): Promise<{ checked: number; resumed: string[]; failed: string[] }> {
+export async function checkJobs(): Promise<{
+  checked: number;
+  resumed: string[];
+  failed: string[];
+  abandoned: string[];
+}> {
   const result = await resumeFinishedJobs();
   metrics.addMetric('ReconciledJobs', MetricUnit.Count, result.resumed.length);
   if (result.failed.length > 0)

@@ -26,7 +26,7 @@ export function dynamoEndpoint(): Promise<string> {
  */
 export function startDynalite(
   delays: { createTableMs?: number; deleteTableMs?: number } = {},
-): Promise<{ endpoint: string; close: () => void }> {
+): Promise<{ endpoint: string; close: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
     const server = dynalite({
       createTableMs: delays.createTableMs ?? 0,
@@ -37,7 +37,15 @@ export function startDynalite(
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       server.unref();
-      resolve({ endpoint: `http://127.0.0.1:${port}`, close: () => server.close() });
+      resolve({
+        endpoint: `http://127.0.0.1:${port}`,
+        // Settles once the server has closed (idle keep-alive sockets closed first, so it does not wait on them).
+        close: () =>
+          new Promise<void>((closed) => {
+            server.close(() => closed());
+            server.closeAllConnections();
+          }),
+      });
     });
   });
 }

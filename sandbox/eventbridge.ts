@@ -57,6 +57,8 @@ export class EventBridge {
           key,
           input ?? { 'detail-type': 'Scheduled Event', source: 'aws.events', time: at, detail: {} },
           run.outcomes,
+          0,
+          true,
         );
         this.scheduleEvery(key, everyMs, input);
       },
@@ -100,12 +102,18 @@ export class EventBridge {
     }
   }
 
-  /** Asynchronous invocation (EventBridge, schedules): Lambda retries a failure twice, then dead-letters it. */
+  /**
+   * Asynchronous invocation (EventBridge, schedules): Lambda retries a failure twice, then dead-letters it.
+   * The retries of a scheduled run belong to the schedule (background): like the schedule itself they never
+   * keep the simulation alive on their own. A job check failing every minute would otherwise always have a
+   * retry pending, and a run whose drills have all ended could never finish.
+   */
   private async invokeAsync(
     key: string,
     event: Json,
     outcomes: Delivery['outcomes'],
     attempt = 0,
+    background = false,
   ): Promise<void> {
     try {
       outcomes.push({ target: key, result: await this.lambda.invoke(key, event) });
@@ -115,7 +123,8 @@ export class EventBridge {
       if (attempt < 2) {
         this.clock.schedule(
           (attempt + 1) * 60_000,
-          () => void this.invokeAsync(key, event, outcomes, attempt + 1),
+          () => void this.invokeAsync(key, event, outcomes, attempt + 1, background),
+          { background },
         );
       } else {
         outcomes.push({ target: key, error: message });

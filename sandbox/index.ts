@@ -106,6 +106,11 @@ function withHandlers(config: ServerlessConfig, handlers: Record<string, string>
 let processEnvironment: Record<string, string> | undefined;
 
 let running = false;
+/**
+ * The previous sandbox's servers closing (dynalite, PGlite). A new sandbox starts after they have closed: a
+ * server closing under the next run's simulated `Date` would read a clock that jumped.
+ */
+let closing: Promise<unknown> = Promise.resolve();
 
 /**
  * The local AWS: the real state machine (from serverless.yml and statemachines/) and the real handlers,
@@ -248,8 +253,15 @@ export class Sandbox {
   /** Builds a sandbox; throws FaultSpecError for a bad fault (before anything runs). */
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
     if (running) throw new Error('only one sandbox can run at a time in a process');
-    const sandbox = new Sandbox(options);
     running = true;
+    let sandbox: Sandbox;
+    try {
+      await closing;
+      sandbox = new Sandbox(options);
+    } catch (error) {
+      running = false;
+      throw error;
+    }
     try {
       await sandbox.start();
     } catch (error) {
@@ -554,9 +566,10 @@ export class Sandbox {
 
   dispose(): void {
     for (const cleanup of this.cleanups.splice(0).reverse()) cleanup();
-    this.world.dispose();
-    // Closing PGlite servers is asynchronous; dispose stays synchronous for its many callers.
+    const servers = this.world.dispose();
+    // Closing servers is asynchronous; dispose stays synchronous for its many callers.
     this.databasesClosed = this.world.state(DrillDatabases).closeAll();
+    closing = Promise.allSettled([servers, this.databasesClosed]);
     running = false;
   }
 }

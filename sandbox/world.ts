@@ -270,7 +270,7 @@ export class World {
 
   private readonly pendingWork = new Set<Promise<void>>();
   private workFailure: unknown;
-  private readonly disposers: (() => void)[] = [];
+  private readonly disposers: (() => void | Promise<unknown>)[] = [];
 
   /**
    * Work a simulated service does outside the virtual clock (a restore loading a table into the account's
@@ -299,12 +299,18 @@ export class World {
   }
 
   /** Something to release when the sandbox is disposed (a local server a service started). */
-  onDispose(release: () => void): void {
+  onDispose(release: () => void | Promise<unknown>): void {
     this.disposers.push(release);
   }
 
-  dispose(): void {
-    for (const release of this.disposers.splice(0).reverse()) release();
+  /** Releases what the run holds; settles when the asynchronous releases (servers closing) have ended. */
+  dispose(): Promise<unknown> {
+    return Promise.allSettled(
+      this.disposers
+        .splice(0)
+        .reverse()
+        .map((release) => release()),
+    );
   }
 
   // ---- what restores created, across services ------------------------------------------------------------

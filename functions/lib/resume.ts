@@ -14,8 +14,16 @@ import {
   UnexpectedRecord,
 } from './errors.js';
 import { TERMINAL_STATES } from './events.js';
+import { executionStatus } from './executions.js';
 import { logger } from './observability.js';
-import { claimJob, type PendingJob, pendingJobs, releaseJob, updateDrill } from './state-store.js';
+import {
+  abandonJob,
+  claimJob,
+  type PendingJob,
+  pendingJobs,
+  releaseJob,
+  updateDrill,
+} from './state-store.js';
 
 /** A finished copy or restore job, read from its event or from Describe*Job. */
 export interface JobOutcome {
@@ -29,6 +37,9 @@ export interface JobOutcome {
 }
 
 export type ResumeResult = 'resumed' | 'already-resolved' | 'drill-closed';
+
+/** Execution statuses of a drill that has ended: nobody waits on its jobs any more. */
+const ENDED_EXECUTION = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 
 /** Errors Step Functions returns for a token whose task is no longer waiting (timed out, or drill ended). */
 const CLOSED_TOKEN = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
@@ -130,9 +141,16 @@ export async function resumeFinishedJobs(): Promise<{
   checked: number;
   resumed: string[];
   failed: string[];
+  /** Jobs of ended drills that could not be read or resumed: closed instead of failing every minute. */
+  abandoned: string[];
 }> {
   const jobs = await pendingJobs();
-  const result = { checked: jobs.length, resumed: [] as string[], failed: [] as string[] };
+  const result = {
+    checked: jobs.length,
+    resumed: [] as string[],
+    failed: [] as string[],
+    abandoned: [] as string[],
+  };
   for (const job of jobs) {
     try {
       const outcome = await describeJob(job);
@@ -145,11 +163,43 @@ export async function resumeFinishedJobs(): Promise<{
         });
       }
     } catch (error) {
+      if (await abandonedAfterItsDrill(job, error)) {
+        result.abandoned.push(job.jobId);
+        continue;
+      }
       result.failed.push(job.jobId);
       logger.error('could not reconcile job', { jobId: job.jobId, drillId: job.drillId, error });
     }
   }
   return result;
+}
+
+/**
+ * A job that cannot be read or resumed is retried every minute while its drill waits on it. Once the drill has
+ * ended (its wait timed out, or it failed), nobody waits: the job is closed with the reason instead of failing
+ * the job check (and its alarm) every minute until the item expires. A restore it may still complete is the
+ * orphan sweeper's (sweep-orphans.ts reads the DR account's restore jobs and this item).
+ */
+async function abandonedAfterItsDrill(job: PendingJob, error: unknown): Promise<boolean> {
+  let status: string;
+  try {
+    status = await executionStatus(job.drillId);
+  } catch {
+    return false;
+  }
+  if (!ENDED_EXECUTION.has(status)) return false;
+  const { name, message } = describeError(error);
+  const closed = await abandonJob(job.jobId, `drill ${status}; last error ${name}: ${message}`).catch(
+    () => false,
+  );
+  if (closed)
+    logger.warn('closed the job of an ended drill that could not be reconciled', {
+      jobId: job.jobId,
+      drillId: job.drillId,
+      drill: status,
+      error,
+    });
+  return closed;
 }
 
 /**

@@ -110,6 +110,35 @@ export async function claimJob(jobId: string): Promise<boolean> {
   }
 }
 
+/**
+ * Closes a job nobody waits on any more (its drill ended) whose state cannot be read or acted on, so the job
+ * check stops failing on it every minute. A restore it may still finish is found by the orphan sweeper through
+ * the DR account's restore jobs and this item (kept, with the reason, until its TTL).
+ */
+export async function abandonJob(jobId: string, reason: string): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: config.STATE_TABLE,
+        Key: { pk: `JOB#${jobId}` },
+        UpdateExpression: 'SET #status = :resolved, resolvedAt = :now, abandonedBecause = :reason',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':resolved': 'RESOLVED',
+          ':pending': 'PENDING',
+          ':now': new Date().toISOString(),
+          ':reason': reason.slice(0, 1000),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
 /** Returns a claimed job to PENDING so the reconciler retries it (used when resuming the drill failed). */
 export async function releaseJob(jobId: string): Promise<void> {
   await dynamo().send(

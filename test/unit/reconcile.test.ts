@@ -49,6 +49,16 @@ function claimedJobIds(): string[] {
     .map((update) => String(update.Key?.pk));
 }
 
+/** The jobs closed because their drill had ended, and the reason recorded on each. */
+function abandonUpdates(): { pk: string; reason: unknown }[] {
+  return jobUpdates()
+    .filter((update) => update.ExpressionAttributeValues?.[':reason'] !== undefined)
+    .map((update) => ({
+      pk: String(update.Key?.pk),
+      reason: update.ExpressionAttributeValues?.[':reason'],
+    }));
+}
+
 /** The Scan of open JOB# items (pendingJobs), told apart from admission control's SLOT#/WAIT# Scan. */
 const JOBS_SCAN = { ExpressionAttributeValues: { ':pending': 'PENDING', ':job': 'JOB#' } };
 const SLOTS_SCAN = { ExpressionAttributeValues: { ':slot': 'SLOT#', ':wait': 'WAIT#' } };
@@ -96,7 +106,12 @@ describe('the job check (the reconciler scheduled with {scope: jobs}, every minu
     const result = await handler({ scope: 'jobs' }, lambdaContext());
 
     // Assess
-    expect(result).toEqual({ checked: 3, resumed: ['copy-done', 'restore-done'], failed: [] });
+    expect(result).toEqual({
+      checked: 3,
+      resumed: ['copy-done', 'restore-done'],
+      failed: [],
+      abandoned: [],
+    });
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
     expect(dynamo).toHaveReceivedCommandTimes(ScanCommand, 1);
     expect(dynamo).toHaveReceivedCommandWith(ScanCommand, JOBS_SCAN);
@@ -116,9 +131,10 @@ describe('the job check (the reconciler scheduled with {scope: jobs}, every minu
     expect(backup).toHaveReceivedCommand(ListBackupJobsCommand);
   });
 
-  it('fails the invocation when a job cannot be read (the dead-letter alarm shows it)', async () => {
+  it('fails the invocation when a job of a running drill cannot be read (the dead-letter alarm shows it)', async () => {
     // Prepare
     backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).rejects(new Error('throttled'));
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
 
     // Act
     const run = checkJobs();
@@ -126,6 +142,51 @@ describe('the job check (the reconciler scheduled with {scope: jobs}, every minu
     // Assess
     await expect(run).rejects.toThrow(/could not reconcile jobs copy-done/);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-restore-done' });
+    expect(abandonUpdates()).toEqual([]);
+  });
+
+  it.each(['TIMED_OUT', 'FAILED', 'ABORTED', 'SUCCEEDED'])(
+    'closes, with the reason, a job it cannot read whose drill has ended (%s) instead of failing every minute',
+    async (status) => {
+      // Prepare
+      backup
+        .on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' })
+        .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      sfn.on(DescribeExecutionCommand).resolves({ status });
+
+      // Act
+      const result = await checkJobs();
+
+      // Assess
+      expect(result).toEqual({
+        checked: 3,
+        resumed: ['restore-done'],
+        failed: [],
+        abandoned: ['copy-done'],
+      });
+      expect(abandonUpdates()).toEqual([
+        {
+          pk: 'JOB#copy-done',
+          reason: `drill ${status}; last error ThrottlingException: Rate exceeded`,
+        },
+      ]);
+      expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, {
+        executionArn: expect.stringMatching(/:execution:[^:]+:rds-a$/),
+      });
+    },
+  );
+
+  it('keeps failing when the drill of an unreadable job cannot be read either (nothing is closed on a guess)', async () => {
+    // Prepare
+    backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).rejects(new Error('throttled'));
+    sfn.on(DescribeExecutionCommand).rejects(new Error('throttled too'));
+
+    // Act
+    const run = checkJobs();
+
+    // Assess
+    await expect(run).rejects.toThrow(/could not reconcile jobs copy-done/);
+    expect(abandonUpdates()).toEqual([]);
   });
 });
 
@@ -189,6 +250,7 @@ describe('reconcile', () => {
 
   it('keeps resuming the other jobs when one fails, then fails the invocation naming it', async () => {
     // Prepare
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
     backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).rejects(
       Object.assign(new Error('User is not authorized to perform backup:DescribeCopyJob'), {
         name: 'AccessDeniedException',

@@ -293,6 +293,18 @@ describe('a settled world', () => {
     );
   });
 
+  it('ends a run whose scheduled job check fails every minute once the drills have ended (retries of a schedule are the schedule)', async () => {
+    const { report, sandbox } = await settled((s) => s.backupCompleted('EBS'), {
+      faults: ['lambda:reconcile=crash'],
+    });
+
+    expect(report.drills.map((d) => d.status)).toEqual(['SUCCEEDED']);
+    // The job check crashed every minute, each run retried twice a minute apart: a retry was always pending.
+    expect(sandbox.deadLetters.filter((d) => d.function === 'reconcile').length).toBeGreaterThan(10);
+    const lastStep = Date.parse(report.drills[0]?.steps.at(-1)?.endedAt ?? '');
+    expect(sandbox.clock.now - lastStep).toBeLessThan(sandbox.settleHorizonMs / 2);
+  });
+
   it('stops at the horizon when something cannot be deleted, and reports it left', async () => {
     const { report } = await settled((s) => s.backupCompleted('EBS'), { faults: ['teardown=fail'] });
 
