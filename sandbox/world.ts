@@ -270,7 +270,7 @@ export class World {
 
   private readonly pendingWork = new Set<Promise<void>>();
   private workFailure: unknown;
-  private readonly disposers: (() => void | Promise<unknown>)[] = [];
+  private readonly disposers: (() => unknown)[] = [];
 
   /**
    * Work a simulated service does outside the virtual clock (a restore loading a table into the account's
@@ -299,7 +299,7 @@ export class World {
   }
 
   /** Something to release when the sandbox is disposed (a local server a service started). */
-  onDispose(release: () => void | Promise<unknown>): void {
+  onDispose(release: () => unknown): void {
     this.disposers.push(release);
   }
 

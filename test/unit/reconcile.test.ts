@@ -145,7 +145,7 @@ describe('the job check (the reconciler scheduled with {scope: jobs}, every minu
     expect(abandonUpdates()).toEqual([]);
   });
 
-  it.each(['TIMED_OUT', 'FAILED', 'ABORTED', 'SUCCEEDED'])(
+  it.each(['TIMED_OUT', 'FAILED', 'ABORTED', 'SUCCEEDED'] as const)(
     'closes, with the reason, a job it cannot read whose drill has ended (%s) instead of failing every minute',
     async (status) => {
       // Prepare
