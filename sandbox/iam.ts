@@ -49,6 +49,8 @@ interface IdentityOf {
   sessionArn: string;
   account: string;
   policies: SimulationIdentityPolicy[];
+  /** `lambda:SourceFunctionArn` of the calls (Principal.sourceFunctionArn). */
+  sourceFunctionArn?: string;
 }
 
 export interface IamSettings {
@@ -357,6 +359,7 @@ export class Iam {
       sessionArn: principal.sessionArn,
       account: principal.account,
       policies: role.policies,
+      ...(principal.sourceFunctionArn ? { sourceFunctionArn: principal.sourceFunctionArn } : {}),
     };
   }
 
@@ -483,6 +486,7 @@ export class Iam {
       'aws:ViaAWSService': request.via ? 'true' : 'false',
     };
     if (this.orgAccounts.has(identity.account)) context['aws:PrincipalOrgID'] = this.settings.organizationId;
+    if (identity.sourceFunctionArn) context['lambda:SourceFunctionArn'] = identity.sourceFunctionArn;
     const resourceAccount = request.resourceAccount || identity.account;
     if (request.resource !== '*') {
       context['aws:ResourceAccount'] = resourceAccount;

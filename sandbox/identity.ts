@@ -17,6 +17,11 @@ export interface Principal {
   /** What AWS names the caller in errors and GetCallerIdentity (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION). */
   sessionArn: string;
   expiresAt: number;
+  /**
+   * The Lambda function whose execution environment holds these credentials: AWS puts its ARN in the request
+   * context as `lambda:SourceFunctionArn` (Lambda Developer Guide, "Using source function ARN").
+   */
+  sourceFunctionArn?: string;
   /** The function whose role this is (the function's own key). */
   functionKey?: string;
   /** The shared key in the process environment: the calling function decides the role. */

@@ -43,6 +43,7 @@ export const lambdaApi: ServiceApi = {
         roleArn,
         sessionArn: sessionArnOf(roleArn, PROBE_FUNCTION_NAME),
         expiresAt: Number.POSITIVE_INFINITY,
+        sourceFunctionArn: probeArn,
       });
       secrets = new SecretsManagerClient({
         region: drRegion,

@@ -83,6 +83,9 @@ describe.each(['dr-account', 'source-account'])('accounts/%s.yaml', (name) => {
     expect(services.length).toBeGreaterThanOrEqual(name === 'dr-account' ? 3 : 2);
     for (const [id, role] of services) {
       const trust = role.Properties?.AssumeRolePolicyDocument as { Statement: Statement[] };
+      // Lambda sets neither key when it assumes an execution role; the probe role binds its permissions to
+      // the function with lambda:SourceFunctionArn instead (the next test).
+      if (JSON.stringify(trust).includes('lambda.amazonaws.com')) continue;
       for (const statement of trust.Statement) {
         expect(statement.Condition?.StringEquals?.['aws:SourceAccount'], id).toEqual({
           Ref: 'AWS::AccountId',
@@ -96,6 +99,36 @@ describe.each(['dr-account', 'source-account'])('accounts/%s.yaml', (name) => {
       }
     }
   });
+
+  if (name === 'dr-account')
+    it('lets only the probe function itself read drill-copy secrets (lambda:SourceFunctionArn), and trusts only Lambda', () => {
+      const [, role] = resourcesOfType(template, 'AWS::IAM::Role').find(([id]) => id === 'ProbeRole') ?? [];
+      const trust = role?.Properties?.AssumeRolePolicyDocument as { Statement: Statement[] };
+      expect(trust.Statement).toHaveLength(1);
+      expect(trust.Statement[0]?.Principal).toEqual({ Service: 'lambda.amazonaws.com' });
+      const policies = role?.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+      const reads = policies
+        .flatMap((policy) => policy.PolicyDocument.Statement)
+        .filter(
+          (statement) =>
+            statement.Effect === 'Allow' && JSON.stringify(statement.Action).includes('secretsmanager'),
+        );
+      expect(reads.length).toBe(2);
+      for (const statement of reads)
+        expect(statement.Condition?.ArnEquals?.['lambda:SourceFunctionArn']).toEqual({
+          'Fn::Sub':
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+            'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:pilotlight-probe',
+        });
+      const [, fn] =
+        resourcesOfType(template, 'AWS::Lambda::Function').find(([id]) => id === 'ProbeFunction') ?? [];
+      expect(fn?.Properties?.FunctionName).toBe('pilotlight-probe');
+      expect(fn?.Properties?.Role).toEqual({ 'Fn::GetAtt': ['ProbeRole', 'Arn'] });
+      expect(fn?.Properties?.VpcConfig).toEqual({
+        SubnetIds: [{ Ref: 'RestoreSubnetA' }, { Ref: 'RestoreSubnetB' }],
+        SecurityGroupIds: [{ 'Fn::GetAtt': ['ProbeSecurityGroup', 'GroupId'] }],
+      });
+    });
 
   it('names every forwarding rule the forwarder role trusts (aws:SourceArn), and only those', () => {
     const trust = props(template, 'BackupEventsForwarderRole').AssumeRolePolicyDocument as {
