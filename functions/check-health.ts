@@ -2,13 +2,21 @@ import { BackupClient, GetRecoveryPointRestoreMetadataCommand } from '@aws-sdk/c
 import * as z from 'zod';
 import { drClients } from './lib/clients.js';
 import { config } from './lib/config.js';
-import type { DataCheckReport } from './lib/data-checks.js';
+import { type DataCheckReport, type DataCheckResult, reportOf } from './lib/data-checks.js';
 import { type Check, CopyResult, Drill, type HealthResult, RestoreResult } from './lib/drill.js';
 import { HealthCheckFailed, ReadinessTimedOut, ResourceNotReady } from './lib/errors.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { type DataChecksRecord, updateDrill } from './lib/state-store.js';
-import { loadValidationProfiles, selectProfile, VALIDATION_TAG } from './lib/validations.js';
+import {
+  builtInChecks,
+  isValidator,
+  loadValidationProfiles,
+  selectProfile,
+  VALIDATION_TAG,
+  ValidationProfileNotFound,
+} from './lib/validations.js';
+import { runValidator, type ValidatorRequest } from './lib/validators.js';
 import { resourceModule } from './resources/index.js';
 import type { ResourceModule } from './resources/types.js';
 
@@ -41,7 +49,12 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
       drill,
       config,
     });
-    data = await runDataChecks(module, { clients, resourceArn: restore.createdResourceArn, drill });
+    data = await runDataChecks(module, {
+      clients,
+      resourceArn: restore.createdResourceArn,
+      drill,
+      recoveryPointArn: copy.drRecoveryPointArn,
+    });
   } catch (error) {
     // The type's own readiness budget, counted from the restore job's completion (FSx, Redshift and Aurora
     // take hours; a volume is ready at once): past it, waiting longer would only hide a broken restore.
@@ -70,27 +83,59 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
 }
 
 /**
- * The source resource's validation profile (validations.yml), run against the restored copy by the type's
- * module: the one its `pilotlight:validation` tag names (read when the drill was prepared), else its type's
+ * The source resource's validation profile (validations.yml), run against the restored copy: the built-in
+ * checks by the type's module, your validators (functions/lib/validators.ts) by invoking them. The profile is
+ * the one the resource's `pilotlight:validation` tag names (read when the drill was prepared), else its type's
  * default.
  */
 async function runDataChecks(
   module: ResourceModule,
-  input: { clients: ReturnType<typeof drClients>; resourceArn: string; drill: Drill },
+  input: {
+    clients: ReturnType<typeof drClients>;
+    resourceArn: string;
+    drill: Drill;
+    recoveryPointArn: string;
+  },
 ): Promise<DataChecksRecord | undefined> {
-  if (!module.dataChecks) return undefined;
   const { validationTag } = input.drill;
   const selected = selectProfile(validationProfiles.profiles, {
     resourceType: input.drill.source.resourceType,
     tags: validationTag ? { [VALIDATION_TAG]: validationTag } : {},
   });
   if (!selected) return undefined;
-  const report: DataCheckReport = await module.dataChecks({
-    ...input,
-    config,
-    checks: selected.checks,
-    recoveryPointCreatedAt: new Date(input.drill.source.recoveryPointCreatedAt),
-  });
+  const recoveryPointCreatedAt = new Date(input.drill.source.recoveryPointCreatedAt);
+  const builtIn = builtInChecks(selected.checks);
+  const results: DataCheckResult[] = [];
+  if (builtIn.length > 0) {
+    // selectProfile refuses built-in checks for a type without them; this is the same rule, typed.
+    if (!module.dataChecks) throw new ValidationProfileNotFound(`${module.type} has no built-in data checks`);
+    const report = await module.dataChecks({
+      clients: input.clients,
+      resourceArn: input.resourceArn,
+      drill: input.drill,
+      config,
+      checks: builtIn,
+      recoveryPointCreatedAt,
+    });
+    results.push(...report.checks);
+  }
+  const validators = selected.checks.filter(isValidator);
+  if (validators.length > 0) {
+    const connection = await module.connection?.(input.clients, input.resourceArn);
+    const request: ValidatorRequest = {
+      drillId: input.drill.drillId,
+      mode: input.drill.mode,
+      resourceType: input.drill.source.resourceType,
+      resourceArn: input.resourceArn,
+      sourceResourceArn: input.drill.source.resourceArn ?? '',
+      recoveryPointArn: input.recoveryPointArn,
+      recoveryPointCreatedAt: recoveryPointCreatedAt.toISOString(),
+      ...(connection ? { connection } : {}),
+    };
+    for (const check of validators)
+      results.push(...(await runValidator({ clients: input.clients, config, check, request })));
+  }
+  const report = reportOf(results);
   return {
     profile: selected.profile,
     selectedBy: selected.selectedBy,

@@ -4,7 +4,7 @@ import type { DataCheckReport } from './lib/data-checks.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { defaultSqlLimits, runSqlChecks, type SqlDialect, type SqlLimits } from './lib/sql-checks.js';
-import { DataCheckSchema, familyOf } from './lib/validations.js';
+import { type DataCheck, DataCheckSchema, familyOf, isValidator } from './lib/validations.js';
 
 /**
  * The probe: runs a validation profile's SQL checks against a restored database from inside the DR
@@ -54,10 +54,17 @@ export const ProbeInput = z.strictObject({
   checks: z
     .array(DataCheckSchema)
     .min(1)
-    .refine(
-      (checks) => checks.every((check) => familyOf(check) === 'sql'),
-      'the probe runs only sql, tableExists and freshness.query checks',
-    ),
+    .transform((checks, ctx) => {
+      const sql = checks.filter(
+        (check): check is DataCheck => !isValidator(check) && familyOf(check) === 'sql',
+      );
+      if (sql.length === checks.length) return sql;
+      ctx.addIssue({
+        code: 'custom',
+        message: 'the probe runs only sql, tableExists and freshness.query checks',
+      });
+      return z.NEVER;
+    }),
   /** The recovery point's creation time: data RPO is measured from it. */
   recoveryPointCreatedAt: z.iso.datetime({ offset: true }),
   limits: z

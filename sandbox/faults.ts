@@ -5,6 +5,7 @@ import { awsRegions } from './estate.js';
  * Faults injected by name (the contract in DESIGN.md):
  *   api:Service.Operation=ErrorName[*N]   job:copy=FAILED   job:restore=FAILED|ABORTED|STUCK
  *   health=unhealthy   teardown=fail[*N]   lambda:NAME=crash[*N]   data=corrupt|stale|unreachable
+ *   validator=fail|crash|timeout
  *   events:drop=FRACTION   events:delay=SECONDS   events:duplicate=N
  *   region:NAME=down (an additive extension: every API call into that region fails, as in a regional outage)
  *   events:jobs:drop=FRACTION   events:jobs:lag=MIN-MAX (additive: only the copy and restore job events AWS Backup
@@ -25,6 +26,11 @@ export interface Faults {
   staleData: boolean;
   /** data=unreachable: the probe cannot connect to the restored database. */
   unreachableData: boolean;
+  /**
+   * validator=…: what the sandbox's own validator function (pilotlight-validator-sample, a user's Lambda)
+   * does: answer a failing check, throw, or run past its Lambda timeout.
+   */
+  validator: 'fail' | 'crash' | 'timeout' | undefined;
   teardownFailures: number;
   lambdaCrashes: Map<string, number>;
   eventDrop: number;
@@ -55,6 +61,7 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     corruptData: false,
     staleData: false,
     unreachableData: false,
+    validator: undefined,
     teardownFailures: 0,
     lambdaCrashes: new Map(),
     eventDrop: 0,
@@ -86,6 +93,10 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     [/^data=corrupt$/, () => (faults.corruptData = true)],
     [/^data=stale$/, () => (faults.staleData = true)],
     [/^data=unreachable$/, () => (faults.unreachableData = true)],
+    [
+      /^validator=(fail|crash|timeout)$/,
+      ([, kind]) => (faults.validator = kind === 'fail' ? 'fail' : kind === 'crash' ? 'crash' : 'timeout'),
+    ],
     [/^teardown=fail(?:\*(\d+))?$/, ([, count], spec) => (faults.teardownFailures = times(count, spec))],
     [
       /^lambda:([A-Za-z0-9_-]+)=crash(?:\*(\d+))?$/,
@@ -132,7 +143,7 @@ export function parseFaults(specs: readonly string[], functionNames: readonly st
     const match = rule ? spec.match(rule[0]) : null;
     if (!rule || !match) {
       throw new FaultSpecError(
-        `unknown fault "${spec}" (expected api:Service.Operation=Error[*N], job:copy=FAILED, job:restore=FAILED|ABORTED|STUCK, health=unhealthy, data=corrupt|stale|unreachable, teardown=fail[*N], lambda:NAME=crash[*N], events:drop=FRACTION, events:delay=SECONDS, events:duplicate=N, events:jobs:drop=FRACTION, events:jobs:lag=MIN-MAX, region:NAME=down)`,
+        `unknown fault "${spec}" (expected api:Service.Operation=Error[*N], job:copy=FAILED, job:restore=FAILED|ABORTED|STUCK, health=unhealthy, data=corrupt|stale|unreachable, validator=fail|crash|timeout, teardown=fail[*N], lambda:NAME=crash[*N], events:drop=FRACTION, events:delay=SECONDS, events:duplicate=N, events:jobs:drop=FRACTION, events:jobs:lag=MIN-MAX, region:NAME=down)`,
       );
     }
     rule[1](match, spec);

@@ -47,6 +47,19 @@ const identifier = z
 const name = z.string().min(1).max(200).optional();
 const withinMinutes = z.number().positive();
 
+/** Your own validator's functions are named pilotlight-validator-*: the only ones the DR role may invoke. */
+export const VALIDATOR_PREFIX = 'pilotlight-validator-';
+const validatorFunction = z
+  .string()
+  .regex(
+    new RegExp(
+      `^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\\d{12}:function:)?${VALIDATOR_PREFIX}[A-Za-z0-9_-]{1,43}$`,
+    ),
+    `must be the name or ARN of a Lambda function named ${VALIDATOR_PREFIX}<name> in the DR account`,
+  );
+/** checkHealth waits at most 110 s for everything; a validator gets at most 60 of them. */
+export const VALIDATOR_TIMEOUT_MAX_SECONDS = 60;
+
 /** Each check kind, as written in the YAML (`- sql: {...}`); `name` labels it in evidence. */
 const checkKinds = {
   sql: z.strictObject({ name, query: sqlQuery, expect: Expectation }),
@@ -66,6 +79,12 @@ const checkKinds = {
     z.strictObject({ name, attribute: z.string().min(1), withinMinutes }),
     z.strictObject({ name, prefix: z.string(), withinMinutes }),
   ]),
+  /** Your own Lambda in the DR account: it gets the restored copy and answers checks (functions/lib/validators.ts). */
+  validator: z.strictObject({
+    name,
+    function: validatorFunction,
+    timeoutSeconds: z.number().int().min(1).max(VALIDATOR_TIMEOUT_MAX_SECONDS).default(30),
+  }),
 } as const;
 
 type CheckKinds = { [K in keyof typeof checkKinds]: z.infer<(typeof checkKinds)[K]> };
@@ -78,6 +97,8 @@ export type DynamoDbKeysCheck = KindOf<'dynamodbKeys'>;
 export type S3CountCheck = KindOf<'s3Count'>;
 export type S3ChecksumsCheck = KindOf<'s3Checksums'>;
 export type FreshnessCheck = KindOf<'freshness'>;
+export type ValidatorCheck = KindOf<'validator'>;
+/** The checks the resource type's own module runs (everything but your validators). */
 export type DataCheck =
   | SqlCheck
   | TableExistsCheck
@@ -86,6 +107,8 @@ export type DataCheck =
   | S3CountCheck
   | S3ChecksumsCheck
   | FreshnessCheck;
+/** Any check a profile lists. */
+export type ProfileCheck = DataCheck | ValidatorCheck;
 
 const kindNames = Object.keys(checkKinds) as (keyof typeof checkKinds)[];
 
@@ -102,9 +125,10 @@ export const DataCheckSchema = z
     s3Count: checkKinds.s3Count.optional(),
     s3Checksums: checkKinds.s3Checksums.optional(),
     freshness: checkKinds.freshness.optional(),
+    validator: checkKinds.validator.optional(),
   })
-  .transform((written, ctx): DataCheck => {
-    const found: DataCheck[] = [];
+  .transform((written, ctx): ProfileCheck => {
+    const found: ProfileCheck[] = [];
     if (written.sql) found.push({ kind: 'sql', ...written.sql });
     if (written.tableExists) found.push({ kind: 'tableExists', ...written.tableExists });
     if (written.dynamodbCount) found.push({ kind: 'dynamodbCount', ...written.dynamodbCount });
@@ -112,6 +136,7 @@ export const DataCheckSchema = z
     if (written.s3Count) found.push({ kind: 's3Count', ...written.s3Count });
     if (written.s3Checksums) found.push({ kind: 's3Checksums', ...written.s3Checksums });
     if (written.freshness) found.push({ kind: 'freshness', ...written.freshness });
+    if (written.validator) found.push({ kind: 'validator', ...written.validator });
     const [check] = found;
     if (found.length !== 1 || check === undefined) {
       ctx.addIssue({
@@ -142,6 +167,24 @@ export function familyOf(check: DataCheck): DataFamily {
   }
 }
 
+export function isValidator(check: ProfileCheck): check is ValidatorCheck {
+  return check.kind === 'validator';
+}
+
+/** A profile's checks the resource type's module runs (all but your validators). */
+export function builtInChecks(checks: readonly ProfileCheck[]): DataCheck[] {
+  return checks.filter((check): check is DataCheck => !isValidator(check));
+}
+
+/**
+ * Whether a profile's checks can run against a resource type: your validators against any type; the other
+ * kinds only against a type whose family they are. Returns the first check that cannot, if any.
+ */
+function misfitFor(resourceType: string, checks: ProfileCheck[]): DataCheck | undefined {
+  const family = familyOfResourceType[resourceType];
+  return checks.filter((check) => !isValidator(check)).find((check) => familyOf(check) !== family);
+}
+
 /** The family each AWS Backup resource type's data is checked with; types not listed have no data checks. */
 export const familyOfResourceType: Readonly<Record<string, DataFamily>> = {
   RDS: 'sql',
@@ -170,15 +213,15 @@ export const ValidationProfilesSchema = z
         continue;
       }
       const family = familyOfResourceType[resourceType];
-      if (!family) {
+      if (!family && !checks.every(isValidator)) {
         ctx.addIssue({
           code: 'custom',
           path: ['defaults', resourceType],
-          message: `${resourceType} has no data checks (types with data checks: ${Object.keys(familyOfResourceType).join(', ')})`,
+          message: `${resourceType} has no built-in data checks (types with them: ${Object.keys(familyOfResourceType).join(', ')}); its profile may list only validator checks`,
         });
         continue;
       }
-      const misfit = checks.find((check) => familyOf(check) !== family);
+      const misfit = misfitFor(resourceType, checks);
       if (misfit) {
         ctx.addIssue({
           code: 'custom',
@@ -252,7 +295,7 @@ export interface SelectedProfile {
   profile: string;
   /** Why this profile: the resource's tag, or its type's default. */
   selectedBy: 'tag' | 'default';
-  checks: DataCheck[];
+  checks: ProfileCheck[];
 }
 
 /**
@@ -274,8 +317,7 @@ export function selectProfile(
       `tag ${VALIDATION_TAG}=${profile} names no profile in validations.yml (defined: ${Object.keys(profiles.profiles).join(', ')})`,
     );
   }
-  const family = familyOfResourceType[resource.resourceType];
-  const misfit = checks.find((check) => familyOf(check) !== family);
+  const misfit = misfitFor(resource.resourceType, checks);
   if (misfit) {
     throw new ValidationProfileNotFound(
       `profile ${profile} has a ${misfit.kind} check, which cannot run against ${resource.resourceType}`,
@@ -285,7 +327,7 @@ export function selectProfile(
 }
 
 /** A check back in the form validations.yml writes it (`{ sql: {...} }`): what the probe's input carries. */
-export function writtenCheck(check: DataCheck): z.input<typeof DataCheckSchema> {
+export function writtenCheck(check: ProfileCheck): z.input<typeof DataCheckSchema> {
   const { kind, ...fields } = check;
   return { [kind]: fields };
 }

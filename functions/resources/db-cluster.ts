@@ -303,6 +303,16 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
       ];
     },
 
+    async connection(clients, resourceArn) {
+      const cluster = await describeCluster(clients, resourceIdFromArn(resourceArn));
+      return {
+        address: cluster?.Endpoint,
+        port: cluster?.Port,
+        database: cluster?.DatabaseName,
+        secretArn: cluster?.MasterUserSecret?.SecretArn,
+      };
+    },
+
     ...(options.sqlDataChecks
       ? {
           async dataChecks({ clients, resourceArn, config, checks, recoveryPointCreatedAt }) {

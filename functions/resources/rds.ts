@@ -160,6 +160,20 @@ export const rds: ResourceModule = {
     ];
   },
 
+  async connection(clients, resourceArn) {
+    const sdk = await rdsSdk();
+    const result = await clients
+      .client(sdk.RDSClient)
+      .send(new sdk.DescribeDBInstancesCommand({ DBInstanceIdentifier: resourceIdFromArn(resourceArn) }));
+    const instance = result.DBInstances?.[0];
+    return {
+      address: instance?.Endpoint?.Address,
+      port: instance?.Endpoint?.Port,
+      database: instance?.DBName,
+      secretArn: instance?.MasterUserSecret?.SecretArn,
+    };
+  },
+
   async dataChecks({ clients, resourceArn, config, checks, recoveryPointCreatedAt }) {
     const sdk = await rdsSdk();
     const identifier = resourceIdFromArn(resourceArn);

@@ -67,6 +67,14 @@ export interface ResourceModule {
     recoveryPointCreatedAt: Date;
   }): Promise<DataCheckReport>;
   /**
+   * How your validator reaches the restored copy (functions/lib/validators.ts): the database endpoint and the
+   * copy's own RDS-managed master user secret. Types without it give validators only the ARN.
+   */
+  connection?(
+    clients: AccountClients,
+    resourceArn: string,
+  ): Promise<{ address?: string; port?: number; database?: string; secretArn?: string }>;
+  /**
    * Whether the resource (with what Pilotlight added to it) still exists: 'present' when there is something
    * to delete next (for a cluster: its instance, then, once that is gone, the cluster), 'deleting' while AWS
    * deletes, 'gone' when no API returns it any more. The Tagging API lags behind deletions, so the sweeper asks this.

@@ -1,4 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
 import { PROBE_FUNCTION_NAME } from '../../functions/resources/sql-probe.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { DrillDatabases } from '../engines/drill-databases.js';
@@ -24,6 +25,85 @@ const STALE_MISSING_SECONDS = 2 * 3600;
 
 /** The probe role's name as accounts/dr-account.yaml declares it (ProbeRole). */
 export const PROBE_ROLE_NAME = 'pilotlight-probe';
+
+/**
+ * A user's own validator deployed in the sandbox's DR account (docs/validation.md, "Bring your own validator"):
+ * it answers whether the restored copy it is given exists in the DR account, is present, and — for a database —
+ * comes with an endpoint and its own managed secret. `validator=fail|crash|timeout` make it answer a failing
+ * check, throw, or run past its Lambda timeout (Lambda then answers `Task timed out`).
+ */
+export const SAMPLE_VALIDATOR_NAME = 'pilotlight-validator-sample';
+const SAMPLE_VALIDATOR_TIMEOUT_SECONDS = 30;
+const SampleValidatorRequest = z.object({
+  drillId: z.string(),
+  resourceType: z.string(),
+  resourceArn: z.string(),
+  recoveryPointArn: z.string(),
+  recoveryPointCreatedAt: z.string(),
+  connection: z
+    .object({
+      address: z.string().optional(),
+      port: z.number().optional(),
+      database: z.string().optional(),
+      secretArn: z.string().optional(),
+    })
+    .optional(),
+});
+
+/** What the sample validator was asked, in order (for tests and the report: what a user's function receives). */
+export class ValidatorRequests {
+  readonly requests: z.infer<typeof SampleValidatorRequest>[] = [];
+}
+
+function sampleValidator(world: World, event: unknown): { payload: unknown; functionError?: string } {
+  const parsed = SampleValidatorRequest.safeParse(event);
+  if (!parsed.success)
+    return {
+      functionError: 'Unhandled',
+      payload: { errorType: 'ZodError', errorMessage: parsed.error.message },
+    };
+  const request = parsed.data;
+  world.state(ValidatorRequests).requests.push(request);
+  const fault = world.faults.validator;
+  if (fault === 'crash')
+    return {
+      functionError: 'Unhandled',
+      payload: {
+        errorType: 'TypeError',
+        errorMessage: "Cannot read properties of undefined (reading 'rows')",
+      },
+    };
+  if (fault === 'timeout')
+    return {
+      functionError: 'Unhandled',
+      payload: {
+        errorMessage: `${new Date(world.clock.now).toISOString()} Task timed out after ${SAMPLE_VALIDATOR_TIMEOUT_SECONDS}.03 seconds`,
+      },
+    };
+  const resource = world.resources.get(request.resourceArn);
+  const present = resource?.phase === 'present' && resource.account === world.settings.drAccount;
+  const checks: { name: string; passed: boolean; observed: string; expected: string }[] = [
+    {
+      name: 'restored copy is present in the DR account',
+      passed: present && fault !== 'fail',
+      observed:
+        fault === 'fail'
+          ? 'orders reconcile: 17 orders without a customer'
+          : (resource?.phase ?? 'not found'),
+      expected: 'present',
+    },
+  ];
+  if (request.connection) {
+    const reachable = request.connection.address !== undefined && request.connection.secretArn !== undefined;
+    checks.push({
+      name: 'connection details given',
+      passed: reachable,
+      observed: reachable ? 'endpoint and managed secret' : 'incomplete',
+      expected: 'endpoint and managed secret',
+    });
+  }
+  return { payload: { checks } };
+}
 
 const encoder = new TextEncoder();
 
@@ -95,6 +175,20 @@ export const lambdaApi: ServiceApi = {
     return {
       'Lambda.Invoke': async (caller, input: { FunctionName?: string; Payload?: Uint8Array }) => {
         const name = input.FunctionName ?? '';
+        const validatorArn = `arn:aws:lambda:${drRegion}:${drAccount}:function:${SAMPLE_VALIDATOR_NAME}`;
+        const isValidator =
+          name === validatorArn ||
+          (name === SAMPLE_VALIDATOR_NAME && caller.account === drAccount && caller.region === drRegion);
+        if (isValidator) {
+          const request: unknown = JSON.parse(new TextDecoder().decode(input.Payload ?? new Uint8Array()));
+          const answer = sampleValidator(world, request);
+          return {
+            StatusCode: 200,
+            ExecutedVersion: '$LATEST',
+            ...(answer.functionError ? { FunctionError: answer.functionError } : {}),
+            Payload: encoder.encode(JSON.stringify(answer.payload)),
+          };
+        }
         const isProbe =
           name === probeArn ||
           (name === PROBE_FUNCTION_NAME && caller.account === drAccount && caller.region === drRegion);

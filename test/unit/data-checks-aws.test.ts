@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runDynamoDbChecks } from '../../functions/lib/dynamodb-checks.js';
 import { runS3Checks } from '../../functions/lib/s3-checks.js';
-import { type DataCheck, parseValidationProfiles } from '../../functions/lib/validations.js';
+import { builtInChecks, type DataCheck, parseValidationProfiles } from '../../functions/lib/validations.js';
 
 const RECOVERY_POINT_AT = new Date('2026-01-05T01:50:00.000Z');
 const TABLE = 'pl-ddb-20260105t0157-5b0c1f2e9a';
@@ -16,7 +16,7 @@ const BUCKET = 'pl-s3-20260105t0157-5b0c1f2e9a';
 
 /** Checks as a profile in validations.yml declares them. */
 function checks(yaml: string): DataCheck[] {
-  return parseValidationProfiles(`profiles:\n  p:\n${yaml}`).profiles.p ?? [];
+  return builtInChecks(parseValidationProfiles(`profiles:\n  p:\n${yaml}`).profiles.p ?? []);
 }
 
 /** A GetObject body as the SDK returns it (a stream with the SDK's transform helpers). */

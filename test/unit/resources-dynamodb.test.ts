@@ -21,7 +21,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { ResourceNotReady } from '../../functions/lib/errors.js';
-import { parseValidationProfiles } from '../../functions/lib/validations.js';
+import { builtInChecks, parseValidationProfiles } from '../../functions/lib/validations.js';
 import { dynamodb } from '../../functions/resources/dynamodb.js';
 import { DRILL_ID, rdsDrill } from './support.js';
 
@@ -346,7 +346,7 @@ describe('dynamodb.dataChecks', () => {
       .on(ScanDocumentsCommand, { ProjectionExpression: '#at' })
       .resolves({ Items: [{ updatedAt: '2026-01-05T01:46:00.000Z' }], ScannedCount: 120 });
     documents.on(GetCommand).resolves({ Item: { orderId: 'order-000001' } });
-    const checks =
+    const checks = builtInChecks(
       parseValidationProfiles(
         [
           'profiles:',
@@ -355,7 +355,8 @@ describe('dynamodb.dataChecks', () => {
           '    - dynamodbKeys: { keys: [{ orderId: order-000001 }] }',
           '    - freshness: { attribute: updatedAt, withinMinutes: 60 }',
         ].join('\n'),
-      ).profiles.p ?? [];
+      ).profiles.p ?? [],
+    );
 
     // Act
     const report = await dynamodb.dataChecks?.({

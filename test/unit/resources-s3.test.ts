@@ -21,7 +21,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { TeardownRefused } from '../../functions/lib/errors.js';
-import { parseValidationProfiles } from '../../functions/lib/validations.js';
+import { builtInChecks, parseValidationProfiles } from '../../functions/lib/validations.js';
 import { s3 } from '../../functions/resources/s3.js';
 import { DRILL_ID, rdsDrill } from './support.js';
 
@@ -344,7 +344,7 @@ describe('s3.dataChecks', () => {
       Body: sdkStreamMixin(Readable.from([Buffer.from(body)])),
       ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
     }));
-    const checks =
+    const checks = builtInChecks(
       parseValidationProfiles(
         [
           'profiles:',
@@ -353,7 +353,8 @@ describe('s3.dataChecks', () => {
           '    - s3Checksums: { prefix: orders/, sample: 2 }',
           '    - freshness: { prefix: orders/, withinMinutes: 60 }',
         ].join('\n'),
-      ).profiles.p ?? [];
+      ).profiles.p ?? [],
+    );
 
     // Act
     const report = await s3.dataChecks?.({
