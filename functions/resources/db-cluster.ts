@@ -4,7 +4,7 @@ import type { AccountClients } from '../lib/clients.js';
 import { drillTags } from '../lib/drill.js';
 import { ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
 import { lazySdk } from './sdk/lazy.js';
-import { probeDatabase, sqlEngines } from './sql-probe.js';
+import { dataChecksNotRun, probeDatabase, sqlEngines } from './sql-probe.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
 /**
@@ -321,18 +321,8 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
             if (!cluster)
               throw new UnexpectedRecord(`DB cluster ${identifier} not found for its data checks`);
             const status = cluster.Status ?? 'unknown';
-            // A cluster that will not become available: its own checks already fail the drill.
             if (status !== 'available')
-              return {
-                checks: [
-                  {
-                    name: 'data checks ran',
-                    passed: false,
-                    observed: `not run: DB cluster ${identifier} is ${status}`,
-                    expected: 'an available cluster with its own master password',
-                  },
-                ],
-              };
+              return dataChecksNotRun(`DB cluster ${identifier}`, status, 'cluster');
             return probeDatabase({
               clients,
               config,

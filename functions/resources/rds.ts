@@ -2,7 +2,7 @@ import type { DBInstance, RDSClient } from '@aws-sdk/client-rds';
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import { ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
 import { lazySdk } from './sdk/lazy.js';
-import { probeDatabase } from './sql-probe.js';
+import { dataChecksNotRun, probeDatabase } from './sql-probe.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList, tagsOf } from './types.js';
 
 /** The RDS SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
@@ -183,18 +183,7 @@ export const rds: ResourceModule = {
     const instance = result.DBInstances?.[0];
     if (!instance) throw new UnexpectedRecord(`DB instance ${identifier} not found for its data checks`);
     const status = instance.DBInstanceStatus ?? 'unknown';
-    // An instance that will not become available (failed, stopped): its own checks already fail the drill.
-    if (status !== 'available')
-      return {
-        checks: [
-          {
-            name: 'data checks ran',
-            passed: false,
-            observed: `not run: DB instance ${identifier} is ${status}`,
-            expected: 'an available instance with its own master password',
-          },
-        ],
-      };
+    if (status !== 'available') return dataChecksNotRun(`DB instance ${identifier}`, status, 'instance');
     return probeDatabase({
       clients,
       config,

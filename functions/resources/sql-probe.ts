@@ -49,6 +49,27 @@ export interface ProbeTarget {
 }
 
 /**
+ * The data checks of a database that is not available (failed, stopped): nothing to probe, and its own checks
+ * already fail the drill; the data checks say why they did not run.
+ */
+export function dataChecksNotRun(
+  label: string,
+  status: string,
+  kind: 'instance' | 'cluster',
+): DataCheckReport {
+  return {
+    checks: [
+      {
+        name: 'data checks ran',
+        passed: false,
+        observed: `not run: ${label} is ${status}`,
+        expected: `an available ${kind} with its own master password`,
+      },
+    ],
+  };
+}
+
+/**
  * Runs the checks through the probe. A database the probe cannot reach holds no proof of data: that is a
  * failing check ("database reachable", observed against expected), so the drill fails and tears down with
  * a reason rather than an unexplained error. Any other probe failure is DataProbeFailed.

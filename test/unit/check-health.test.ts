@@ -64,6 +64,23 @@ beforeEach(() => {
 });
 
 describe('checkHealth', () => {
+  it('does not probe a database that will not become available, and says so in its data checks', async () => {
+    // Prepare
+    rds
+      .on(DescribeDBInstancesCommand)
+      .resolves({ DBInstances: [restoredDbInstance({ DBInstanceStatus: 'incompatible-restore' })] });
+
+    // Act
+    const checking = checkHealth(input());
+
+    // Assess
+    await expect(checking).rejects.toBeInstanceOf(HealthCheckFailed);
+    await expect(checking).rejects.toThrow(
+      'data: data checks ran (observed not run: DB instance pl-rds-20260105t0157-5b0c1f2e9a is incompatible-restore, expected an available instance with its own master password)',
+    );
+    expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
+  });
+
   it('returns every passing check of a healthy restore with the time it was validated', async () => {
     // Prepare
     const before = Date.now();
