@@ -73,6 +73,13 @@ interface Waiter {
 const VIRTUAL_WAIT = 'arn:aws:lambda:us-east-1:000000000000:function:sandbox-virtual-wait';
 const CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 const INVOKE = 'arn:aws:states:::lambda:invoke';
+/**
+ * The TimeoutSeconds the engine gets for every Task: the longest timer Node keeps (2^31 - 1 ms; a longer one
+ * fires at once), so its wall-clock race never decides. Step Functions' own default for a Task is 99999999 s.
+ */
+const ENGINE_WALL_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** Step Functions' TimeoutSeconds when a Task states none (the engine would use 60). */
+const DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
 
 /** 256 KiB, the Step Functions payload quota for a task's input or output and an execution's input. */
 export const MAX_PAYLOAD_BYTES = 262_144;
@@ -95,7 +102,7 @@ export class StepFunctionsSimulator {
     readonly arn: string,
     definition: Record<string, Json>,
     private readonly functionKeys: Map<string, string>,
-    private readonly lambda: LambdaRuntime,
+    private readonly lambda: Pick<LambdaRuntime, 'invoke'>,
     private readonly clock: VirtualClock,
     private readonly random: Random,
     /** Wait states (`Seconds` only) are allowed and slept on the virtual clock: another design's machine. */
@@ -111,8 +118,19 @@ export class StepFunctionsSimulator {
         if (state.Seconds === undefined)
           throw new Error(`state ${name}: the sandbox runs Wait states with Seconds only`);
         const { Type: _type, Seconds: _seconds, ...rest } = state;
-        engineStates[name] = { ...(rest as Record<string, Json>), Type: 'Task', Resource: VIRTUAL_WAIT };
+        engineStates[name] = {
+          ...(rest as Record<string, Json>),
+          Type: 'Task',
+          Resource: VIRTUAL_WAIT,
+          TimeoutSeconds: ENGINE_WALL_TIMEOUT_SECONDS,
+        };
         continue;
+      }
+      if (state.Type === 'Task') {
+        // The engine races each Task against a wall-clock timer of its TimeoutSeconds (60 s when absent). The
+        // sandbox enforces TimeoutSeconds on the virtual clock instead (attempt); the engine's timer is set
+        // out of reach, or a task would time out because the simulation was slow, not because it was.
+        engineStates[name] = { ...engineStates[name], TimeoutSeconds: ENGINE_WALL_TIMEOUT_SECONDS };
       }
       if (
         state.Type === 'Task' &&
@@ -299,10 +317,8 @@ export class StepFunctionsSimulator {
     step.attempts += 1;
     await this.retryInterval(execution, name, state);
     step.status = 'RUNNING';
-    // A Lambda invocation is not instantaneous: scheduling, (cold) start and the handler's own AWS calls.
-    await this.clock.sleep(this.random.int(150, step.attempts === 1 ? 2500 : 900));
     try {
-      const output = await this.invoke(execution, state, input);
+      const output = await this.attempt(execution, state, input, step.attempts === 1);
       // Step Functions' payload quota: a task result over 256 KiB fails the state with States.DataLimitExceeded
       // (Step Functions quotas, "Maximum input or output size for a task, state, or execution").
       const size = Buffer.byteLength(JSON.stringify(output ?? null));
@@ -324,6 +340,41 @@ export class StepFunctionsSimulator {
       throw error;
     } finally {
       step.endedAt = new Date(this.clock.now).toISOString();
+    }
+  }
+
+  /**
+   * One attempt of a Task, as Step Functions times it: TimeoutSeconds runs from the attempt's start (after
+   * the Retry interval) on the virtual clock. A callback task's wait is timed by awaitCallback; here the
+   * Lambda invocation of any other Task is. An attempt that runs out fails with States.Timeout while the
+   * handler may go on (Step Functions stops waiting; the Lambda does not stop).
+   */
+  private async attempt(
+    execution: Execution,
+    state: StateDefinition,
+    input: Json,
+    first: boolean,
+  ): Promise<Json> {
+    const run = (async () => {
+      // A Lambda invocation is not instantaneous: scheduling, (cold) start and the handler's own AWS calls.
+      await this.clock.sleep(this.random.int(150, first ? 2500 : 900));
+      return this.invoke(execution, state, input);
+    })();
+    if (state.Resource === CALLBACK) return run;
+    const timeoutSeconds = state.TimeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS;
+    let expire!: (error: Error) => void;
+    const timeout = new Promise<never>((_, reject) => {
+      expire = reject;
+    });
+    const cancel = this.clock.schedule(timeoutSeconds * 1000, () =>
+      expire(namedError('States.Timeout', `The task did not finish within ${timeoutSeconds} seconds`)),
+    );
+    // The handler's late outcome, after a timeout, is nobody's.
+    run.catch(() => undefined);
+    try {
+      return await Promise.race([run, timeout]);
+    } finally {
+      cancel();
     }
   }
 
