@@ -238,6 +238,48 @@ export class Scenario {
     return { sourceRecoveryPointArn: source.arn, drRecoveryPointArn: copy.arn };
   }
 
+  /**
+   * An AWS Backup restore testing plan of the DR account (or, with `account`, of another account, restoring a
+   * recovery point there) restores a backup of this type. The restore job's "Restore Job State Change" carries
+   * `restoreTestingPlanArn`. Restore metadata is what restore testing infers (a DynamoDB table named
+   * `awsbackup-restore-test-…`), with the selection's overrides to the DR account's key.
+   */
+  restoreTestCompleted(
+    resourceType: string,
+    options: { account?: string; index?: number } = {},
+  ): { restoreJobId: string; restoreTestingPlanArn: string; recoveryPointArn: string } {
+    const { drAccount, drRegion } = this.world.settings;
+    const account = options.account ?? drAccount;
+    const index = options.index ?? 1;
+    // A production backup the plan copied into the DR vault earlier. No backup job is recorded: that backup was
+    // drilled long ago (the reconciler must not find it as a missed one).
+    const resourceArn = sandboxType(resourceType).sourceResourceArn({
+      account: PROD_ACCOUNT,
+      region: PROD_REGION,
+      index,
+      random: this.random,
+    });
+    const createdAt = this.clock.now - this.random.seconds(6 * 3600, 20 * 3600);
+    const point = this.world.addRecoveryPoint({
+      account,
+      region: drRegion,
+      vaultName: account === drAccount ? this.world.settings.drVaultName : 'Default',
+      resourceType,
+      resourceArn,
+      createdAt,
+      completedAt: createdAt + this.random.seconds(20 * 60, 60 * 60),
+    });
+    const restoreTestingPlanArn = `arn:aws:backup:${drRegion}:${account}:restore-testing-plan:pilotlight_sandbox-${this.random.hex(8)}`;
+    const metadata: Record<string, string> = {
+      ...point.metadata,
+      targetTableName: `awsbackup-restore-test-${this.random.hex(12)}`,
+      encryptionType: 'KMS',
+      kmsMasterKeyArn: `arn:aws:kms:${drRegion}:${account}:alias/aws/dynamodb`,
+    };
+    const job = this.world.backup.startRestoreTestJob({ point, restoreTestingPlanArn, metadata });
+    return { restoreJobId: job.id, restoreTestingPlanArn, recoveryPointArn: point.arn };
+  }
+
   /** An operator starts a drill (or a failover) by hand: StartExecution with the manual input shape. */
   startManual(input: Json, name: string): string {
     return this.stepFunctions.startExecution({
