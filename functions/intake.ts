@@ -157,8 +157,9 @@ export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB'];
 function decideRestoreTest(event: BackupEvent): Decision {
   const detail = parseDetail(RestoreJobDetail, event);
   const job = detail.restoreJobId;
+  // Pilotlight's own restores (and anyone else's outside restore testing) are not triggers.
   if (!detail.restoreTestingPlanArn)
-    return { skip: `restore job ${job} was not started by a restore testing plan: not a drill trigger` };
+    return { skip: `detail-type "${event['detail-type']}" is not a drill trigger` };
   if (event.account !== config.DR_ACCOUNT_ID || event.region !== config.DR_REGION) {
     return {
       skip: `restore testing job ${job} ran in ${event.account} ${event.region}, not the DR account ${config.DR_ACCOUNT_ID} ${config.DR_REGION}: only restore tests in the DR account are validated`,

@@ -111,6 +111,10 @@ export class Scenario {
     const detail = event.detail as Record<string, Json>;
     const text = (value: Json | undefined) => (typeof value === 'string' ? value : undefined);
     const type = event['detail-type'];
+    if (type === 'Restore Job State Change') {
+      this.provisionRestoreTest(event);
+      return;
+    }
     if (type !== 'Backup Job State Change' && type !== 'Copy Job State Change') return;
     // The account the event comes from runs the source-account stack in the event's region.
     this.world.registerSourceAccount(event.account, event.region);
@@ -174,6 +178,63 @@ export class Scenario {
         completedAt,
       });
     }
+  }
+
+  /**
+   * A COMPLETED restore testing job of the DR account (an event with `restoreTestingPlanArn`): the recovery
+   * point it restored, in the DR vault, and the job itself with what it restored (a DynamoDB table named as in
+   * `createdResourceArn`), so the validation it triggers can describe and check them. Restore events of other
+   * accounts, or not from restore testing, refer to nothing Pilotlight reads.
+   */
+  private provisionRestoreTest(event: EventBridgeEvent): void {
+    const detail = event.detail as Record<string, Json>;
+    const text = (value: Json | undefined) => (typeof value === 'string' ? value : undefined);
+    const { drAccount, drRegion, drVaultName } = this.world.settings;
+    const planArn = text(detail.restoreTestingPlanArn);
+    const id = text(detail.restoreJobId);
+    const resourceType = text(detail.resourceType) ?? '';
+    const pointArn = event.resources[0];
+    if (!planArn || !id || !pointArn || detail.status !== 'COMPLETED') return;
+    if (event.account !== drAccount || event.region !== drRegion) return;
+    if (!sandboxTypes.some((known) => known.type === resourceType) || this.world.jobs.has(id)) return;
+    const time = (value: Json | undefined) => {
+      const parsed = Date.parse(text(value) ?? '');
+      return Number.isNaN(parsed) ? undefined : Math.min(parsed, this.clock.now);
+    };
+    const completedAt = time(detail.completionDate) ?? this.clock.now;
+    const createdAt = Math.min(time(detail.creationDate) ?? completedAt - 15 * 60_000, completedAt);
+    const point =
+      this.world.recoveryPoints.get(pointArn) ??
+      this.world.addRecoveryPoint({
+        account: drAccount,
+        region: drRegion,
+        vaultName: drVaultName,
+        resourceType,
+        resourceArn: sandboxType(resourceType).sourceResourceArn({
+          account: PROD_ACCOUNT,
+          region: PROD_REGION,
+          index: 1,
+          random: this.random,
+        }),
+        recoveryPointArn: pointArn,
+        createdAt: createdAt - 6 * 3_600_000,
+        completedAt: createdAt - 5 * 3_600_000,
+      });
+    const created = text(detail.createdResourceArn) ?? '';
+    const tableName = created.split(':table/')[1];
+    this.world.backup.provisionRestoreTestJob({
+      id,
+      point,
+      restoreTestingPlanArn: planArn,
+      metadata: {
+        ...point.metadata,
+        ...(tableName ? { targetTableName: tableName } : {}),
+        encryptionType: 'KMS',
+        kmsMasterKeyArn: `arn:aws:kms:${drRegion}:${drAccount}:alias/aws/dynamodb`,
+      },
+      createdAt,
+      completedAt,
+    });
   }
 
   /**

@@ -398,6 +398,38 @@ export class Backup {
     return job;
   }
 
+  /**
+   * A restore testing job that has already COMPLETED (what an event from outside, `--event`, refers to): its job
+   * id is the event's, its resource is restored at once, and no event is sent (the delivered one is it).
+   */
+  provisionRestoreTestJob(input: {
+    id: string;
+    point: RecoveryPoint;
+    restoreTestingPlanArn: string;
+    metadata: Record<string, string>;
+    createdAt: number;
+    completedAt: number;
+  }): Job {
+    const { point } = input;
+    const job: Job = {
+      id: input.id,
+      kind: 'restore',
+      account: point.account,
+      region: point.region,
+      state: 'COMPLETED',
+      recoveryPointArn: point.arn,
+      resourceType: point.resourceType,
+      iamRoleArn: `arn:aws:iam::${point.account}:role/service-role/AWSBackupDefaultServiceRole`,
+      createdAt: input.createdAt,
+      completedAt: input.completedAt,
+      restoreTestingPlanArn: input.restoreTestingPlanArn,
+    };
+    job.createdResourceArn = sandboxType(point.resourceType).restore(this.world, job, point, input.metadata);
+    this.jobs.set(job.id, job);
+    this.clock.schedule(24 * 3_600_000, () => this.deleteRestoreTest(job), { background: true });
+    return job;
+  }
+
   /** Restore testing deletes what its job restored (a resource of restore testing's, never a drill's). */
   private deleteRestoreTest(job: Job): void {
     const resource = this.world.resources.get(job.createdResourceArn ?? '');
