@@ -81,6 +81,24 @@ describe('a restore testing job in the DR account', () => {
     expect(report.sandbox.resourcesLeft).toBe(0);
   });
 
+  it('still gets one FAILED, evidence and an alert when the checks crash every time', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate(
+      (s) => {
+        test = s.restoreTestCompleted('DynamoDB');
+      },
+      { faults: ['lambda:checkHealth=crash'] },
+    );
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'FAILED']);
+    expect(sandbox.validationResults.at(-1)?.message).toMatch(/^\S+: /);
+    expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.sandbox.alerts).toHaveLength(1);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+
   it('delivered twice still gets exactly one final status', async () => {
     let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
     const { report, sandbox } = await simulate(
