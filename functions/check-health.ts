@@ -67,6 +67,7 @@ export async function checkHealth({ drill, copy, restore }: z.infer<typeof Input
     }
     throw error;
   }
+  if (drill.mode === 'validate') checks = restoreTestChecks(checks, drill);
   if (data) checks = [...checks, ...data.results.map(dataCheck)];
   await updateDrill(drill.drillId, { checks, dataChecks: data });
   const failed = checks.filter((c) => !c.passed);
@@ -143,6 +144,25 @@ async function runDataChecks(
     results: report.checks,
     dataRpoSeconds: report.dataRpoSeconds,
   };
+}
+
+/**
+ * Mode `validate`: the resource is restore testing's, not a drill's, so it carries no drill tag; the `tagged`
+ * check becomes `restore test`: the job that created it was started by the restore testing plan the event
+ * named (prepare-drill read it from AWS Backup).
+ */
+function restoreTestChecks(checks: Check[], drill: Drill): Check[] {
+  const test = drill.restoreTest;
+  return [
+    ...checks.filter((c) => c.name !== 'tagged'),
+    {
+      name: 'restore test',
+      passed: test !== undefined,
+      detail: test
+        ? `restore job ${test.restoreJobId} of ${test.restoreTestingPlanArn}`
+        : 'no restore testing job on the drill',
+    },
+  ];
 }
 
 /** A data check as one of the drill's checks: a failing one names what was observed against what was expected. */

@@ -20,6 +20,8 @@ import {
   COPY_JOB,
   CopyJobDetail,
   problemsOf,
+  RESTORE_JOB,
+  RestoreJobDetail,
 } from './lib/events.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger, metrics } from './lib/observability.js';
@@ -136,7 +138,102 @@ export async function decide(event: BackupEvent): Promise<Decision> {
       },
     };
   }
+  if (type === RESTORE_JOB) return decideRestoreTest(event);
   return { skip: `detail-type "${type}" is not a drill trigger` };
+}
+
+/**
+ * Resource types whose checks can judge a restore testing job's restore: their checks only read (RDS and Aurora
+ * give their drill copy a password first, which Pilotlight may do only to its own `pl-*` copies) and the DR
+ * role may read what restore testing names them (accounts/dr-account.yaml ReadRestoreTestTables).
+ */
+export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB'];
+
+/**
+ * A "Restore Job State Change" asks for a validation only when an AWS Backup restore testing plan started the
+ * job in the DR account (Pilotlight's own restores are followed by resumeDrill): its restored resource is in the
+ * isolated DR network, where the checks can reach it. Anything else is not Pilotlight's to judge.
+ */
+function decideRestoreTest(event: BackupEvent): Decision {
+  const detail = parseDetail(RestoreJobDetail, event);
+  const job = detail.restoreJobId;
+  // Pilotlight's own restores (and anyone else's outside restore testing) are not triggers.
+  if (!detail.restoreTestingPlanArn)
+    return { skip: `detail-type "${event['detail-type']}" is not a drill trigger` };
+  if (event.account !== config.DR_ACCOUNT_ID || event.region !== config.DR_REGION) {
+    return {
+      skip: `restore testing job ${job} ran in ${event.account} ${event.region}, not the DR account ${config.DR_ACCOUNT_ID} ${config.DR_REGION}: only restore tests in the DR account are validated`,
+    };
+  }
+  if (detail.status !== 'COMPLETED')
+    return {
+      skip: `restore testing job ${job} is ${detail.status}: nothing to validate (restore testing reports it)`,
+    };
+  const resourceType = detail.resourceType ?? '';
+  if (!RESTORE_TEST_TYPES.includes(resourceType)) {
+    return {
+      skip: `restore testing job ${job} restored a ${resourceType || 'resource of no type'}: validated types are ${RESTORE_TEST_TYPES.join(', ')}`,
+    };
+  }
+  const recoveryPointArn = event.resources[0];
+  if (!recoveryPointArn || !arn.safeParse(recoveryPointArn).success)
+    return { skip: `restore testing job ${job} event names no recovery point (resources[0])` };
+  return {
+    request: {
+      mode: 'validate',
+      trigger: {
+        kind: 'restore-test',
+        eventId: event.id,
+        jobId: job,
+        at: atOf(detail.completionDate, event.time),
+      },
+      source: {
+        account: event.account,
+        region: event.region,
+        resourceType,
+        recoveryPointArn,
+        backupVaultName: config.DR_VAULT_NAME,
+      },
+      drRecoveryPointArn: recoveryPointArn,
+      restoreTest: { restoreJobId: job, restoreTestingPlanArn: detail.restoreTestingPlanArn },
+    },
+  };
+}
+
+/**
+ * The execution name of a restore test's validation: derived from the restore job id, so a redelivered event
+ * starts nothing twice (Step Functions refuses a second execution of the same name).
+ */
+export function validationIdFor(restoreJobId: string): string {
+  return `restore-test-${restoreJobId.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`.slice(0, 80);
+}
+
+/**
+ * Starts the validation of a restore testing job. No claim and no open-drill place: the execution name is the
+ * job's, and a validation restores nothing (restore testing already created, and will delete, the resource).
+ */
+export async function startValidation(request: DrillRequest, eventId: string): Promise<IntakeResult> {
+  const restoreJobId = request.restoreTest?.restoreJobId ?? '';
+  const drillId = validationIdFor(restoreJobId);
+  logger.appendKeys({ drillId });
+  try {
+    const started = await sfn().send(
+      new StartExecutionCommand({
+        stateMachineArn: config.DRILL_STATE_MACHINE_ARN,
+        name: drillId,
+        input: JSON.stringify(request),
+      }),
+    );
+    logger.info('restore test validation started', { executionArn: started.executionArn, restoreJobId });
+    return { ...nothing(), started: [{ drillId, executionArn: started.executionArn ?? '' }] };
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
+      const reason = `duplicate trigger: restore testing job ${restoreJobId} is already validated by ${drillId}`;
+      logger.info(reason);
+      return { ...nothing(), skipped: [{ eventId, reason }] };
+    }
+    throw error;
+  }
 }
 
 function unsupported(resourceType: string): string {
@@ -260,6 +357,7 @@ export async function intake(raw: unknown): Promise<IntakeResult> {
       logger.info('event left to the primary deployment', { reason });
       return { ...nothing(), skipped: [{ eventId: event.id, reason }] };
     }
+    if (decision.request.mode === 'validate') return await startValidation(decision.request, event.id);
     const result = await startDrill(decision.request, event.id);
     if (result.deferred.length > 0)
       metrics.singleMetric().addMetric('DrillsDeferred', MetricUnit.Count, result.deferred.length);

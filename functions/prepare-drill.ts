@@ -1,4 +1,8 @@
-import { BackupClient, DescribeRecoveryPointCommand } from '@aws-sdk/client-backup';
+import {
+  BackupClient,
+  DescribeRecoveryPointCommand,
+  DescribeRestoreJobCommand,
+} from '@aws-sdk/client-backup';
 import * as z from 'zod';
 import { claimRecoveryPoint } from './lib/claims.js';
 import { drClients, sourceClients } from './lib/clients.js';
@@ -24,6 +28,7 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
   }
   const request = parsed.data;
   resourceModule(request.source.resourceType); // throws UnsupportedResourceType
+  if (request.mode === 'validate') return prepareValidation(request, input);
   checkSourceAccount(request);
   const drillId = input.executionName;
   logger.appendKeys({ drillId });
@@ -80,6 +85,80 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     ...(previousDrillId ? { previousDrillId } : {}),
     ...(request.policy ? { policy: request.policy } : {}),
     ...(validationTag ? { validationTag } : {}),
+  };
+}
+
+/**
+ * Mode `validate`: the restore testing job, as AWS Backup describes it in the DR account (never as the event
+ * says): started by the restore testing plan the request names, COMPLETED, in the DR vault, and what it
+ * restored. No claim: the execution name is the job's (intake), and nothing is copied or restored.
+ */
+async function prepareValidation(request: DrillRequest, input: z.infer<typeof Input>): Promise<Drill> {
+  const test = request.restoreTest;
+  if (!test)
+    throw new InvalidDrillInput('mode validate needs restoreTest (restoreJobId, restoreTestingPlanArn)');
+  const drillId = input.executionName;
+  logger.appendKeys({ drillId, restoreJobId: test.restoreJobId });
+  const job = await drClients()
+    .client(BackupClient)
+    .send(new DescribeRestoreJobCommand({ RestoreJobId: test.restoreJobId }));
+  const what = `restore job ${test.restoreJobId}`;
+  if (job.CreatedBy?.RestoreTestingPlanArn !== test.restoreTestingPlanArn) {
+    throw new InvalidDrillInput(
+      `${what} was not started by restore testing plan ${test.restoreTestingPlanArn} (created by ${job.CreatedBy?.RestoreTestingPlanArn ?? 'no restore testing plan'})`,
+    );
+  }
+  if (job.Status !== 'COMPLETED') throw new InvalidDrillInput(`${what} is ${job.Status}, not COMPLETED`);
+  if (job.ResourceType !== request.source.resourceType) {
+    throw new InvalidDrillInput(
+      `${what} restored a ${job.ResourceType ?? 'unknown'} backup, not ${request.source.resourceType}`,
+    );
+  }
+  if (!job.CreatedResourceArn || !job.RecoveryPointArn || !job.CreationDate || !job.CompletionDate) {
+    throw new InvalidDrillInput(`${what} reports no created resource, recovery point or dates`);
+  }
+  const vault = job.BackupVaultArn?.split(':backup-vault:')[1] ?? config.DR_VAULT_NAME;
+  if (job.BackupVaultArn && job.BackupVaultArn !== drVaultArn) {
+    throw new InvalidDrillInput(
+      `${what} restored from ${job.BackupVaultArn}, not the DR vault ${drVaultArn}`,
+    );
+  }
+  await updateDrill(drillId, {
+    status: 'RUNNING',
+    resourceType: request.source.resourceType,
+    restoreJobId: test.restoreJobId,
+    createdResourceArn: job.CreatedResourceArn,
+    drRecoveryPointArn: job.RecoveryPointArn,
+  });
+  const createdAt = job.RecoveryPointCreationDate ?? job.CreationDate;
+  return {
+    drillId,
+    mode: 'validate',
+    trigger: request.trigger ?? { kind: 'manual', at: new Date(input.startedAt).toISOString() },
+    source: {
+      account: config.DR_ACCOUNT_ID,
+      region: config.DR_REGION,
+      resourceType: request.source.resourceType,
+      ...(job.SourceResourceArn ? { resourceArn: job.SourceResourceArn } : {}),
+      recoveryPointArn: job.RecoveryPointArn,
+      backupVaultName: vault,
+      recoveryPointCreatedAt: createdAt.toISOString(),
+    },
+    target: {
+      account: config.DR_ACCOUNT_ID,
+      region: config.DR_REGION,
+      vault,
+      vaultArn: drVaultArn,
+    },
+    needsCopy: false,
+    drRecoveryPointArn: job.RecoveryPointArn,
+    preparedAt: new Date().toISOString(),
+    restoreTest: {
+      ...test,
+      createdResourceArn: job.CreatedResourceArn,
+      startedAt: job.CreationDate.toISOString(),
+      completedAt: job.CompletionDate.toISOString(),
+    },
   };
 }
 

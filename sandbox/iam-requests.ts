@@ -128,6 +128,9 @@ export const operationActions: Record<string, Mapper> = {
   ],
   'Backup.DescribeCopyJob': (_input, env) => single('backup:DescribeCopyJob', '*', env.account),
   'Backup.DescribeRestoreJob': (_input, env) => single('backup:DescribeRestoreJob', '*', env.account),
+  // No resource types and no condition keys (Service Authorization Reference): always `*`.
+  'Backup.PutRestoreValidationResult': (_input, env) =>
+    single('backup:PutRestoreValidationResult', '*', env.account),
   // No resource-level permissions for the job listings (Service Authorization Reference).
   'Backup.ListRestoreJobs': (_input, env) => single('backup:ListRestoreJobs', '*', env.account),
   'Backup.ListBackupJobs': (_input, env) => single('backup:ListBackupJobs', '*', env.account),

@@ -455,6 +455,19 @@ export class Sandbox {
     return this.scenario.copiedToDrVault(resourceType, index);
   }
 
+  /**
+   * An AWS Backup restore testing plan restores a backup of this type (its copy in the DR vault, or, with
+   * `account`, a recovery point of that account) and its "Restore Job State Change" follows when the job ends.
+   */
+  restoreTestCompleted(resourceType: string, options: { account?: string; index?: number } = {}) {
+    return this.scenario.restoreTestCompleted(resourceType, options);
+  }
+
+  /** Every PutRestoreValidationResult AWS Backup accepted, in order. */
+  get validationResults() {
+    return this.world.backup.validationResults;
+  }
+
   /** An operator starts a drill (or a failover) by hand: StartExecution with the manual input shape. */
   startManual(input: Json, name: string): string {
     return this.scenario.startManual(input, name);

@@ -111,6 +111,10 @@ export class Scenario {
     const detail = event.detail as Record<string, Json>;
     const text = (value: Json | undefined) => (typeof value === 'string' ? value : undefined);
     const type = event['detail-type'];
+    if (type === 'Restore Job State Change') {
+      this.provisionRestoreTest(event);
+      return;
+    }
     if (type !== 'Backup Job State Change' && type !== 'Copy Job State Change') return;
     // The account the event comes from runs the source-account stack in the event's region.
     this.world.registerSourceAccount(event.account, event.region);
@@ -177,6 +181,63 @@ export class Scenario {
   }
 
   /**
+   * A COMPLETED restore testing job of the DR account (an event with `restoreTestingPlanArn`): the recovery
+   * point it restored, in the DR vault, and the job itself with what it restored (a DynamoDB table named as in
+   * `createdResourceArn`), so the validation it triggers can describe and check them. Restore events of other
+   * accounts, or not from restore testing, refer to nothing Pilotlight reads.
+   */
+  private provisionRestoreTest(event: EventBridgeEvent): void {
+    const detail = event.detail as Record<string, Json>;
+    const text = (value: Json | undefined) => (typeof value === 'string' ? value : undefined);
+    const { drAccount, drRegion, drVaultName } = this.world.settings;
+    const planArn = text(detail.restoreTestingPlanArn);
+    const id = text(detail.restoreJobId);
+    const resourceType = text(detail.resourceType) ?? '';
+    const pointArn = event.resources[0];
+    if (!planArn || !id || !pointArn || detail.status !== 'COMPLETED') return;
+    if (event.account !== drAccount || event.region !== drRegion) return;
+    if (!sandboxTypes.some((known) => known.type === resourceType) || this.world.jobs.has(id)) return;
+    const time = (value: Json | undefined) => {
+      const parsed = Date.parse(text(value) ?? '');
+      return Number.isNaN(parsed) ? undefined : Math.min(parsed, this.clock.now);
+    };
+    const completedAt = time(detail.completionDate) ?? this.clock.now;
+    const createdAt = Math.min(time(detail.creationDate) ?? completedAt - 15 * 60_000, completedAt);
+    const point =
+      this.world.recoveryPoints.get(pointArn) ??
+      this.world.addRecoveryPoint({
+        account: drAccount,
+        region: drRegion,
+        vaultName: drVaultName,
+        resourceType,
+        resourceArn: sandboxType(resourceType).sourceResourceArn({
+          account: PROD_ACCOUNT,
+          region: PROD_REGION,
+          index: 1,
+          random: this.random,
+        }),
+        recoveryPointArn: pointArn,
+        createdAt: createdAt - 6 * 3_600_000,
+        completedAt: createdAt - 5 * 3_600_000,
+      });
+    const created = text(detail.createdResourceArn) ?? '';
+    const tableName = created.split(':table/')[1];
+    this.world.backup.provisionRestoreTestJob({
+      id,
+      point,
+      restoreTestingPlanArn: planArn,
+      metadata: {
+        ...point.metadata,
+        ...(tableName ? { targetTableName: tableName } : {}),
+        encryptionType: 'KMS',
+        kmsMasterKeyArn: `arn:aws:kms:${drRegion}:${drAccount}:alias/aws/dynamodb`,
+      },
+      createdAt,
+      completedAt,
+    });
+  }
+
+  /**
    * The "Copy Job State Change" (COMPLETED) the backup plan's own copy rule sends when it copies a backed-up
    * recovery point into the DR vault: a second trigger for the same source recovery point.
    */
@@ -236,6 +297,48 @@ export class Scenario {
       completedAt: this.clock.now,
     });
     return { sourceRecoveryPointArn: source.arn, drRecoveryPointArn: copy.arn };
+  }
+
+  /**
+   * An AWS Backup restore testing plan of the DR account (or, with `account`, of another account, restoring a
+   * recovery point there) restores a backup of this type. The restore job's "Restore Job State Change" carries
+   * `restoreTestingPlanArn`. Restore metadata is what restore testing infers (a DynamoDB table named
+   * `awsbackup-restore-test-…`), with the selection's overrides to the DR account's key.
+   */
+  restoreTestCompleted(
+    resourceType: string,
+    options: { account?: string; index?: number } = {},
+  ): { restoreJobId: string; restoreTestingPlanArn: string; recoveryPointArn: string } {
+    const { drAccount, drRegion } = this.world.settings;
+    const account = options.account ?? drAccount;
+    const index = options.index ?? 1;
+    // A production backup the plan copied into the DR vault earlier. No backup job is recorded: that backup was
+    // drilled long ago (the reconciler must not find it as a missed one).
+    const resourceArn = sandboxType(resourceType).sourceResourceArn({
+      account: PROD_ACCOUNT,
+      region: PROD_REGION,
+      index,
+      random: this.random,
+    });
+    const createdAt = this.clock.now - this.random.seconds(6 * 3600, 20 * 3600);
+    const point = this.world.addRecoveryPoint({
+      account,
+      region: drRegion,
+      vaultName: account === drAccount ? this.world.settings.drVaultName : 'Default',
+      resourceType,
+      resourceArn,
+      createdAt,
+      completedAt: createdAt + this.random.seconds(20 * 60, 60 * 60),
+    });
+    const restoreTestingPlanArn = `arn:aws:backup:${drRegion}:${account}:restore-testing-plan:pilotlight_sandbox-${this.random.hex(8)}`;
+    const metadata: Record<string, string> = {
+      ...point.metadata,
+      targetTableName: `awsbackup-restore-test-${this.random.hex(12)}`,
+      encryptionType: 'KMS',
+      kmsMasterKeyArn: `arn:aws:kms:${drRegion}:${account}:alias/aws/dynamodb`,
+    };
+    const job = this.world.backup.startRestoreTestJob({ point, restoreTestingPlanArn, metadata });
+    return { restoreJobId: job.id, restoreTestingPlanArn, recoveryPointArn: point.arn };
   }
 
   /** An operator starts a drill (or a failover) by hand: StartExecution with the manual input shape. */

@@ -72,6 +72,8 @@ export function serviceOperations(
     'Backup.DescribeCopyJob': (caller, input) => world.backup.describeCopyJob(caller, input),
     'Backup.StartRestoreJob': (caller, input) => world.backup.startRestoreJob(caller, input),
     'Backup.DescribeRestoreJob': (caller, input) => world.backup.describeRestoreJob(caller, input),
+    'Backup.PutRestoreValidationResult': (caller, input) =>
+      world.backup.putRestoreValidationResult(caller, input),
     'Backup.ListRestoreJobs': (caller, input) => world.backup.listRestoreJobs(caller, input),
     'Backup.ListBackupJobs': (caller, input) => world.backup.listBackupJobs(caller, input),
     'Backup.ListProtectedResources': (caller, input) => world.backup.listProtectedResources(caller, input),

@@ -51,6 +51,11 @@ export interface Job {
   destinationVaultArn?: string;
   destinationRecoveryPointArn?: string;
   createdResourceArn?: string;
+  /** A restore job started by an AWS Backup restore testing plan (CreatedBy.RestoreTestingPlanArn). */
+  restoreTestingPlanArn?: string;
+  /** PutRestoreValidationResult's last status and message on a restore testing job. */
+  validationStatus?: string;
+  validationStatusMessage?: string;
 }
 
 /**

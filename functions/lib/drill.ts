@@ -4,14 +4,19 @@ import * as z from 'zod';
  * The shapes that travel through the drill state machine. Every handler parses its input with these
  * schemas (manual StartExecution input is user input); inside a handler the types are trusted.
  */
-export const DrillMode = z.enum(['drill', 'failover']);
+/**
+ * `drill` restores, checks and tears down; `failover` restores and keeps; `validate` only checks what an AWS
+ * Backup restore testing plan restored in the DR account (no copy, no restore, no teardown) and reports the
+ * verdict to AWS Backup (PutRestoreValidationResult).
+ */
+export const DrillMode = z.enum(['drill', 'failover', 'validate']);
 export type DrillMode = z.infer<typeof DrillMode>;
 
 const isoTime = z.iso.datetime({ offset: true });
 const accountId = z.string().regex(/^\d{12}$/);
 
 export const Trigger = z.object({
-  kind: z.enum(['backup-job', 'copy-job', 'manual', 'schedule']),
+  kind: z.enum(['backup-job', 'copy-job', 'manual', 'schedule', 'restore-test']),
   eventId: z.string().optional(),
   jobId: z.string().optional(),
   /** When the trigger happened (backup job completion, or the manual start): the start of the RTO clock. */
@@ -33,6 +38,21 @@ export type TierTargets = z.infer<typeof TierTargets>;
 export const PolicyRef = z.object({ name: z.string().min(1), tier: z.string().min(1), targets: TierTargets });
 export type PolicyRef = z.infer<typeof PolicyRef>;
 
+/** The AWS Backup restore testing job a `validate` execution judges (from its "Restore Job State Change"). */
+export const RestoreTestRequest = z.object({
+  restoreJobId: z.string().min(1),
+  restoreTestingPlanArn: z.string().startsWith('arn:'),
+});
+export type RestoreTestRequest = z.infer<typeof RestoreTestRequest>;
+
+/** What the DR account's DescribeRestoreJob said about that job when the validation was prepared. */
+export const RestoreTestRef = RestoreTestRequest.extend({
+  createdResourceArn: z.string().startsWith('arn:'),
+  startedAt: isoTime,
+  completedAt: isoTime,
+});
+export type RestoreTestRef = z.infer<typeof RestoreTestRef>;
+
 /** What intake (or an operator) asks for: restore this recovery point in the DR account. */
 export const DrillRequest = z.object({
   mode: DrillMode.default('drill'),
@@ -49,6 +69,8 @@ export const DrillRequest = z.object({
   drRecoveryPointArn: z.string().startsWith('arn:').optional(),
   /** A drill started by a policy (functions/plan.ts): judged against its tier's targets. */
   policy: PolicyRef.optional(),
+  /** Mode `validate`: the restore testing job whose restored resource is checked (docs/validation.md). */
+  restoreTest: RestoreTestRequest.optional(),
 });
 export type DrillRequest = z.infer<typeof DrillRequest>;
 
@@ -84,6 +106,8 @@ export const Drill = z.object({
    * data checks run (validations.yml); absent, the type's default profile.
    */
   validationTag: z.string().min(1).optional(),
+  /** Mode `validate`: the restore testing job and what it restored (read from AWS Backup, never the event). */
+  restoreTest: RestoreTestRef.optional(),
 });
 export type Drill = z.infer<typeof Drill>;
 

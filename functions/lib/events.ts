@@ -65,6 +65,8 @@ export const CopyJobDetail = z.object({
 export const RestoreJobDetail = z.object({
   restoreJobId: z.string(),
   status: z.string(),
+  /** Set when an AWS Backup restore testing plan started the job (docs/validation.md, mode `validate`). */
+  restoreTestingPlanArn: arn.optional(),
   resourceType: z.string().optional(),
   createdResourceArn: z.string().optional(),
   creationDate: z.string().optional(),

@@ -57,6 +57,9 @@ const DrillRecord = z.object({
   checks: z.array(Check).optional(),
   dataChecks: DataChecksRecord.optional(),
   status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']).optional(),
+  /** Mode `validate`: the final status put to AWS Backup (PutRestoreValidationResult), once. */
+  validationStatus: z.enum(['SUCCESSFUL', 'FAILED', 'TIMED_OUT']).optional(),
+  validationMessage: z.string().optional(),
   updatedAt: z.string(),
 });
 export type DrillRecord = z.infer<typeof DrillRecord>;

@@ -4,6 +4,8 @@ import type { Json } from '../serverless-config.js';
 import type { Caller, Job, RecoveryPoint, World } from '../world.js';
 
 const RUNNING = new Set(['CREATED', 'PENDING', 'RUNNING']);
+/** Restore testing validation statuses that are final once set (PutRestoreValidationResult). */
+const FINAL_VALIDATION = ['SUCCESSFUL', 'FAILED', 'TIMED_OUT'];
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
@@ -24,6 +26,8 @@ export class Backup {
   /** Restore jobs that failed on a service quota (the burst promise: zero). */
   readonly quotaFailures: string[] = [];
   private readonly idempotency = new Map<string, string>();
+  /** Every PutRestoreValidationResult AWS Backup accepted, in order (what restore testing shows per job). */
+  readonly validationResults: { restoreJobId: string; status: string; message?: string; at: string }[] = [];
 
   constructor(private readonly world: World) {}
 
@@ -355,6 +359,136 @@ export class Backup {
     return { RestoreJobId: job.id };
   }
 
+  /**
+   * An AWS Backup restore testing plan starts a restore job of a recovery point in its own account (restore
+   * testing runs in the account that holds the vault). Its restored resource is restore testing's: AWS Backup
+   * deletes it once a final validation status is put, or when the validation window closes.
+   */
+  startRestoreTestJob(input: {
+    point: RecoveryPoint;
+    restoreTestingPlanArn: string;
+    metadata: Record<string, string>;
+    validationWindowHours?: number;
+  }): Job {
+    const { point } = input;
+    const type = sandboxType(point.resourceType);
+    const job: Job = {
+      id: this.random.uuid().toUpperCase(),
+      kind: 'restore',
+      account: point.account,
+      region: point.region,
+      state: 'PENDING',
+      recoveryPointArn: point.arn,
+      resourceType: point.resourceType,
+      iamRoleArn: `arn:aws:iam::${point.account}:role/service-role/AWSBackupDefaultServiceRole`,
+      createdAt: this.clock.now,
+      restoreTestingPlanArn: input.restoreTestingPlanArn,
+    };
+    this.jobs.set(job.id, job);
+    this.clock.schedule(this.random.seconds(30, 90), () => {
+      if (job.state === 'PENDING') job.state = 'RUNNING';
+    });
+    const duration = type.restoreDurationMs(this.random, point.sizeBytes / 2 ** 30);
+    this.clock.schedule(duration, () => {
+      this.finishRestore(job, point, input.metadata);
+      // The validation window: restore testing deletes its restore then, validated or not.
+      const windowMs = (input.validationWindowHours ?? 24) * 3_600_000;
+      this.clock.schedule(windowMs, () => this.deleteRestoreTest(job), { background: true });
+    });
+    return job;
+  }
+
+  /**
+   * A restore testing job that has already COMPLETED (what an event from outside, `--event`, refers to): its job
+   * id is the event's, its resource is restored at once, and no event is sent (the delivered one is it).
+   */
+  provisionRestoreTestJob(input: {
+    id: string;
+    point: RecoveryPoint;
+    restoreTestingPlanArn: string;
+    metadata: Record<string, string>;
+    createdAt: number;
+    completedAt: number;
+  }): Job {
+    const { point } = input;
+    const job: Job = {
+      id: input.id,
+      kind: 'restore',
+      account: point.account,
+      region: point.region,
+      state: 'COMPLETED',
+      recoveryPointArn: point.arn,
+      resourceType: point.resourceType,
+      iamRoleArn: `arn:aws:iam::${point.account}:role/service-role/AWSBackupDefaultServiceRole`,
+      createdAt: input.createdAt,
+      completedAt: input.completedAt,
+      restoreTestingPlanArn: input.restoreTestingPlanArn,
+    };
+    job.createdResourceArn = sandboxType(point.resourceType).restore(this.world, job, point, input.metadata);
+    this.jobs.set(job.id, job);
+    this.clock.schedule(24 * 3_600_000, () => this.deleteRestoreTest(job), { background: true });
+    return job;
+  }
+
+  /** Restore testing deletes what its job restored (a resource of restore testing's, never a drill's). */
+  private deleteRestoreTest(job: Job): void {
+    const resource = this.world.resources.get(job.createdResourceArn ?? '');
+    if (!resource || resource.phase === 'deleted') return;
+    resource.phase = 'deleted';
+    resource.deletedAt = this.clock.now;
+  }
+
+  /**
+   * PutRestoreValidationResult: only on a COMPLETED restore testing job of the caller's account; VALIDATING any
+   * number of times until a final status (SUCCESSFUL, FAILED, TIMED_OUT), which is final once set. Restore
+   * testing then deletes the restored resource.
+   */
+  putRestoreValidationResult(
+    caller: Caller,
+    input: { RestoreJobId?: string; ValidationStatus?: string; ValidationStatusMessage?: string },
+  ) {
+    if (!input.RestoreJobId || !input.ValidationStatus)
+      throw new SimulatedAwsError(
+        'MissingParameterValueException',
+        'RestoreJobId and ValidationStatus are required',
+      );
+    if (!['VALIDATING', ...FINAL_VALIDATION].includes(input.ValidationStatus)) {
+      throw new SimulatedAwsError(
+        'InvalidParameterValueException',
+        `ValidationStatus ${input.ValidationStatus} is not one of FAILED, SUCCESSFUL, TIMED_OUT, VALIDATING`,
+      );
+    }
+    const job = this.jobIn(caller, input.RestoreJobId, 'restore');
+    if (!job.restoreTestingPlanArn) {
+      throw new SimulatedAwsError(
+        'InvalidRequestException',
+        `Restore job ${job.id} was not created by a restore testing plan`,
+      );
+    }
+    if (job.state !== 'COMPLETED')
+      throw new SimulatedAwsError(
+        'InvalidRequestException',
+        `Restore job ${job.id} is ${job.state}, not COMPLETED`,
+      );
+    if (FINAL_VALIDATION.includes(job.validationStatus ?? '')) {
+      throw new SimulatedAwsError(
+        'InvalidRequestException',
+        `Restore job ${job.id} already has the final validation status ${job.validationStatus}`,
+      );
+    }
+    job.validationStatus = input.ValidationStatus;
+    job.validationStatusMessage = input.ValidationStatusMessage;
+    this.validationResults.push({
+      restoreJobId: job.id,
+      status: input.ValidationStatus,
+      ...(input.ValidationStatusMessage === undefined ? {} : { message: input.ValidationStatusMessage }),
+      at: iso(this.clock.now),
+    });
+    if (FINAL_VALIDATION.includes(input.ValidationStatus))
+      this.clock.schedule(this.random.seconds(30, 120), () => this.deleteRestoreTest(job));
+    return {};
+  }
+
   /** Restore jobs running plus restored resources present, of one type in one account. */
   inUse(account: string, resourceType: string): number {
     const jobs = [...this.jobs.values()].filter(
@@ -396,13 +530,28 @@ export class Backup {
 
   describeRestoreJob(caller: Caller, input: { RestoreJobId?: string }) {
     const job = this.jobIn(caller, input.RestoreJobId, 'restore');
+    const point = this.recoveryPoints.get(job.recoveryPointArn);
+    const deleted = this.world.resources.get(job.createdResourceArn ?? '')?.phase === 'deleted';
     return {
       RestoreJobId: job.id,
       AccountId: job.account,
       Status: job.state === 'CREATED' ? 'PENDING' : job.state,
       StatusMessage: job.statusMessage,
       RecoveryPointArn: job.recoveryPointArn,
+      RecoveryPointCreationDate: point ? new Date(point.createdAt) : undefined,
+      BackupVaultArn: point
+        ? `arn:aws:backup:${point.region}:${point.account}:backup-vault:${point.vaultName}`
+        : undefined,
+      SourceResourceArn: point?.resourceArn,
       CreatedResourceArn: job.createdResourceArn,
+      ...(job.restoreTestingPlanArn
+        ? {
+            CreatedBy: { RestoreTestingPlanArn: job.restoreTestingPlanArn },
+            ValidationStatus: job.validationStatus,
+            ValidationStatusMessage: job.validationStatusMessage,
+            DeletionStatus: deleted ? 'SUCCESSFUL' : undefined,
+          }
+        : {}),
       ResourceType: job.resourceType,
       IamRoleArn: job.iamRoleArn,
       CreationDate: new Date(job.createdAt),
@@ -577,6 +726,7 @@ export class Backup {
         detail: this.definedOnly({
           restoreJobId: job.id,
           status: job.state,
+          restoreTestingPlanArn: job.restoreTestingPlanArn,
           statusMessage: job.statusMessage,
           resourceType: job.resourceType,
           createdResourceArn: job.createdResourceArn,

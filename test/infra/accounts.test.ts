@@ -335,10 +335,13 @@ describe('the DR account', () => {
         .flatMap((s) => asList(s.Action))
         .sort();
     // Restore-job status and listing, the EC2 describe calls and the orphan sweeper's tag search: none reads
-    // data or changes anything, and AWS offers no resource-level permission for any of them.
+    // data or changes anything, and AWS offers no resource-level permission for any of them. The verdict on a
+    // restore testing job (mode validate) has no resource type either; AWS Backup takes it only for restore
+    // testing jobs, final once set.
     expect(unscoped('DrOrchestratorRole')).toEqual([
       'backup:DescribeRestoreJob',
       'backup:ListRestoreJobs',
+      'backup:PutRestoreValidationResult',
       'ec2:DescribeInstances',
       'ec2:DescribeVolumes',
       'fsx:DescribeFileSystems',

@@ -107,3 +107,36 @@ describe('the DynamoDB and S3 data checks', () => {
     }
   });
 });
+
+/**
+ * Mode validate (docs/validation.md): the checks read the tables AWS Backup restore testing restores, which it
+ * names `awsbackup-restore-test-…`. Read only, on those names in the DR account only, and nothing that tags or
+ * deletes: restore testing deletes its own restore.
+ */
+describe('the reads of restore testing tables', () => {
+  const restoreTest = orchestrator.filter(
+    (s) => s.Effect === 'Allow' && JSON.stringify(s.Resource ?? '').includes('awsbackup-restore-test-'),
+  );
+
+  // The workflow test (test/workflow/restore-testing.test.ts) proves these reads are all the checks need: no
+  // IAM denial there.
+  it('are the DynamoDB checks and data checks reads, on awsbackup-restore-test-* tables of the DR account only', () => {
+    expect(restoreTest.map((s) => s.Sid)).toEqual(['ReadRestoreTestTables']);
+    expect(asList(restoreTest[0]?.Action).sort()).toEqual(
+      [
+        'dynamodb:DescribeContinuousBackups',
+        'dynamodb:DescribeTable',
+        'dynamodb:GetItem',
+        'dynamodb:ListTagsOfResource',
+        'dynamodb:Scan',
+      ].sort(),
+    );
+    expect(restoreTest[0]?.Resource).toEqual({
+      'Fn::Sub':
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+        'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/awsbackup-restore-test-*',
+    });
+    for (const statement of teardown)
+      expect(JSON.stringify(statement.Resource ?? '')).not.toContain('awsbackup-restore-test-');
+  });
+});

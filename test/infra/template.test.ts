@@ -102,6 +102,7 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
   ],
   sweepOrphans: ['dynamodb:GetItem', 'states:DescribeExecution', 'sts:AssumeRole', 'sqs:SendMessage'],
   checkHealth: ['dynamodb:UpdateItem', 'sts:AssumeRole'],
+  reportValidation: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'sts:AssumeRole'],
   teardown: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sts:AssumeRole'],
   recordEvidence: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:PutObject', 's3:PutObjectRetention'],
   publishResult: ['sns:Publish'],
@@ -399,6 +400,7 @@ describe('least privilege', () => {
         'releaseSlots',
         'startRestore',
         'checkHealth',
+        'reportValidation',
         'teardown',
         'recordEvidence',
         'publishResult',
@@ -413,8 +415,8 @@ describe('least privilege', () => {
   it('scopes every Lambda permission to its source rule', () => {
     const permissions = resourcesOfType(template, 'AWS::Lambda::Permission');
     // One per EventBridge rule that invokes a function: reconcile has two schedules (the whole reconciliation,
-    // and the job check every minute), the plan one.
-    expect(permissions.length).toBe(8);
+    // and the job check every minute), the plan one; intake three (backup, copy, restore testing jobs).
+    expect(permissions.length).toBe(9);
     for (const [, permission] of permissions) {
       expect(permission.Properties?.Principal).toBe('events.amazonaws.com');
       expect(permission.Properties?.SourceArn).toBeDefined();
@@ -445,9 +447,20 @@ describe('least privilege', () => {
     const restoreRules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) =>
       JSON.stringify(rule.Properties?.EventPattern ?? {}).includes('Restore Job State Change'),
     );
-    expect(restoreRules).toHaveLength(1);
-    const pattern = restoreRules[0]?.[1].Properties?.EventPattern as { account?: unknown } | undefined;
-    expect(pattern?.account).toEqual(['333333333333']);
+    type Pattern = { account?: unknown; detail?: { restoreTestingPlanArn?: unknown; status?: unknown } };
+    const patterns = restoreRules.map(([, rule]) => rule.Properties?.EventPattern as Pattern);
+    const resume = patterns.filter((pattern) => pattern.detail?.restoreTestingPlanArn === undefined);
+    expect(resume).toHaveLength(1);
+    expect(resume[0]?.account).toEqual(['333333333333']);
+    // The other one is intake's: only restore testing jobs that COMPLETED, from any account, so intake can
+    // say why one outside the DR account is not validated (docs/validation.md).
+    expect(patterns.filter((pattern) => pattern !== resume[0])).toEqual([
+      {
+        source: ['aws.backup'],
+        'detail-type': ['Restore Job State Change'],
+        detail: { status: ['COMPLETED'], restoreTestingPlanArn: [{ exists: true }] },
+      },
+    ]);
   });
 });
 
@@ -594,8 +607,8 @@ describe('data at rest and in transit', () => {
 describe('operability', () => {
   it('gives every EventBridge target a dead-letter queue and a retry policy', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
-    // The six before, reconcile's job check every minute and the plan's schedule.
-    expect(rules.length).toBe(8);
+    // The six before, reconcile's job check every minute, the plan's schedule and intake's restore testing jobs.
+    expect(rules.length).toBe(9);
     for (const [, rule] of rules) {
       for (const target of asList(rule.Properties?.Targets as Record<string, unknown>[])) {
         expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('EventTargetDeadLetterQueue') });

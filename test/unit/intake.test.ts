@@ -574,3 +574,69 @@ describe('intake on a standby deployment (AWS_REGION is the DR region)', () => {
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
   });
 });
+
+describe('restore testing events (mode validate)', () => {
+  const event = () => loadEvent('restore-testing-job-completed');
+
+  it('asks for a validation of a COMPLETED restore testing job of the DR account', async () => {
+    // Act
+    const request = requestOf(await decide(event()));
+
+    // Assess
+    expect(request).toMatchObject({
+      mode: 'validate',
+      trigger: { kind: 'restore-test', jobId: '8F2E4D6C-0B1A-4938-8776-5D4C3B2A1F0E' },
+      source: { account: '333333333333', region: 'us-west-2', resourceType: 'DynamoDB' },
+      restoreTest: {
+        restoreJobId: '8F2E4D6C-0B1A-4938-8776-5D4C3B2A1F0E',
+        restoreTestingPlanArn: expect.stringContaining(':restore-testing-plan:pilotlight_daily-'),
+      },
+    });
+    // What restore testing restored is read from AWS Backup when the validation is prepared, never from here.
+    expect(JSON.stringify(request)).not.toContain('awsbackup-restore-test-');
+  });
+
+  it('leaves a restore testing job of another account alone, saying why', async () => {
+    const reason = skipOf(await decide({ ...event(), account: '444444444444' }));
+
+    expect(reason).toBe(
+      'restore testing job 8F2E4D6C-0B1A-4938-8776-5D4C3B2A1F0E ran in 444444444444 us-west-2, not the DR account 333333333333 us-west-2: only restore tests in the DR account are validated',
+    );
+  });
+
+  it('has nothing to validate when the restore testing job FAILED', async () => {
+    const reason = skipOf(await decide(withDetail(event(), { status: 'FAILED' })));
+
+    expect(reason).toContain('is FAILED: nothing to validate (restore testing reports it)');
+  });
+
+  it('skips a type whose checks cannot judge a restore test yet', async () => {
+    const reason = skipOf(await decide(withDetail(event(), { resourceType: 'RDS' })));
+
+    expect(reason).toContain('restored a RDS: validated types are DynamoDB');
+  });
+
+  it('starts one execution named after the restore job; a redelivery starts nothing', async () => {
+    // Prepare
+    sfn
+      .on(StartExecutionCommand)
+      .resolvesOnce({ executionArn: `${STATE_MACHINE_ARN}:x` })
+      .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+
+    // Act
+    const first = await handler(event(), lambdaContext());
+    const second = await handler(event(), lambdaContext());
+
+    // Assess
+    expect(first.started.map((s) => s.drillId)).toEqual([
+      'restore-test-8f2e4d6c-0b1a-4938-8776-5d4c3b2a1f0e',
+    ]);
+    expect(second.started).toEqual([]);
+    expect(second.skipped[0]?.reason).toContain('duplicate trigger: restore testing job 8F2E4D6C');
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      name: 'restore-test-8f2e4d6c-0b1a-4938-8776-5d4c3b2a1f0e',
+    });
+    // No claim and no open-drill place: a validation restores nothing.
+    expect(dynamo.commandCalls(PutCommand)).toEqual([]);
+  });
+});

@@ -179,6 +179,30 @@ describe('pilotlight drill', () => {
     expect(report.sandbox.resourcesLeft).toBe(0);
   });
 
+  it('validates the restore testing job of its sample event (mode validate): nothing left, exit 0', async () => {
+    const code = await main(['drill', '--event', 'events/restore-testing-job-completed.json', '--json']);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.drills).toHaveLength(1);
+    expect(report.drills[0]).toMatchObject({
+      drillId: 'restore-test-8f2e4d6c-0b1a-4938-8776-5d4c3b2a1f0e',
+      status: 'SUCCEEDED',
+      mode: 'validate',
+      trigger: { kind: 'restore-test', jobId: '8F2E4D6C-0B1A-4938-8776-5D4C3B2A1F0E' },
+    });
+    expect(report.drills[0].steps.map((step: { name: string }) => step.name)).toEqual([
+      'PrepareDrill',
+      'ReportValidating',
+      'ValidateRestore',
+      'RecordEvidence',
+      'PublishResult',
+      'ReportVerdict',
+    ]);
+    expect(report.sandbox.transitions).toBe(13);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+
   it('runs the drill an event file asks for', async () => {
     const code = await main(['drill', '--event', 'events/backup-job-completed-ebs.json', '--json']);
 

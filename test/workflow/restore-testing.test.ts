@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../sandbox/index.js';
+import { onlyDrill, simulate } from './harness.js';
+
+/**
+ * AWS Backup restore testing (docs/validation.md, mode `validate`): a restore testing job of the DR account
+ * gets Pilotlight's checks and exactly one final PutRestoreValidationResult; Pilotlight copies, restores and
+ * deletes nothing (restore testing deletes its own restore).
+ */
+const jobs = (sandbox: Sandbox) => [...sandbox.world.jobs.values()];
+/** Why intake started nothing for the job events it was given (the restore events come from AWS, not --event). */
+const intakeSkips = (sandbox: Sandbox) =>
+  sandbox.deliveries.flatMap((d) =>
+    d.outcomes
+      .filter((o) => o.target === 'intake')
+      .flatMap((o) => (o.result as { skipped?: { reason: string }[] } | undefined)?.skipped ?? [])
+      .map((skip) => skip.reason),
+  );
+const statuses = (sandbox: Sandbox, restoreJobId: string) =>
+  sandbox.validationResults.filter((r) => r.restoreJobId === restoreJobId).map((r) => r.status);
+
+describe('a restore testing job in the DR account', () => {
+  it('is validated: VALIDATING, then one SUCCESSFUL; nothing copied, restored or deleted by Pilotlight', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate((s) => {
+      test = s.restoreTestCompleted('DynamoDB');
+    });
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('SUCCEEDED');
+    expect(drill.mode).toBe('validate');
+    expect(drill.executionName).toBe(`restore-test-${test.restoreJobId.toLowerCase()}`);
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'SUCCESSFUL']);
+    expect(sandbox.validationResults.at(-1)?.message).toMatch(/^\d+ checks passed$/);
+    // The checks ran against restore testing's table, the data checks included; no drill tag asked for.
+    expect(drill.checks.map((c) => [c.name, c.passed])).toContainEqual(['restore test', true]);
+    expect(drill.checks.map((c) => c.name)).not.toContain('tagged');
+    expect(drill.checks.filter((c) => c.name.startsWith('data: ')).every((c) => c.passed)).toBe(true);
+    expect(drill.checks.filter((c) => c.name.startsWith('data: '))).toHaveLength(3);
+    // Only restore testing's own restore job: no copy job, no restore job of Pilotlight's.
+    expect(jobs(sandbox).map((j) => [j.kind, j.restoreTestingPlanArn])).toEqual([
+      ['restore', test.restoreTestingPlanArn],
+    ]);
+    // Pilotlight neither deleted nor tagged it: restore testing deleted it after the final status.
+    const table = [...sandbox.world.resources.values()].find((r) =>
+      r.id.startsWith('awsbackup-restore-test-'),
+    );
+    expect(table?.tags).toEqual({});
+    expect(table?.phase).toBe('deleted');
+    // Deleted by restore testing after the final status, not by a teardown (which never ran).
+    const finalAt = Date.parse(sandbox.validationResults.at(-1)?.at ?? '');
+    expect(table?.deletedAt).toBeGreaterThan(finalAt);
+    expect(sandbox.apiCallsByFunction.has('teardown')).toBe(false);
+    expect(drill.steps.map((step) => step.name)).not.toContain('TearDown');
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(report.sandbox.alerts).toEqual([]);
+    expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(sandbox.iam.denials).toEqual([]);
+  });
+
+  it('gets exactly one FAILED naming the failing check under data=corrupt', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate(
+      (s) => {
+        test = s.restoreTestCompleted('DynamoDB');
+      },
+      { faults: ['data=corrupt'] },
+    );
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('HealthCheckFailed');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'FAILED']);
+    expect(sandbox.validationResults.at(-1)?.message).toBe(
+      'failed checks: data-integrity, data: sample orders',
+    );
+    expect(report.sandbox.alerts.map((alert) => alert.subject)).toEqual([
+      expect.stringContaining('FAILED (HealthCheckFailed)'),
+    ]);
+    expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+
+  it('still gets one FAILED, evidence and an alert when the checks crash every time', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate(
+      (s) => {
+        test = s.restoreTestCompleted('DynamoDB');
+      },
+      { faults: ['lambda:checkHealth=crash'] },
+    );
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'FAILED']);
+    expect(sandbox.validationResults.at(-1)?.message).toMatch(/^\S+: /);
+    expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.sandbox.alerts).toHaveLength(1);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+
+  it('delivered twice still gets exactly one final status', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate(
+      (s) => {
+        test = s.restoreTestCompleted('DynamoDB');
+      },
+      { faults: ['events:duplicate=2'] },
+    );
+
+    expect(report.drills).toHaveLength(1);
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'SUCCESSFUL']);
+    expect(intakeSkips(sandbox)).toContainEqual(
+      expect.stringContaining(`duplicate trigger: restore testing job ${test.restoreJobId}`),
+    );
+  });
+});
+
+describe('a restore testing job outside the DR account', () => {
+  it('starts nothing: intake says it is not the DR account', async () => {
+    const { report, sandbox } = await simulate((s) => {
+      s.restoreTestCompleted('DynamoDB', { account: '444444444444' });
+    });
+
+    expect(report.drills).toEqual([]);
+    expect(sandbox.validationResults).toEqual([]);
+    expect(intakeSkips(sandbox)).toContainEqual(
+      expect.stringMatching(
+        /^restore testing job \S+ ran in 444444444444 us-west-2, not the DR account 333333333333 us-west-2/,
+      ),
+    );
+  });
+});
