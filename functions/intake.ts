@@ -216,6 +216,22 @@ export async function startValidation(request: DrillRequest, eventId: string): P
   const restoreJobId = request.restoreTest?.restoreJobId ?? '';
   const drillId = validationIdFor(restoreJobId);
   logger.appendKeys({ drillId });
+  return startExecution(drillId, request, eventId, {
+    started: 'restore test validation started',
+    duplicate: `duplicate trigger: restore testing job ${restoreJobId} is already validated by ${drillId}`,
+  });
+}
+
+/**
+ * StartExecution named after the drill: an execution of that name that already exists (a redelivered trigger)
+ * is a skip with the reason, not an error.
+ */
+async function startExecution(
+  drillId: string,
+  request: DrillRequest,
+  eventId: string,
+  say: { started: string; duplicate: string },
+): Promise<IntakeResult> {
   try {
     const started = await sfn().send(
       new StartExecutionCommand({
@@ -224,13 +240,12 @@ export async function startValidation(request: DrillRequest, eventId: string): P
         input: JSON.stringify(request),
       }),
     );
-    logger.info('restore test validation started', { executionArn: started.executionArn, restoreJobId });
+    logger.info(say.started, { executionArn: started.executionArn });
     return { ...nothing(), started: [{ drillId, executionArn: started.executionArn ?? '' }] };
   } catch (error) {
     if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
-      const reason = `duplicate trigger: restore testing job ${restoreJobId} is already validated by ${drillId}`;
-      logger.info(reason);
-      return { ...nothing(), skipped: [{ eventId, reason }] };
+      logger.info(say.duplicate);
+      return { ...nothing(), skipped: [{ eventId, reason: say.duplicate }] };
     }
     throw error;
   }
@@ -295,26 +310,12 @@ export async function startDrill(request: DrillRequest, eventId: string): Promis
     await giveBackOpenDrillPlace(drillId);
     return duplicate(claim.holder, recoveryPointArn, eventId);
   }
-  try {
-    const started = await sfn().send(
-      new StartExecutionCommand({
-        stateMachineArn: config.DRILL_STATE_MACHINE_ARN,
-        name: drillId,
-        input: JSON.stringify(request),
-      }),
-    );
-    logger.info('drill started', { executionArn: started.executionArn });
-    return { ...nothing(), started: [{ drillId, executionArn: started.executionArn ?? '' }] };
-  } catch (error) {
-    // The execution of this drill id exists: while it runs, the place is its own; once it has ended, the
-    // reconciler frees the place.
-    if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
-      const reason = `duplicate trigger: drill ${drillId} already ran for recovery point ${recoveryPointArn}`;
-      logger.info(reason);
-      return { ...nothing(), skipped: [{ eventId, reason }] };
-    }
-    throw error;
-  }
+  // An execution of this drill id that exists: while it runs, the place is its own; once it has ended, the
+  // reconciler frees the place.
+  return startExecution(drillId, request, eventId, {
+    started: 'drill started',
+    duplicate: `duplicate trigger: drill ${drillId} already ran for recovery point ${recoveryPointArn}`,
+  });
 }
 
 function duplicate(holder: Claim, recoveryPointArn: string, eventId: string): IntakeResult {

@@ -90,27 +90,8 @@ export async function findJob(jobId: string): Promise<PendingJob | undefined> {
 }
 
 /** Marks a job resolved; returns false when someone else (event or reconciler) already resolved it. */
-export async function claimJob(jobId: string): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: config.STATE_TABLE,
-        Key: { pk: `JOB#${jobId}` },
-        UpdateExpression: 'SET #status = :resolved, resolvedAt = :now',
-        ConditionExpression: '#status = :pending',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':resolved': 'RESOLVED',
-          ':pending': 'PENDING',
-          ':now': new Date().toISOString(),
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+export function claimJob(jobId: string): Promise<boolean> {
+  return resolveJob(jobId);
 }
 
 /**
@@ -118,20 +99,25 @@ export async function claimJob(jobId: string): Promise<boolean> {
  * check stops failing on it every minute. A restore it may still finish is found by the orphan sweeper through
  * the DR account's restore jobs and this item (kept, with the reason, until its TTL).
  */
-export async function abandonJob(jobId: string, reason: string): Promise<boolean> {
+export function abandonJob(jobId: string, reason: string): Promise<boolean> {
+  return resolveJob(jobId, reason.slice(0, 1000));
+}
+
+/** PENDING → RESOLVED exactly once (conditional update), with the reason when the job is abandoned. */
+async function resolveJob(jobId: string, abandonedBecause?: string): Promise<boolean> {
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: config.STATE_TABLE,
         Key: { pk: `JOB#${jobId}` },
-        UpdateExpression: 'SET #status = :resolved, resolvedAt = :now, abandonedBecause = :reason',
+        UpdateExpression: `SET #status = :resolved, resolvedAt = :now${abandonedBecause === undefined ? '' : ', abandonedBecause = :reason'}`,
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':resolved': 'RESOLVED',
           ':pending': 'PENDING',
           ':now': new Date().toISOString(),
-          ':reason': reason.slice(0, 1000),
+          ...(abandonedBecause === undefined ? {} : { ':reason': abandonedBecause }),
         },
       }),
     );
