@@ -8,19 +8,19 @@ import {
 import { PROD_ACCOUNT, PROD_REGION, type Sandbox } from '../../sandbox/index.js';
 import { onlyDrill, simulate } from './harness.js';
 
+/** The sandbox a test ran: its PGlite servers are closed (and awaited) before the next test starts. */
+let disposed: Sandbox | undefined;
+afterEach(async () => {
+  await disposed?.databasesClosed;
+  disposed = undefined;
+});
+
 /**
  * Proof of data (docs/validation.md): an RDS drill's restored instance is a real PostgreSQL (PGlite on
  * loopback) holding what the source held at the recovery point; the probe runs the RDS default profile
  * (validations.yml `orders`) against it with the drill copy's own RDS-managed password.
  */
 describe('the data checks of an RDS drill', () => {
-  let disposed: Sandbox | undefined;
-  afterEach(async () => {
-    // Every PGlite server the run started is closed once the sandbox is disposed.
-    await disposed?.databasesClosed;
-    disposed = undefined;
-  });
-
   it('runs the profile against the restored PostgreSQL and reports the seeded data RPO', async () => {
     const { report, sandbox } = await simulate((s) => s.backupCompleted('RDS'));
     disposed = sandbox;
@@ -136,12 +136,6 @@ describe('the data checks of an RDS drill', () => {
 });
 
 describe('the data checks of an Aurora PostgreSQL drill', () => {
-  let disposed: Sandbox | undefined;
-  afterEach(async () => {
-    await disposed?.databasesClosed;
-    disposed = undefined;
-  });
-
   it('runs the profile against the restored cluster through its endpoint, with its own managed password', async () => {
     const { report, sandbox } = await simulate((s) => s.backupCompleted('Aurora'));
     disposed = sandbox;
@@ -189,12 +183,6 @@ describe('the data checks of an Aurora PostgreSQL drill', () => {
 });
 
 describe("a source resource's validation profile, by its tag", () => {
-  let disposed: Sandbox | undefined;
-  afterEach(async () => {
-    await disposed?.databasesClosed;
-    disposed = undefined;
-  });
-
   /** An RDS backup whose source database carries `tags` (in the source account's Tagging API). */
   const taggedBackup = (tags: Record<string, string>) => (sandbox: Sandbox) => {
     const event = sandbox.backupCompleted('RDS');
