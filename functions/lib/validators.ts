@@ -4,6 +4,7 @@ import { parseArn } from './arn.js';
 import type { AccountClients } from './clients.js';
 import type { Config } from './config.js';
 import { type DataCheckResult, errorSummary } from './data-checks.js';
+import { describeError } from './errors.js';
 import type { ValidatorCheck } from './validations.js';
 
 /**
@@ -112,7 +113,7 @@ export async function runValidator(input: {
   } catch (error) {
     const observed = abort.signal.aborted
       ? `no answer within ${check.timeoutSeconds} s`
-      : `could not invoke ${target.arn}: ${errorName(error)}: ${errorSummary(error)}`;
+      : `could not invoke ${target.arn}: ${describeError(error).name}: ${errorSummary(error)}`;
     return [failed(label, observed, expected)];
   } finally {
     clearTimeout(timer);
@@ -146,8 +147,4 @@ export async function runValidator(input: {
     expected: result.expected ?? 'passed',
     ...(result.dataRpoSeconds === undefined ? {} : { dataRpoSeconds: result.dataRpoSeconds }),
   }));
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'Error';
 }
