@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StackNames } from '../sandbox/cloudformation.js';
 import { CENTRAL_ACCOUNT } from '../sandbox/index.js';
 import { loadServerlessConfig, projectRoot } from '../sandbox/serverless-config.js';
@@ -114,6 +114,15 @@ export async function measureBundles(
         throw new BundleError(`esbuild could not bundle ${fn.key}`, { cause: error });
       }
       const file = join(fnOutdir, `${fn.key}${outputFileExtension}`);
+      // The files the function's package carries beside its code (package.patterns: validations.yml,
+      // policies.yml), at the package root, where LAMBDA_TASK_ROOT points as in Lambda.
+      for (const pattern of fn.packagePatterns) {
+        if (/[*?[{!]/.test(pattern))
+          throw new BundleError(
+            `${fn.key}: package pattern ${pattern} is a glob; the bench copies files only`,
+          );
+        copyFileSync(join(projectRoot, pattern), join(fnOutdir, pattern));
+      }
       const { loaded, lazy } = closures(metafile, relative(process.cwd(), file));
       const environment: Record<string, string> = {
         PATH: process.env.PATH ?? '',
@@ -122,6 +131,7 @@ export async function measureBundles(
         AWS_ACCESS_KEY_ID: 'bench-not-a-key',
         AWS_SECRET_ACCESS_KEY: 'bench-not-a-secret',
         AWS_LAMBDA_FUNCTION_NAME: `${config.service}-prod-${fn.key}`,
+        LAMBDA_TASK_ROOT: fnOutdir,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       };
       for (const [name, value] of Object.entries({ ...config.providerEnvironment, ...fn.environment }))

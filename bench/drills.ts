@@ -1,5 +1,5 @@
 import '../test/setup.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { render } from './render.js';
 import { DEFAULT_OPTIONS, runBench } from './run.js';
 

@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalResourceType, supportedResourceTypes } from '../functions/resources/index.js';
 import { isQuotaName, QUOTAS, type Quotas } from '../sandbox/world.js';
 

@@ -12,7 +12,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseArn } from '../functions/lib/arn.js';
 import { DrillRequest, DrillState, measure } from '../functions/lib/drill.js';
 import { typesOfRecoveryPoint } from '../functions/resources/index.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   arn,
   BACKUP_JOB,

@@ -4,7 +4,7 @@ import {
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AWS_FLAGS, AwsTarget, flagIssue, parseFlags, UsageError } from './args.js';
 import { type AwsClients, awsClients, type Output, reaching, stackOutput, terminalOutput } from './aws.js';
 import { prepareEvidenceDir, type StoredEvidence, sha256Of, writeEvidence } from './evidence.js';

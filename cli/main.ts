@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RunReport } from '../sandbox/report.js';
 import { parseDrillArgs, UsageError } from './args.js';
 import { runDrill } from './drill.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { FaultSpecError, Sandbox } from '../sandbox/index.js';
 import { LambdaInvocationError } from '../sandbox/lambda-runtime.js';
 import { buildReport, type RunReport } from '../sandbox/report.js';

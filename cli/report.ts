@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { flagIssue, noPositionals, parseFlags, UsageError } from './args.js';
 import { isVerified, MANIFEST, readEvidenceDir, type VerifiedEvidence } from './evidence.js';
 import { renderHtml } from './report-html.js';

@@ -8,10 +8,10 @@ import { HealthCheckFailed, ReadinessTimedOut, ResourceNotReady } from './lib/er
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';
 import { type DataChecksRecord, updateDrill } from './lib/state-store.js';
+import { loadValidationProfiles } from './lib/validation-profiles-file.js';
 import {
   builtInChecks,
   isValidator,
-  loadValidationProfiles,
   selectProfile,
   VALIDATION_TAG,
   ValidationProfileNotFound,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import {
   type Claim,
   claimRecoveryPoint,

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { startDrill } from './intake.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger, metrics } from './lib/observability.js';

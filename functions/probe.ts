@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DataCheckReport } from './lib/data-checks.js';
 import { lambdaHandler } from './lib/handler.js';
 import { logger } from './lib/observability.js';

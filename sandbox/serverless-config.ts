@@ -28,6 +28,8 @@ export interface FunctionSpec {
   /** MB: the function's memorySize, else the provider's, else Lambda's default (128). */
   memorySize: number;
   environment: Record<string, Json>;
+  /** `package.patterns`: the files beside the code in the function's package (validations.yml, policies.yml). */
+  packagePatterns: string[];
   eventBridge: { pattern: Record<string, Json> }[];
   /** `input`: the constant JSON EventBridge sends instead of the Scheduled Event, when the schedule sets one. */
   schedules: { rate: string; everyMs: number; input?: Json }[];
@@ -198,6 +200,10 @@ export function loadServerlessConfig(root: string, options: ServerlessOptions): 
         exportName: handler.slice(dot + 1),
         memorySize: Number(spec.memorySize ?? provider.memorySize ?? 128),
         environment: isRecord(spec.environment) ? spec.environment : {},
+        packagePatterns:
+          isRecord(spec.package) && Array.isArray(spec.package.patterns)
+            ? spec.package.patterns.map(String)
+            : [],
         eventBridge: events.flatMap((event) =>
           isRecord(event.eventBridge) && isRecord(event.eventBridge.pattern)
             ? [{ pattern: event.eventBridge.pattern }]

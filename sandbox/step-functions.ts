@@ -1,5 +1,5 @@
 import { StateMachine } from 'aws-local-stepfunctions';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SimulatedAwsError } from './aws-errors.js';
 import type { VirtualClock } from './clock.js';
 import type { LambdaRuntime } from './lambda-runtime.js';

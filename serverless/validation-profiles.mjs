@@ -20,8 +20,11 @@ class ValidationProfilesPlugin {
   async validate() {
     const file = this.serverless.service.custom?.validationProfiles ?? 'validations.yml';
     const path = resolve(this.serverless.serviceDir, file);
-    // The schema is TypeScript (functions/lib/validations.ts); tsx is already a dependency of the project.
-    const { loadValidationProfiles } = await tsImport('../functions/lib/validations.ts', import.meta.url);
+    // The schema is TypeScript (functions/lib/validations.ts, read by validation-profiles-file.ts); tsx is already a dependency of the project.
+    const { loadValidationProfiles } = await tsImport(
+      '../functions/lib/validation-profiles-file.ts',
+      import.meta.url,
+    );
     let loaded;
     try {
       loaded = loadValidationProfiles(path);

@@ -1,5 +1,5 @@
 import { BackupClient, DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
-import { z } from 'zod';
+import * as z from 'zod';
 import { drClients, sourceClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { Drill, drillTags } from '../../functions/lib/drill.js';

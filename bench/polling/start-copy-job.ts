@@ -1,5 +1,5 @@
 import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sourceClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { Drill } from '../../functions/lib/drill.js';

@@ -3,7 +3,7 @@ import {
   GetRecoveryPointRestoreMetadataCommand,
   StartRestoreJobCommand,
 } from '@aws-sdk/client-backup';
-import { z } from 'zod';
+import * as z from 'zod';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { CopyResult, Drill } from '../../functions/lib/drill.js';

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalResourceType, supportedResourceTypes } from '../resources/index.js';
 import { type PolicyRef, TierTargets } from './drill.js';
+import { parseYamlText, yamlErrorLine } from './yaml.js';
 
 /**
  * Drills by policy (policies.yml): which source resources are drilled on a schedule, selected by their tags,
@@ -108,10 +108,9 @@ function oneLine(source: string, error: z.ZodError): string {
 export function parseDrillPolicies(text: string, source = 'policies.yml'): DrillPolicies {
   let document: unknown;
   try {
-    document = parseYaml(text, { prettyErrors: false });
+    document = parseYamlText(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new DrillPoliciesInvalid(`${source}: not valid YAML: ${reason}`, { cause: error });
+    throw new DrillPoliciesInvalid(`${source}: not valid YAML: ${yamlErrorLine(error)}`, { cause: error });
   }
   const parsed = DrillPolicies.safeParse(document);
   if (!parsed.success) throw new DrillPoliciesInvalid(oneLine(source, parsed.error), { cause: parsed.error });

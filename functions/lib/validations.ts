@@ -1,8 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 
 /**
@@ -232,64 +227,6 @@ export const ValidationProfilesSchema = z
     }
   });
 export type ValidationProfiles = z.infer<typeof ValidationProfilesSchema>;
-
-/** The first problem with its path, then how many more: one line, for `serverless package` and logs. */
-function oneLine(source: string, error: z.ZodError): string {
-  const [first] = error.issues;
-  if (!first) return `${source}: invalid`;
-  const where = (issue: z.core.$ZodIssue) =>
-    issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
-  const path = where(first);
-  // Problems at the same place are one problem seen twice (an unknown kind is also "no kind").
-  const others = error.issues.filter((issue) => where(issue) !== path).length;
-  const more = others > 0 ? ` (and ${others} more)` : '';
-  return `${source}: ${path.replace(/^\./, '') || '(top level)'}: ${first.message}${more}`;
-}
-
-/** Parses validations.yml text; `source` names the file in the error message. */
-export function parseValidationProfiles(text: string, source = 'validations.yml'): ValidationProfiles {
-  let document: unknown;
-  try {
-    document = parseYaml(text, { prettyErrors: false });
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new ValidationProfilesInvalid(`${source}: not valid YAML: ${reason}`, { cause: error });
-  }
-  const parsed = ValidationProfilesSchema.safeParse(document);
-  if (!parsed.success)
-    throw new ValidationProfilesInvalid(oneLine(source, parsed.error), { cause: parsed.error });
-  return parsed.data;
-}
-
-/**
- * validations.yml next to the code: at the root of the Lambda package (`LAMBDA_TASK_ROOT`; the function's
- * `package.patterns` includes it), or at the repository root when run from source (tests, the sandbox).
- */
-export function defaultValidationProfilesPath(): string {
-  const taskRoot = process.env.LAMBDA_TASK_ROOT;
-  return taskRoot
-    ? join(taskRoot, 'validations.yml')
-    : fileURLToPath(new URL('../../validations.yml', import.meta.url));
-}
-
-export interface LoadedValidationProfiles {
-  profiles: ValidationProfiles;
-  /** SHA-256 (hex) of the file's bytes, for the evidence: which profile text judged the drill. */
-  sha256: string;
-}
-
-export function loadValidationProfiles(path = defaultValidationProfilesPath()): LoadedValidationProfiles {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ValidationProfilesInvalid(`${path}: cannot be read`, { cause: error });
-  }
-  return {
-    profiles: parseValidationProfiles(text, path),
-    sha256: createHash('sha256').update(text).digest('hex'),
-  };
-}
 
 export interface SelectedProfile {
   profile: string;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { lazySdk } from '../resources/sdk/lazy.js';
 import { parseArn } from './arn.js';
 import type { AccountClients } from './clients.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AccountClients } from '../lib/clients.js';
 import type { Config } from '../lib/config.js';
 import { DataCheckReport } from '../lib/data-checks.js';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { AccountClients } from '../lib/clients.js';
 import type { Config } from '../lib/config.js';
 import type { DataCheckReport } from '../lib/data-checks.js';

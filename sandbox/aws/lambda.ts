@@ -1,5 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROBE_FUNCTION_NAME } from '../../functions/resources/sql-probe.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { DrillDatabases } from '../engines/drill-databases.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Ec2State } from '../aws/ec2.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import type { SandboxResourceType } from './types.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { findNamed } from '../aws/find.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { tagContext, tagsOf } from '../iam-keys.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { runBench } from '../../bench/run.js';
 import { supportedResourceTypes } from '../../functions/resources/index.js';
 

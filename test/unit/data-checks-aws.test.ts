@@ -8,7 +8,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runDynamoDbChecks } from '../../functions/lib/dynamodb-checks.js';
 import { runS3Checks } from '../../functions/lib/s3-checks.js';
-import { builtInChecks, type DataCheck, parseValidationProfiles } from '../../functions/lib/validations.js';
+import { parseValidationProfiles } from '../../functions/lib/validation-profiles-file.js';
+import { builtInChecks, type DataCheck } from '../../functions/lib/validations.js';
 
 const RECOVERY_POINT_AT = new Date('2026-01-05T01:50:00.000Z');
 const TABLE = 'pl-ddb-20260105t0157-5b0c1f2e9a';

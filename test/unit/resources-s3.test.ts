@@ -21,7 +21,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
 import { TeardownRefused } from '../../functions/lib/errors.js';
-import { builtInChecks, parseValidationProfiles } from '../../functions/lib/validations.js';
+import { parseValidationProfiles } from '../../functions/lib/validation-profiles-file.js';
+import { builtInChecks } from '../../functions/lib/validations.js';
 import { s3 } from '../../functions/resources/s3.js';
 import { DRILL_ID, rdsDrill } from './support.js';
 

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  DataCheckSchema,
   loadValidationProfiles,
   parseValidationProfiles,
+} from '../../functions/lib/validation-profiles-file.js';
+import {
+  DataCheckSchema,
   selectProfile,
   ValidationProfileNotFound,
   ValidationProfilesInvalid,

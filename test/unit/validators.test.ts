@@ -5,7 +5,8 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
-import { parseValidationProfiles, type ValidatorCheck } from '../../functions/lib/validations.js';
+import { parseValidationProfiles } from '../../functions/lib/validation-profiles-file.js';
+import type { ValidatorCheck } from '../../functions/lib/validations.js';
 import { runValidator, type ValidatorRequest } from '../../functions/lib/validators.js';
 
 const lambda = mockClient(LambdaClient);

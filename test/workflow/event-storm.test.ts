@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Sandbox } from '../../sandbox/index.js';
 import { buildReport } from '../../sandbox/report.js';
 
