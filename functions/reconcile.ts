@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { startDrill } from './intake.js';
 import { reconcileSlots } from './lib/admission.js';
 import { freeEndedOpenDrills } from './lib/claims.js';
-import { executionStatus } from './lib/executions.js';
+import { runningDrills } from './lib/executions.js';
 import { lambdaHandler } from './lib/handler.js';
 import { drillMissedBackups, type MissedBackups } from './lib/missed-backups.js';
 import { logger, metrics } from './lib/observability.js';
@@ -41,12 +41,13 @@ export async function reconcile(): Promise<ReconcileResult> {
     missedBackups: { checked: 0, started: [], deferred: 0 },
     openDrills: { open: 0, freed: 0 },
   };
+  // One listing of the running drills answers for every place and slot holder (confirmed one by one before
+  // anything is freed).
+  const isRunning = runningDrills();
   // Before the missed backups: the places of drills that ended go to the backups deferred at the cap.
   let placesFailed = false;
   try {
-    result.openDrills = await freeEndedOpenDrills(
-      async (drillId) => (await executionStatus(drillId)) === 'RUNNING',
-    );
+    result.openDrills = await freeEndedOpenDrills(isRunning);
   } catch (error) {
     placesFailed = true;
     logger.error('could not free the open-drill places of ended drills', { error });
@@ -60,7 +61,7 @@ export async function reconcile(): Promise<ReconcileResult> {
   }
   let slotsFailed = false;
   try {
-    result.slots = await reconcileSlots();
+    result.slots = await reconcileSlots(isRunning);
   } catch (error) {
     slotsFailed = true;
     logger.error('could not reconcile admission slots', { error });
@@ -101,7 +102,7 @@ export async function checkJobs(): Promise<{
   failed: string[];
   abandoned: string[];
 }> {
-  const result = await resumeFinishedJobs();
+  const result = await resumeFinishedJobs('list');
   metrics.addMetric('ReconciledJobs', MetricUnit.Count, result.resumed.length);
   if (result.failed.length > 0)
     throw new ReconcileIncomplete(`could not reconcile jobs ${result.failed.join(', ')}`);
@@ -111,7 +112,8 @@ export async function checkJobs(): Promise<{
 /**
  * Two schedules: every `reconcileRate` the whole reconciliation, every `jobCheckRate` (a minute) only the open
  * jobs, so a lost or late job event delays a drill by at most about a minute. The job check reads the open jobs
- * (one Scan, one Describe*Job each) and starts no state transition unless a job has finished.
+ * (one Scan, then one ListCopyJobs per source account and region and one ListRestoreJobs, whatever the number of
+ * jobs) and starts no state transition unless a job has finished; the whole reconciliation describes each job.
  */
 export const handler = lambdaHandler(
   async (event: unknown) => (JobsOnly.safeParse(event).success ? checkJobs() : reconcile()),

@@ -133,6 +133,7 @@ export const operationActions: Record<string, Mapper> = {
     single('backup:PutRestoreValidationResult', '*', env.account),
   // No resource-level permissions for the job listings (Service Authorization Reference).
   'Backup.ListRestoreJobs': (_input, env) => single('backup:ListRestoreJobs', '*', env.account),
+  'Backup.ListCopyJobs': (_input, env) => single('backup:ListCopyJobs', '*', env.account),
   'Backup.ListBackupJobs': (_input, env) => single('backup:ListBackupJobs', '*', env.account),
   // Nor for these two listings (drills by policy, functions/lib/plan.ts).
   'Backup.ListProtectedResources': (_input, env) => single('backup:ListProtectedResources', '*', env.account),
@@ -208,6 +209,10 @@ export const operationActions: Record<string, Mapper> = {
   'SFN.DescribeExecution': (input) => {
     const arn = text(input.executionArn);
     return single('states:DescribeExecution', arn, accountOf(arn));
+  },
+  'SFN.ListExecutions': (input) => {
+    const arn = text(input.stateMachineArn);
+    return single('states:ListExecutions', arn, accountOf(arn));
   },
   // The task token names no resource: Step Functions authorizes the callbacks without resource-level permissions.
   'SFN.SendTaskSuccess': (_input, env) => single('states:SendTaskSuccess', '*', env.account),

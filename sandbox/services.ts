@@ -75,6 +75,7 @@ export function serviceOperations(
     'Backup.PutRestoreValidationResult': (caller, input) =>
       world.backup.putRestoreValidationResult(caller, input),
     'Backup.ListRestoreJobs': (caller, input) => world.backup.listRestoreJobs(caller, input),
+    'Backup.ListCopyJobs': (caller, input) => world.backup.listCopyJobs(caller, input),
     'Backup.ListBackupJobs': (caller, input) => world.backup.listBackupJobs(caller, input),
     'Backup.ListProtectedResources': (caller, input) => world.backup.listProtectedResources(caller, input),
     'Backup.ListRecoveryPointsByResource': (caller, input) =>
@@ -88,6 +89,7 @@ export function serviceOperations(
 
     'SFN.StartExecution': (_caller, input) => stepFunctions.startExecution(input),
     'SFN.DescribeExecution': (_caller, input) => stepFunctions.describeExecution(input),
+    'SFN.ListExecutions': (_caller, input) => stepFunctions.listExecutions(input),
     'SFN.SendTaskSuccess': (_caller, input) => stepFunctions.sendTaskSuccess(input),
     'SFN.SendTaskFailure': (_caller, input) => stepFunctions.sendTaskFailure(input),
     // The services restored resources live in, one module each (sandbox/aws, sandbox/resources).

@@ -191,8 +191,41 @@ export class StepFunctionsSimulator {
     return { executionArn: execution.arn, startDate: new Date(execution.startedAt) };
   }
 
+  /** ListExecutions of this state machine, newest first, by status, page by page (as Step Functions lists them). */
+  listExecutions(input: {
+    stateMachineArn?: string;
+    statusFilter?: string;
+    maxResults?: number;
+    nextToken?: string;
+  }) {
+    if (input.stateMachineArn !== this.arn)
+      throw new SimulatedAwsError(
+        'StateMachineDoesNotExist',
+        `State Machine Does Not Exist: '${input.stateMachineArn}'`,
+      );
+    const matches = [...this.executions.values()]
+      .filter((execution) => !input.statusFilter || execution.status === input.statusFilter)
+      .sort((a, b) => b.startedAt - a.startedAt);
+    const perPage = input.maxResults || 100;
+    const start = Number(input.nextToken || 0);
+    return {
+      executions: matches.slice(start, start + perPage).map((execution) => ({
+        executionArn: execution.arn,
+        stateMachineArn: this.arn,
+        name: execution.name,
+        status: execution.status,
+        startDate: new Date(execution.startedAt),
+        stopDate: execution.stoppedAt ? new Date(execution.stoppedAt) : undefined,
+      })),
+      nextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
+    };
+  }
+
   describeExecution(input: { executionArn?: string }) {
-    const execution = [...this.executions.values()].find((e) => e.arn === input.executionArn);
+    // Executions are kept by name, the ARN's last part.
+    const arn = input.executionArn ?? '';
+    const found = this.executions.get(arn.slice(arn.lastIndexOf(':') + 1));
+    const execution = found?.arn === arn ? found : undefined;
     if (!execution)
       throw new SimulatedAwsError(
         'ExecutionDoesNotExist',

@@ -253,9 +253,13 @@ export async function admitWaiting(pool: Pool): Promise<number> {
 
 /**
  * The reconciler's part: frees slots held by drills that are no longer running (a release that never ran)
- * and admits waiters in every pool that has room. Returns the slots freed and the drills admitted.
+ * and admits waiters in every pool that has room. `isRunning` answers for a holder (the reconciler lists the
+ * running drills once: functions/lib/executions.ts runningDrills). Returns the slots freed and the drills admitted.
  */
-export async function reconcileSlots(): Promise<{ freed: number; admitted: number }> {
+export async function reconcileSlots(
+  isRunning: (drillId: string) => Promise<boolean> = async (drillId) =>
+    (await executionStatus(drillId)) === 'RUNNING',
+): Promise<{ freed: number; admitted: number }> {
   const pools = new Map<string, Pool>();
   let freed = 0;
   let startKey: Record<string, unknown> | undefined;
@@ -279,7 +283,7 @@ export async function reconcileSlots(): Promise<{ freed: number; admitted: numbe
       const poolId = slot.data.pk.slice('SLOT#'.length);
       pools.set(poolId, { id: poolId, limit: slot.data.limit });
       for (const drillId of slot.data.holders ?? []) {
-        if ((await executionStatus(drillId)) === 'RUNNING') continue;
+        if (await isRunning(drillId)) continue;
         await dropHolder(poolId, drillId);
         freed += 1;
         logger.warn('freed a slot its ended drill never released', { pool: poolId, endedDrillId: drillId });

@@ -1,9 +1,17 @@
-import { BackupClient, DescribeCopyJobCommand, DescribeRestoreJobCommand } from '@aws-sdk/client-backup';
+import {
+  BackupClient,
+  type CopyJob,
+  DescribeCopyJobCommand,
+  DescribeRestoreJobCommand,
+  paginateListCopyJobs,
+  paginateListRestoreJobs,
+  type RestoreJobsListMember,
+} from '@aws-sdk/client-backup';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { resourceModule } from '../resources/index.js';
 import { accountOf } from './arn.js';
 import { drClients, drTeardownClients, sfn, sourceClients } from './clients.js';
-import { config } from './config.js';
+import { config, drVaultArn } from './config.js';
 import { DRILL_TAG, drillTags } from './drill.js';
 import {
   CopyJobFailed,
@@ -134,10 +142,19 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
 }
 
 /**
- * Every open job read from AWS Backup; a drill whose job has finished is resumed (its event was lost or is
- * late). One job failing does not stop the others. Run every minute by checkJobs and by the reconciler.
+ * How the open jobs are read. `describe`: one Describe*Job each (the reconciler, every 10 minutes: it also
+ * closes the jobs that cannot be read). `list`: one paginated ListCopyJobs per source account and region and one
+ * ListRestoreJobs in the DR account, of the jobs completed since the oldest open one started (the job check,
+ * every minute: its cost no longer grows with the number of open jobs times the minutes they stay open).
  */
-export async function resumeFinishedJobs(): Promise<{
+export type JobReading = 'describe' | 'list';
+
+/**
+ * Every open job read from AWS Backup; a drill whose job has finished is resumed (its event was lost or is
+ * late). One job failing does not stop the others. Run every minute by checkJobs (listing) and by the
+ * reconciler (describing each).
+ */
+export async function resumeFinishedJobs(reading: JobReading = 'describe'): Promise<{
   checked: number;
   resumed: string[];
   failed: string[];
@@ -151,10 +168,11 @@ export async function resumeFinishedJobs(): Promise<{
     failed: [] as string[],
     abandoned: [] as string[],
   };
+  const listed = reading === 'list' ? await listFinishedJobs(jobs) : undefined;
   for (const job of jobs) {
     try {
-      const outcome = await describeJob(job);
-      if (!TERMINAL_STATES.has(outcome.state)) continue;
+      const outcome = listed ? listed(job) : await describeJob(job);
+      if (!outcome || !TERMINAL_STATES.has(outcome.state)) continue;
       if ((await resumeDrill(job, outcome)) === 'resumed') {
         result.resumed.push(job.jobId);
         logger.warn('resumed a drill whose job event never arrived', {
@@ -227,6 +245,73 @@ function inDrAccount(job: Pick<PendingJob, 'jobId' | 'drillId'>, arn: string | u
 }
 
 /**
+ * The finished open jobs, from the job listings: copy jobs are listed in the account and region that own them
+ * (to the DR vault only), restore jobs in the DR account, each from 1 minute before the oldest open job of its
+ * group started (so no completion is missed, whatever the clocks), page by page. What a listing cannot read
+ * is that group's failure: its jobs throw when asked (so they are counted failed, or closed if their drill
+ * ended); a job not listed has not finished.
+ */
+async function listFinishedJobs(jobs: PendingJob[]): Promise<(job: PendingJob) => JobOutcome | undefined> {
+  const groups = new Map<string, PendingJob[]>();
+  for (const job of jobs) {
+    const key = job.kind === 'copy' ? `copy ${job.account} ${job.region}` : 'restore';
+    groups.set(key, [...(groups.get(key) ?? []), job]);
+  }
+  const outcomes = new Map<string, JobOutcome>();
+  const failures = new Map<string, unknown>();
+  for (const [key, group] of groups) {
+    const since = new Date(Math.min(...group.map((job) => Date.parse(job.startedAt) || 0)) - 60_000);
+    const [first] = group;
+    if (!first) continue;
+    try {
+      if (first.kind === 'copy') {
+        const client = sourceClients(first.account, first.region).client(BackupClient);
+        for await (const page of paginateListCopyJobs(
+          { client },
+          { ByDestinationVaultArn: drVaultArn, ByCompleteAfter: since },
+        ))
+          for (const job of page.CopyJobs ?? [])
+            if (job.CopyJobId) outcomes.set(job.CopyJobId, copyOutcome(job));
+      } else {
+        const client = drClients().client(BackupClient);
+        for await (const page of paginateListRestoreJobs({ client }, { ByCompleteAfter: since }))
+          for (const job of page.RestoreJobs ?? [])
+            if (job.RestoreJobId) outcomes.set(job.RestoreJobId, restoreOutcome(job));
+      }
+    } catch (error) {
+      for (const job of group) failures.set(job.jobId, error);
+      logger.error('could not list jobs', { jobs: key, error });
+    }
+  }
+  return (job) => {
+    if (failures.has(job.jobId)) throw failures.get(job.jobId);
+    return outcomes.get(job.jobId);
+  };
+}
+
+function copyOutcome(job: CopyJob): JobOutcome {
+  return {
+    jobId: job.CopyJobId ?? '',
+    state: job.State ?? 'UNKNOWN',
+    statusMessage: job.StatusMessage,
+    drRecoveryPointArn: job.DestinationRecoveryPointArn,
+    startedAt: job.CreationDate?.toISOString(),
+    completedAt: job.CompletionDate?.toISOString(),
+  };
+}
+
+function restoreOutcome(job: RestoreJobsListMember): JobOutcome {
+  return {
+    jobId: job.RestoreJobId ?? '',
+    state: job.Status ?? 'UNKNOWN',
+    statusMessage: job.StatusMessage,
+    createdResourceArn: job.CreatedResourceArn,
+    startedAt: job.CreationDate?.toISOString(),
+    completedAt: job.CompletionDate?.toISOString(),
+  };
+}
+
+/**
  * A job's current state, read from AWS Backup in the account that owns the job. The job events only say
  * which job to look at; what happened is always read here.
  */
@@ -235,26 +320,12 @@ export async function describeJob(job: PendingJob): Promise<JobOutcome> {
     const { CopyJob } = await sourceClients(job.account, job.region)
       .client(BackupClient)
       .send(new DescribeCopyJobCommand({ CopyJobId: job.jobId }));
-    return {
-      jobId: job.jobId,
-      state: CopyJob?.State ?? 'UNKNOWN',
-      statusMessage: CopyJob?.StatusMessage,
-      drRecoveryPointArn: CopyJob?.DestinationRecoveryPointArn,
-      startedAt: CopyJob?.CreationDate?.toISOString(),
-      completedAt: CopyJob?.CompletionDate?.toISOString(),
-    };
+    return { ...copyOutcome(CopyJob ?? {}), jobId: job.jobId };
   }
   const restore = await drClients()
     .client(BackupClient)
     .send(new DescribeRestoreJobCommand({ RestoreJobId: job.jobId }));
-  return {
-    jobId: job.jobId,
-    state: restore.Status ?? 'UNKNOWN',
-    statusMessage: restore.StatusMessage,
-    createdResourceArn: restore.CreatedResourceArn,
-    startedAt: restore.CreationDate?.toISOString(),
-    completedAt: restore.CompletionDate?.toISOString(),
-  };
+  return { ...restoreOutcome(restore), jobId: job.jobId };
 }
 
 /**

@@ -658,12 +658,49 @@ export class Backup {
     };
   }
 
+  /** ListCopyJobs in the caller's account and region (newest first, as AWS Backup lists them). */
+  listCopyJobs(
+    caller: Caller,
+    input: {
+      ByDestinationVaultArn?: string;
+      ByState?: string;
+      ByCreatedAfter?: Date;
+      ByCompleteAfter?: Date;
+      ByCompleteBefore?: Date;
+      MaxResults?: number;
+      NextToken?: string;
+    },
+  ) {
+    const matches = [...this.jobs.values()]
+      .filter(
+        (job) =>
+          job.kind === 'copy' &&
+          job.account === caller.account &&
+          job.region === caller.region &&
+          (!input.ByDestinationVaultArn || input.ByDestinationVaultArn === job.destinationVaultArn) &&
+          (!input.ByState || input.ByState === job.state) &&
+          (!input.ByCreatedAfter || job.createdAt >= input.ByCreatedAfter.getTime()) &&
+          completedWithin(job, input),
+      )
+      .sort((a, b) => b.createdAt - a.createdAt);
+    const perPage = input.MaxResults ?? 100;
+    const start = Number(input.NextToken || 0);
+    return {
+      CopyJobs: matches
+        .slice(start, start + perPage)
+        .map((job) => this.describeCopyJob(caller, { CopyJobId: job.id }).CopyJob),
+      NextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
+    };
+  }
+
   /** ListRestoreJobs in the caller's account and region (newest first, as AWS Backup lists them). */
   listRestoreJobs(
     caller: Caller,
     input: {
       ByAccountId?: string;
       ByCreatedAfter?: Date;
+      ByCompleteAfter?: Date;
+      ByCompleteBefore?: Date;
       ByStatus?: string;
       MaxResults?: number;
       NextToken?: string;
@@ -677,6 +714,7 @@ export class Backup {
           job.region === caller.region &&
           (!input.ByAccountId || input.ByAccountId === job.account) &&
           (!input.ByCreatedAfter || job.createdAt >= input.ByCreatedAfter.getTime()) &&
+          completedWithin(job, input) &&
           (!input.ByStatus ||
             this.describeRestoreJob(caller, { RestoreJobId: job.id }).Status === input.ByStatus),
       )
@@ -745,4 +783,14 @@ export class Backup {
       Json
     >;
   }
+}
+
+/** ByCompleteAfter / ByCompleteBefore of the job listings: a job that has not completed matches neither. */
+function completedWithin(job: Job, input: { ByCompleteAfter?: Date; ByCompleteBefore?: Date }): boolean {
+  if (!input.ByCompleteAfter && !input.ByCompleteBefore) return true;
+  if (job.completedAt === undefined) return false;
+  return (
+    (!input.ByCompleteAfter || job.completedAt > input.ByCompleteAfter.getTime()) &&
+    (!input.ByCompleteBefore || job.completedAt < input.ByCompleteBefore.getTime())
+  );
 }

@@ -85,6 +85,7 @@ const EXPECTED_ACTIONS: Record<string, string[]> = {
     'dynamodb:Scan',
     'dynamodb:UpdateItem',
     'states:DescribeExecution',
+    'states:ListExecutions',
     'states:SendTaskFailure',
     'states:SendTaskSuccess',
     'states:StartExecution',

@@ -3,10 +3,13 @@ import {
   DescribeCopyJobCommand,
   DescribeRestoreJobCommand,
   ListBackupJobsCommand,
+  ListCopyJobsCommand,
+  ListRestoreJobsCommand,
 } from '@aws-sdk/client-backup';
 import { AddTagsToResourceCommand, RDSClient } from '@aws-sdk/client-rds';
 import {
   DescribeExecutionCommand,
+  ListExecutionsCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -14,6 +17,7 @@ import {
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { executionArnOf } from '../../functions/lib/config.js';
 import { checkJobs, handler, reconcile } from '../../functions/reconcile.js';
 import {
   DR_RECOVERY_POINT_ARN,
@@ -100,8 +104,38 @@ beforeEach(() => {
   rds.on(AddTagsToResourceCommand).resolves({});
 });
 
+/** The job listings the job check reads (one per source account and region, one in the DR account). */
+function listJobs(): void {
+  backup.on(ListCopyJobsCommand).resolves({
+    CopyJobs: [
+      {
+        CopyJobId: 'copy-done',
+        State: 'COMPLETED',
+        DestinationRecoveryPointArn: DR_RECOVERY_POINT_ARN,
+        CreationDate: new Date('2026-01-05T02:02:10.000Z'),
+        CompletionDate: new Date('2026-01-05T02:40:58.000Z'),
+      },
+      // Another copy to the DR vault, not one this check waits for.
+      { CopyJobId: 'someone-elses', State: 'FAILED', CompletionDate: new Date('2026-01-05T02:45:00.000Z') },
+    ],
+  });
+  backup.on(ListRestoreJobsCommand).resolves({
+    RestoreJobs: [
+      {
+        RestoreJobId: 'restore-done',
+        Status: 'COMPLETED',
+        CreatedResourceArn: RESTORED_DB_ARN,
+        CreationDate: new Date('2026-01-05T02:41:30.000Z'),
+        CompletionDate: new Date('2026-01-05T03:10:31.000Z'),
+      },
+    ],
+  });
+}
+
 describe('the job check (the reconciler scheduled with {scope: jobs}, every minute)', () => {
-  it('resumes the drills whose jobs finished and reads nothing else', async () => {
+  beforeEach(listJobs);
+
+  it('resumes the drills whose jobs finished from two listings, whatever the number of open jobs', async () => {
     // Act
     const result = await handler({ scope: 'jobs' }, lambdaContext());
 
@@ -113,27 +147,62 @@ describe('the job check (the reconciler scheduled with {scope: jobs}, every minu
       abandoned: [],
     });
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, {
+      taskToken: 'token-restore-done',
+      output: expect.stringContaining(RESTORED_DB_ARN),
+    });
     expect(dynamo).toHaveReceivedCommandTimes(ScanCommand, 1);
     expect(dynamo).toHaveReceivedCommandWith(ScanCommand, JOBS_SCAN);
+    // Copies to the DR vault completed since a minute before the oldest open copy started; restores likewise.
+    expect(backup).toHaveReceivedCommandTimes(ListCopyJobsCommand, 1);
+    expect(backup).toHaveReceivedCommandWith(ListCopyJobsCommand, {
+      ByDestinationVaultArn: expect.stringMatching(/:backup-vault:pilotlight-dr$/),
+      ByCompleteAfter: new Date(Date.parse('2026-01-05T02:41:30.000Z') - 60_000),
+    });
+    expect(backup).toHaveReceivedCommandTimes(ListRestoreJobsCommand, 1);
+    expect(backup).toHaveReceivedCommandWith(ListRestoreJobsCommand, {
+      ByCompleteAfter: new Date(Date.parse('2026-01-05T02:41:30.000Z') - 60_000),
+    });
+    expect(backup).not.toHaveReceivedCommand(DescribeCopyJobCommand);
+    expect(backup).not.toHaveReceivedCommand(DescribeRestoreJobCommand);
     expect(backup).not.toHaveReceivedCommand(ListBackupJobsCommand);
     expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
   });
 
-  it('runs the whole reconciliation on the plain scheduled event', async () => {
+  it('leaves a job alone that no listing reports finished', async () => {
+    // Prepare
+    backup.on(ListCopyJobsCommand).resolves({ CopyJobs: [] });
+
     // Act
-    await handler(
-      { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-01-05T03:20:00Z', detail: {} },
-      lambdaContext(),
-    );
+    const result = await checkJobs();
 
     // Assess
-    expect(dynamo).toHaveReceivedCommandWith(ScanCommand, SLOTS_SCAN);
-    expect(backup).toHaveReceivedCommand(ListBackupJobsCommand);
+    expect(result.resumed).toEqual(['restore-done']);
+    expect(sfn).not.toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-copy-done' });
   });
 
-  it('fails the invocation when a job of a running drill cannot be read (the dead-letter alarm shows it)', async () => {
+  it('reads every page of a listing', async () => {
     // Prepare
-    backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).rejects(new Error('throttled'));
+    backup
+      .on(ListRestoreJobsCommand)
+      .resolvesOnce({ RestoreJobs: [], NextToken: 'page-2' })
+      .resolves({
+        RestoreJobs: [
+          { RestoreJobId: 'restore-done', Status: 'COMPLETED', CreatedResourceArn: RESTORED_DB_ARN },
+        ],
+      });
+
+    // Act
+    const result = await checkJobs();
+
+    // Assess
+    expect(result.resumed).toEqual(['copy-done', 'restore-done']);
+    expect(backup).toHaveReceivedCommandWith(ListRestoreJobsCommand, { NextToken: 'page-2' });
+  });
+
+  it('fails the invocation when the jobs of a running drill cannot be listed (the dead-letter alarm shows it)', async () => {
+    // Prepare
+    backup.on(ListCopyJobsCommand).rejects(new Error('throttled'));
     sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
 
     // Act
@@ -150,7 +219,7 @@ describe('the job check (the reconciler scheduled with {scope: jobs}, every minu
     async (status) => {
       // Prepare
       backup
-        .on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' })
+        .on(ListCopyJobsCommand)
         .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
       sfn.on(DescribeExecutionCommand).resolves({ status });
 
@@ -178,7 +247,7 @@ describe('the job check (the reconciler scheduled with {scope: jobs}, every minu
 
   it('keeps failing when the drill of an unreadable job cannot be read either (nothing is closed on a guess)', async () => {
     // Prepare
-    backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).rejects(new Error('throttled'));
+    backup.on(ListCopyJobsCommand).rejects(new Error('throttled'));
     sfn.on(DescribeExecutionCommand).rejects(new Error('throttled too'));
 
     // Act
@@ -316,6 +385,67 @@ describe('reconcile', () => {
     });
   });
 
+  it('lists the running drills once for every slot holder and describes only those it does not list', async () => {
+    // Prepare
+    dynamo.on(ScanCommand, JOBS_SCAN).resolves({ Items: [] });
+    dynamo.on(ScanCommand, SLOTS_SCAN).resolves({
+      Items: [
+        {
+          pk: 'SLOT#restore#333333333333#us-west-2#RDS',
+          holders: new Set(['rds-running-1', 'rds-running-2', 'rds-just-started', 'rds-ended']),
+          limit: 20,
+        },
+      ],
+    });
+    sfn
+      .on(ListExecutionsCommand)
+      .resolvesOnce({ executions: [execution('rds-running-1')], nextToken: 'page-2' })
+      .resolves({ executions: [execution('rds-running-2')] });
+    // Not listed yet (ListExecutions is eventually consistent) but running: it keeps its slot.
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArnOf('rds-just-started') }).resolves({
+      status: 'RUNNING',
+    });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArnOf('rds-ended') }).resolves({
+      status: 'SUCCEEDED',
+    });
+
+    // Act
+    const result = await reconcile();
+
+    // Assess
+    expect(result.slots).toEqual({ freed: 1, admitted: 0 });
+    expect(sfn).toHaveReceivedCommandTimes(ListExecutionsCommand, 2);
+    expect(sfn).toHaveReceivedCommandWith(ListExecutionsCommand, {
+      stateMachineArn: expect.stringMatching(/:stateMachine:/),
+      statusFilter: 'RUNNING',
+    });
+    expect(sfn).toHaveReceivedCommandTimes(DescribeExecutionCommand, 2);
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: 'SLOT#restore#333333333333#us-west-2#RDS' },
+      UpdateExpression: 'DELETE holders :me SET updatedAt = :now',
+      ExpressionAttributeValues: expect.objectContaining({ ':me': new Set(['rds-ended']) }),
+    });
+  });
+
+  it('describes each slot holder when the running drills cannot be listed', async () => {
+    // Prepare
+    dynamo.on(ScanCommand, JOBS_SCAN).resolves({ Items: [] });
+    dynamo.on(ScanCommand, SLOTS_SCAN).resolves({
+      Items: [
+        { pk: 'SLOT#restore#333333333333#us-west-2#RDS', holders: new Set(['rds-running-1']), limit: 20 },
+      ],
+    });
+    sfn.on(ListExecutionsCommand).rejects(new Error('throttled'));
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+
+    // Act
+    const result = await reconcile();
+
+    // Assess
+    expect(result.slots).toEqual({ freed: 0, admitted: 0 });
+    expect(sfn).toHaveReceivedCommandTimes(DescribeExecutionCommand, 1);
+  });
+
   it('fails the invocation, after resuming the jobs, when the admission slots cannot be reconciled', async () => {
     // Prepare
     dynamo.on(ScanCommand, SLOTS_SCAN).rejects(new Error('ProvisionedThroughputExceededException'));
@@ -328,3 +458,13 @@ describe('reconcile', () => {
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
   });
 });
+
+function execution(name: string) {
+  return {
+    name,
+    executionArn: `arn:aws:states:us-east-1:222222222222:execution:pilotlight-test-drill:${name}`,
+    stateMachineArn: 'arn:aws:states:us-east-1:222222222222:stateMachine:pilotlight-test-drill',
+    status: 'RUNNING' as const,
+    startDate: new Date('2026-01-05T02:00:00.000Z'),
+  };
+}
