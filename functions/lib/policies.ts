@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { canonicalResourceType, supportedResourceTypes } from '../resources/index.js';
+import { packagedFilePath, parseYamlDocument, readConfigFile } from './config-file.js';
 import { type PolicyRef, TierTargets } from './drill.js';
-import { parseYamlText, yamlErrorLine } from './yaml.js';
 
 /**
  * Drills by policy (policies.yml): which source resources are drilled on a schedule, selected by their tags,
@@ -106,12 +103,7 @@ function oneLine(source: string, error: z.ZodError): string {
 
 /** Parses policies.yml text; `source` names the file in the error message. */
 export function parseDrillPolicies(text: string, source = 'policies.yml'): DrillPolicies {
-  let document: unknown;
-  try {
-    document = parseYamlText(text);
-  } catch (error) {
-    throw new DrillPoliciesInvalid(`${source}: not valid YAML: ${yamlErrorLine(error)}`, { cause: error });
-  }
+  const document = parseYamlDocument(text, source, DrillPoliciesInvalid);
   const parsed = DrillPolicies.safeParse(document);
   if (!parsed.success) throw new DrillPoliciesInvalid(oneLine(source, parsed.error), { cause: parsed.error });
   return parsed.data;
@@ -122,8 +114,7 @@ export function parseDrillPolicies(text: string, source = 'policies.yml'): Drill
  * `package.patterns` includes it), or at the repository root when run from source (tests, the sandbox).
  */
 export function defaultDrillPoliciesPath(file = 'policies.yml'): string {
-  const taskRoot = process.env.LAMBDA_TASK_ROOT;
-  return taskRoot ? join(taskRoot, file) : fileURLToPath(new URL(`../../${file}`, import.meta.url));
+  return packagedFilePath(file);
 }
 
 export interface LoadedDrillPolicies {
@@ -133,16 +124,8 @@ export interface LoadedDrillPolicies {
 }
 
 export function loadDrillPolicies(path = defaultDrillPoliciesPath()): LoadedDrillPolicies {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new DrillPoliciesInvalid(`${path}: cannot be read`, { cause: error });
-  }
-  return {
-    policies: parseDrillPolicies(text, path.split('/').at(-1) ?? path),
-    sha256: createHash('sha256').update(text).digest('hex'),
-  };
+  const { text, sha256 } = readConfigFile(path, DrillPoliciesInvalid);
+  return { policies: parseDrillPolicies(text, path.split('/').at(-1) ?? path), sha256 };
 }
 
 /** The targets a policy's drill is judged against. */

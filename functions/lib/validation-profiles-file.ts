@@ -1,14 +1,10 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type * as z from 'zod';
+import { packagedFilePath, parseYamlDocument, readConfigFile } from './config-file.js';
 import {
   type ValidationProfiles,
   ValidationProfilesInvalid,
   ValidationProfilesSchema,
 } from './validations.js';
-import { parseYamlText, yamlErrorLine } from './yaml.js';
 
 /**
  * Reading validations.yml: only checkHealth (and packaging, tests, the sandbox) parse the file, so the YAML
@@ -31,29 +27,16 @@ function oneLine(source: string, error: z.ZodError): string {
 
 /** Parses validations.yml text; `source` names the file in the error message. */
 export function parseValidationProfiles(text: string, source = 'validations.yml'): ValidationProfiles {
-  let document: unknown;
-  try {
-    document = parseYamlText(text);
-  } catch (error) {
-    throw new ValidationProfilesInvalid(`${source}: not valid YAML: ${yamlErrorLine(error)}`, {
-      cause: error,
-    });
-  }
+  const document = parseYamlDocument(text, source, ValidationProfilesInvalid);
   const parsed = ValidationProfilesSchema.safeParse(document);
   if (!parsed.success)
     throw new ValidationProfilesInvalid(oneLine(source, parsed.error), { cause: parsed.error });
   return parsed.data;
 }
 
-/**
- * validations.yml next to the code: at the root of the Lambda package (`LAMBDA_TASK_ROOT`; the function's
- * `package.patterns` includes it), or at the repository root when run from source (tests, the sandbox).
- */
+/** validations.yml next to the code (the package root in Lambda, the repository root from source). */
 export function defaultValidationProfilesPath(): string {
-  const taskRoot = process.env.LAMBDA_TASK_ROOT;
-  return taskRoot
-    ? join(taskRoot, 'validations.yml')
-    : fileURLToPath(new URL('../../validations.yml', import.meta.url));
+  return packagedFilePath('validations.yml');
 }
 
 export interface LoadedValidationProfiles {
@@ -63,14 +46,6 @@ export interface LoadedValidationProfiles {
 }
 
 export function loadValidationProfiles(path = defaultValidationProfilesPath()): LoadedValidationProfiles {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ValidationProfilesInvalid(`${path}: cannot be read`, { cause: error });
-  }
-  return {
-    profiles: parseValidationProfiles(text, path),
-    sha256: createHash('sha256').update(text).digest('hex'),
-  };
+  const { text, sha256 } = readConfigFile(path, ValidationProfilesInvalid);
+  return { profiles: parseValidationProfiles(text, path), sha256 };
 }
