@@ -5,7 +5,8 @@ import type { Json } from './serverless-config.js';
 export interface DrillReport {
   drillId: string;
   executionName: string;
-  status: 'SUCCEEDED' | 'FAILED' | 'RUNNING';
+  /** TIMED_OUT: the execution ran past the state machine's TimeoutSeconds (7 days for a drill). */
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'RUNNING';
   mode: string;
   trigger: Json;
   source: {
@@ -143,7 +144,7 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
       const error =
         evidence?.error ??
         evidence?.teardownError ??
-        (execution.status === 'FAILED'
+        (execution.status === 'FAILED' || execution.status === 'TIMED_OUT'
           ? { name: execution.error ?? 'Unknown', message: execution.cause ?? '' }
           : null);
       return {

@@ -48,7 +48,7 @@ export interface Execution {
   arn: string;
   name: string;
   input: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
   startedAt: number;
   stoppedAt?: number;
   output?: Json;
@@ -97,6 +97,8 @@ export class StepFunctionsSimulator {
   private readonly waiters = new Map<string, Waiter>();
   private readonly issuedTokens = new Set<string>();
   private readonly states: Record<string, StateDefinition>;
+  /** The definition's top-level TimeoutSeconds: the whole execution's limit, on the virtual clock. */
+  private readonly executionTimeoutSeconds: number | undefined;
 
   constructor(
     readonly arn: string,
@@ -141,7 +143,11 @@ export class StepFunctionsSimulator {
         throw new Error(`state ${name}: the sandbox cannot run resource ${state.Resource}`);
       }
     }
-    this.machine = new StateMachine({ ...definition, States: engineStates } as never);
+    // The engine would time the whole execution with a wall-clock timer of the top-level TimeoutSeconds; the
+    // sandbox times it on the virtual clock (run) and gives the engine no limit.
+    const { TimeoutSeconds: executionTimeout, ...machine } = definition;
+    this.executionTimeoutSeconds = typeof executionTimeout === 'number' ? executionTimeout : undefined;
+    this.machine = new StateMachine({ ...machine, States: engineStates } as never);
   }
 
   open(): number {
@@ -320,13 +326,32 @@ export class StepFunctionsSimulator {
         }
       }
     })();
+    // The execution's TimeoutSeconds, as Step Functions applies it: the execution stops TIMED_OUT
+    // (States.Timeout) wherever it is; a callback that comes later finds its task gone.
+    const limit = this.executionTimeoutSeconds;
+    const cancelLimit =
+      limit === undefined
+        ? () => undefined
+        : this.clock.schedule(limit * 1000, () => {
+            if (execution.status !== 'RUNNING') return;
+            execution.status = 'TIMED_OUT';
+            execution.error = 'States.Timeout';
+            execution.cause = `The execution ran longer than the state machine's TimeoutSeconds (${limit} s)`;
+            execution.stoppedAt = this.clock.now;
+            if (execution.latestToken) this.abandon(execution.latestToken);
+            run.abort();
+          });
     run.result.then(
       (output) => {
+        cancelLimit();
+        if (execution.status === 'TIMED_OUT') return;
         execution.status = 'SUCCEEDED';
         execution.output = output as Json;
         execution.stoppedAt = this.clock.now;
       },
       (error: unknown) => {
+        cancelLimit();
+        if (execution.status === 'TIMED_OUT') return;
         const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
         execution.status = 'FAILED';
         execution.error = cause instanceof Error ? cause.name : 'States.Runtime';

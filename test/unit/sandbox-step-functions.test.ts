@@ -104,3 +104,78 @@ describe('the sandbox times Tasks on the virtual clock', () => {
     expect((execution?.stoppedAt ?? 0) - started).toBe(60_000);
   });
 });
+
+describe('the sandbox times the whole execution on the virtual clock', () => {
+  const CALLBACK_DEFINITION = {
+    StartAt: 'WaitForJob',
+    // Two simulated hours for the whole execution; the callback itself would wait six days.
+    TimeoutSeconds: 7200,
+    States: {
+      WaitForJob: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Parameters: { FunctionName: FUNCTION_ARN, Payload: { 'token.$': '$$.Task.Token' } },
+        TimeoutSeconds: 518400,
+        End: true,
+      },
+    },
+  } satisfies Record<string, Json>;
+
+  function callbackSimulator(clock: VirtualClock, definition: Record<string, Json>) {
+    return new StepFunctionsSimulator(
+      'arn:aws:states:us-east-2:222222222222:stateMachine:pilotlight-test-work',
+      definition,
+      new Map([[FUNCTION_ARN, 'work']]),
+      { invoke: async () => ({}) },
+      clock,
+      new Random(7),
+    );
+  }
+
+  it('stops an execution TIMED_OUT with States.Timeout when it runs past TimeoutSeconds, and refuses its late callback', async () => {
+    // Prepare: the job the task waits for never reports.
+    const clock = new VirtualClock(Date.parse('2026-01-05T03:00:00.000Z'));
+    const started = clock.now;
+    const sfn = callbackSimulator(clock, CALLBACK_DEFINITION);
+    sfn.startExecution({ stateMachineArn: sfn.arn, name: 'stuck', input: '{}' });
+
+    // Act
+    for (let i = 0; i < 20 && sfn.open() > 0; i++) {
+      await turns();
+      clock.fireNext();
+    }
+    await turns();
+
+    // Assess
+    const execution = sfn.executions.get('stuck');
+    expect(execution?.status).toBe('TIMED_OUT');
+    expect(execution?.error).toBe('States.Timeout');
+    expect((execution?.stoppedAt ?? 0) - started).toBe(7_200_000);
+    expect(sfn.describeExecution({ executionArn: execution?.arn }).status).toBe('TIMED_OUT');
+    expect(
+      sfn.listExecutions({ stateMachineArn: sfn.arn, statusFilter: 'TIMED_OUT' }).executions,
+    ).toHaveLength(1);
+    expect(() => sfn.sendTaskSuccess({ taskToken: execution?.latestToken, output: '{}' })).toThrow();
+  });
+
+  it('leaves an execution alone that ends before its TimeoutSeconds (nothing pending after it)', async () => {
+    // Prepare
+    const clock = new VirtualClock(Date.parse('2026-01-05T03:00:00.000Z'));
+    const sfn = callbackSimulator(clock, CALLBACK_DEFINITION);
+    sfn.startExecution({ stateMachineArn: sfn.arn, name: 'quick', input: '{}' });
+    // Up to the callback wait: only the task's and the execution's limits are left on the clock.
+    for (let i = 0; i < 10; i++) {
+      await turns();
+      if ((clock.nextAt() ?? 0) - clock.now > 60_000) break;
+      clock.fireNext();
+    }
+
+    // Act
+    sfn.sendTaskSuccess({ taskToken: sfn.executions.get('quick')?.latestToken, output: '{"done":true}' });
+    await turns();
+
+    // Assess
+    expect(sfn.executions.get('quick')?.status).toBe('SUCCEEDED');
+    expect(clock.hasForegroundTimers()).toBe(false);
+  });
+});
