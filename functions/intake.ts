@@ -143,11 +143,14 @@ export async function decide(event: BackupEvent): Promise<Decision> {
 }
 
 /**
- * Resource types whose checks can judge a restore testing job's restore: their checks only read (RDS and Aurora
- * give their drill copy a password first, which Pilotlight may do only to its own `pl-*` copies) and the DR
- * role may read what restore testing names them (accounts/dr-account.yaml ReadRestoreTestTables).
+ * Resource types whose checks can judge a restore testing job's restore: their checks only read what restore
+ * testing names `awsbackup-restore-test-*` (accounts/dr-account.yaml ReadRestoreTestTables,
+ * ReadRestoreTestDbInstances), and an RDS copy gets its own master password first
+ * (GiveRestoreTestCopiesTheirOwnPassword). Not yet: Aurora, DocumentDB and Neptune (restore testing restores a
+ * cluster without an instance: the checks would add one, which Pilotlight would then have to delete itself), and
+ * the types whose checks read what the DR role may read only on `pl-*` names.
  */
-export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB'];
+export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB', 'RDS'];
 
 /**
  * A "Restore Job State Change" asks for a validation only when an AWS Backup restore testing plan started the

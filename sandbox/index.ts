@@ -241,6 +241,12 @@ export class Sandbox {
       this.stepFunctions,
       this.clock,
       this.random,
+      {
+        subnetGroup: this.param(this.config.params, 'restoreDbSubnetGroup'),
+        securityGroupIds: this.param(this.config.params, 'restoreSecurityGroupIds')
+          .split(',')
+          .map((id) => id.trim()),
+      },
     );
   }
 

@@ -611,9 +611,9 @@ describe('restore testing events (mode validate)', () => {
   });
 
   it('skips a type whose checks cannot judge a restore test yet', async () => {
-    const reason = skipOf(await decide(withDetail(event(), { resourceType: 'RDS' })));
+    const reason = skipOf(await decide(withDetail(event(), { resourceType: 'EBS' })));
 
-    expect(reason).toContain('restored a RDS: validated types are DynamoDB');
+    expect(reason).toContain('restored a EBS: validated types are DynamoDB, RDS');
   });
 
   it('starts one execution named after the restore job; a redelivery starts nothing', async () => {

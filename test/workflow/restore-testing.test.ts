@@ -1,6 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RdsState } from '../../sandbox/aws/rds.js';
+import { SEEDED_DATA_GAP_SECONDS, SEEDED_ROWS } from '../../sandbox/engines/drill-databases.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import { onlyDrill, simulate } from './harness.js';
+
+/** The sandbox an RDS test ran: its PGlite servers are closed (and awaited) before the next test starts. */
+let disposed: Sandbox | undefined;
+afterEach(async () => {
+  await disposed?.databasesClosed;
+  disposed = undefined;
+});
 
 /**
  * AWS Backup restore testing (docs/validation.md, mode `validate`): a restore testing job of the DR account
@@ -113,6 +122,90 @@ describe('a restore testing job in the DR account', () => {
     expect(intakeSkips(sandbox)).toContainEqual(
       expect.stringContaining(`duplicate trigger: restore testing job ${test.restoreJobId}`),
     );
+  });
+});
+
+describe('a restore testing job of an RDS instance in the DR account', () => {
+  const restoreTestInstance = (sandbox: Sandbox) =>
+    [...sandbox.world.state(RdsState).instances.values()].find((i) =>
+      i.id.startsWith('awsbackup-restore-test-'),
+    );
+
+  it("is validated with the data checks on the copy's own password: VALIDATING, then one SUCCESSFUL; never deleted by Pilotlight", async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate((s) => {
+      test = s.restoreTestCompleted('RDS');
+    });
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('SUCCEEDED');
+    expect(drill.mode).toBe('validate');
+    expect(drill.source.resourceType).toBe('RDS');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'SUCCESSFUL']);
+    expect(sandbox.validationResults.at(-1)?.message).toBe(`${drill.checks.length} checks passed`);
+    expect(drill.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['resource-available', true],
+      ['endpoint-reachable', true],
+      ['isolated-network', true],
+      ['data-integrity', true],
+      ['restore test', true],
+      ['data: table orders exists', true],
+      ['data: orders row count', true],
+      ['data: newest order', true],
+    ]);
+    expect(drill.checks.find((c) => c.name === 'data: orders row count')?.detail).toBe(
+      `observed ${SEEDED_ROWS}, expected >= 1000`,
+    );
+    expect(drill.dataRpoSeconds).toBe(SEEDED_DATA_GAP_SECONDS);
+    // The copy got its own RDS-managed password (the probe read it), and kept restore testing's tag only.
+    const instance = restoreTestInstance(sandbox);
+    expect(instance?.masterUserSecret?.status).toBe('active');
+    expect(instance?.tags).toEqual({ 'awsbackup-restore-test': test.restoreJobId });
+    expect([...sandbox.iam.callsByPrincipal.keys()]).toContain(
+      'checkHealth as arn:aws:sts::333333333333:assumed-role/pilotlight-probe/pilotlight-probe',
+    );
+    // Only restore testing's own restore job; restore testing deleted its instance after the final status.
+    expect(jobs(sandbox).map((j) => [j.kind, j.restoreTestingPlanArn])).toEqual([
+      ['restore', test.restoreTestingPlanArn],
+    ]);
+    expect(instance?.phase).toBe('deleted');
+    expect(instance?.deletedAt).toBeGreaterThan(Date.parse(sandbox.validationResults.at(-1)?.at ?? ''));
+    expect(sandbox.apiCallsByFunction.has('teardown')).toBe(false);
+    expect(drill.steps.map((step) => step.name)).not.toContain('TearDown');
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(report.sandbox.alerts).toEqual([]);
+    expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(sandbox.iam.denials).toEqual([]);
+  });
+
+  it('gets exactly one FAILED naming the failing data check under data=corrupt, with evidence and an alert', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate(
+      (s) => {
+        test = s.restoreTestCompleted('RDS');
+      },
+      { faults: ['data=corrupt'] },
+    );
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('HealthCheckFailed');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'FAILED']);
+    expect(sandbox.validationResults.at(-1)?.message).toContain('data: orders row count');
+    expect(drill.checks.find((c) => c.name === 'data: orders row count')).toMatchObject({
+      passed: false,
+      detail: `observed ${SEEDED_ROWS / 2}, expected >= 1000`,
+    });
+    expect(report.sandbox.alerts.map((alert) => alert.subject)).toEqual([
+      expect.stringContaining('FAILED (HealthCheckFailed)'),
+    ]);
+    expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(sandbox.apiCallsByFunction.has('teardown')).toBe(false);
+    expect(restoreTestInstance(sandbox)?.phase).toBe('deleted');
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(sandbox.iam.denials).toEqual([]);
   });
 });
 
