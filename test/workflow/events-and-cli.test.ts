@@ -111,8 +111,11 @@ describe('pilotlight drill', () => {
         'checks',
         'evidence',
         'error',
+        'restoreValidation',
       ]),
     );
+    // Not a restore testing job's validation: no status was put.
+    expect(report.drills[0].restoreValidation).toBeNull();
     expect(report.drills[0].evidence.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(report.sandbox.resourcesLeft).toBe(0);
     expect(Object.keys(report.sandbox)).toEqual(
@@ -201,6 +204,11 @@ describe('pilotlight drill', () => {
     ]);
     expect(report.sandbox.transitions).toBe(13);
     expect(report.sandbox.resourcesLeft).toBe(0);
+    // The final status put on the restore testing job (PutRestoreValidationResult).
+    expect(report.drills[0].restoreValidation).toEqual({
+      status: 'SUCCESSFUL',
+      message: expect.stringMatching(/^\d+ checks passed$/),
+    });
   });
 
   it('runs the drill an event file asks for', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RdsState } from '../../sandbox/aws/rds.js';
 import { SEEDED_DATA_GAP_SECONDS, SEEDED_ROWS } from '../../sandbox/engines/drill-databases.js';
-import type { Sandbox } from '../../sandbox/index.js';
+import { PROD_ACCOUNT, PROD_REGION, type Sandbox } from '../../sandbox/index.js';
 import { onlyDrill, simulate } from './harness.js';
 
 /** The sandbox an RDS test ran: its PGlite servers are closed (and awaited) before the next test starts. */
@@ -144,6 +144,11 @@ describe('a restore testing job of an RDS instance in the DR account', () => {
     expect(drill.source.resourceType).toBe('RDS');
     expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'SUCCESSFUL']);
     expect(sandbox.validationResults.at(-1)?.message).toBe(`${drill.checks.length} checks passed`);
+    // The --json report carries the status that was put.
+    expect(drill.restoreValidation).toEqual({
+      status: 'SUCCESSFUL',
+      message: `${drill.checks.length} checks passed`,
+    });
     expect(drill.checks.map((c) => [c.name, c.passed])).toEqual([
       ['resource-available', true],
       ['endpoint-reachable', true],
@@ -194,6 +199,7 @@ describe('a restore testing job of an RDS instance in the DR account', () => {
     expect(drill.error?.name).toBe('HealthCheckFailed');
     expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'FAILED']);
     expect(sandbox.validationResults.at(-1)?.message).toContain('data: orders row count');
+    expect(drill.restoreValidation?.status).toBe('FAILED');
     expect(drill.checks.find((c) => c.name === 'data: orders row count')).toMatchObject({
       passed: false,
       detail: `observed ${SEEDED_ROWS / 2}, expected >= 1000`,
@@ -206,6 +212,52 @@ describe('a restore testing job of an RDS instance in the DR account', () => {
     expect(restoreTestInstance(sandbox)?.phase).toBe('deleted');
     expect(report.sandbox.resourcesLeft).toBe(0);
     expect(sandbox.iam.denials).toEqual([]);
+  });
+});
+
+describe("a restore testing job's validation profile, by the source resource's tag", () => {
+  it('runs the profile pilotlight:validation names, read in the source account, instead of the type default', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate((s) => {
+      test = s.restoreTestCompleted('RDS');
+      const point = s.world.recoveryPoints.get(test.recoveryPointArn);
+      if (!point) throw new Error('no recovery point');
+      s.world.tagging.tagSourceResource(point.resourceArn, PROD_ACCOUNT, PROD_REGION, {
+        'pilotlight:validation': 'relational-basic',
+      });
+    });
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('SUCCEEDED');
+    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual([
+      { name: 'data: engine answers', passed: true, detail: 'observed 1, expected == 1' },
+    ]);
+    const evidence = sandbox.world.s3.objects.map((object) => JSON.parse(object.body));
+    expect(evidence[0]?.dataChecks).toMatchObject({ profile: 'relational-basic', selectedBy: 'tag' });
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'SUCCESSFUL']);
+    expect(sandbox.iam.denials).toEqual([]);
+  });
+
+  it('fails with one FAILED naming the error when the tag names no profile', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate((s) => {
+      test = s.restoreTestCompleted('RDS');
+      const point = s.world.recoveryPoints.get(test.recoveryPointArn);
+      if (!point) throw new Error('no recovery point');
+      s.world.tagging.tagSourceResource(point.resourceArn, PROD_ACCOUNT, PROD_REGION, {
+        'pilotlight:validation': 'ordres',
+      });
+    });
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('ValidationProfileNotFound');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'FAILED']);
+    expect(sandbox.validationResults.at(-1)?.message).toMatch(
+      /^ValidationProfileNotFound: .*pilotlight:validation=ordres names no profile/,
+    );
   });
 });
 
