@@ -145,12 +145,21 @@ export async function decide(event: BackupEvent): Promise<Decision> {
 /**
  * Resource types whose checks can judge a restore testing job's restore: their checks only read what restore
  * testing names `awsbackup-restore-test-*` (accounts/dr-account.yaml ReadRestoreTestTables,
- * ReadRestoreTestDbInstances), and an RDS copy gets its own master password first
- * (GiveRestoreTestCopiesTheirOwnPassword). Not yet: Aurora, DocumentDB and Neptune (restore testing restores a
- * cluster without an instance: the checks would add one, which Pilotlight would then have to delete itself), and
- * the types whose checks read what the DR role may read only on `pl-*` names.
+ * ReadRestoreTestDbInstances, ReadRestoreTestBuckets, ReadRestoreTestObjects), and an RDS copy gets its own
+ * master password first (GiveRestoreTestCopiesTheirOwnPassword).
  */
-export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB', 'RDS'];
+export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB', 'RDS', 'S3'];
+
+/**
+ * Why a restore test of a type not in RESTORE_TEST_TYPES is not validated (the skip reason says it), where
+ * there is more to say than "not yet".
+ */
+const RESTORE_TEST_NOT_VALIDATED: Readonly<Record<string, string>> = {
+  Aurora:
+    "restore testing restores the cluster without an instance; the checks would add one, which Pilotlight would then have to delete inside restore testing's cluster",
+  DocumentDB: 'restore testing restores the cluster without an instance (as for Aurora)',
+  Neptune: 'restore testing restores the cluster without an instance (as for Aurora)',
+};
 
 /**
  * A "Restore Job State Change" asks for a validation only when an AWS Backup restore testing plan started the
@@ -175,7 +184,7 @@ function decideRestoreTest(event: BackupEvent): Decision {
   const resourceType = detail.resourceType ?? '';
   if (!RESTORE_TEST_TYPES.includes(resourceType)) {
     return {
-      skip: `restore testing job ${job} restored a ${resourceType || 'resource of no type'}: validated types are ${RESTORE_TEST_TYPES.join(', ')}`,
+      skip: `restore testing job ${job} restored a ${resourceType || 'resource of no type'}: validated types are ${RESTORE_TEST_TYPES.join(', ')}${RESTORE_TEST_NOT_VALIDATED[resourceType] ? ` (${resourceType}: ${RESTORE_TEST_NOT_VALIDATED[resourceType]})` : ''}`,
     };
   }
   const recoveryPointArn = event.resources[0];

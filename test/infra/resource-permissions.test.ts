@@ -128,7 +128,13 @@ describe('the grants on restore testing copies', () => {
   // IAM denial there.
   it('are exactly the DynamoDB and RDS checks reads and the RDS password, nothing more', () => {
     expect(restoreTest.map((s) => s.Sid).sort()).toEqual(
-      ['ReadRestoreTestTables', 'ReadRestoreTestDbInstances', 'GiveRestoreTestCopiesTheirOwnPassword'].sort(),
+      [
+        'ReadRestoreTestTables',
+        'ReadRestoreTestDbInstances',
+        'GiveRestoreTestCopiesTheirOwnPassword',
+        'ReadRestoreTestBuckets',
+        'ReadRestoreTestObjects',
+      ].sort(),
     );
     expect(asList(byName('ReadRestoreTestTables')?.Action).sort()).toEqual(
       [
@@ -143,12 +149,30 @@ describe('the grants on restore testing copies', () => {
       ['rds:DescribeDBInstances', 'rds:ListTagsForResource'].sort(),
     );
     expect(asList(byName('GiveRestoreTestCopiesTheirOwnPassword')?.Action)).toEqual(['rds:ModifyDBInstance']);
+    expect(asList(byName('ReadRestoreTestBuckets')?.Action).sort()).toEqual(
+      [
+        's3:GetBucketPublicAccessBlock',
+        's3:GetBucketTagging',
+        's3:GetBucketVersioning',
+        's3:GetEncryptionConfiguration',
+        's3:ListBucket',
+      ].sort(),
+    );
+    expect(asList(byName('ReadRestoreTestObjects')?.Action)).toEqual(['s3:GetObject']);
   });
 
   it('name no wildcard action and only restore testing names of the DR account', () => {
     for (const statement of restoreTest) {
       for (const action of asList(statement.Action)) expect(action).not.toContain('*');
       for (const resource of resources(statement)) {
+        if (resource.startsWith('arn:aws:s3:::')) {
+          // A bucket ARN names no account: the statement pins the DR account with aws:ResourceAccount.
+          expect(resource).toMatch(/^arn:aws:s3:::awsbackup-restore-test-\*(\/\*)?$/);
+          expect(statement.Condition).toEqual({
+            StringEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } },
+          });
+          continue;
+        }
         expect(resource).toMatch(/^arn:\$\{AWS::Partition\}:[a-z]+:\$\{AWS::Region\}:\$\{AWS::AccountId\}:/);
         expect(resource).toMatch(/[:/]awsbackup-restore-test-\*$/);
       }

@@ -613,7 +613,23 @@ describe('restore testing events (mode validate)', () => {
   it('skips a type whose checks cannot judge a restore test yet', async () => {
     const reason = skipOf(await decide(withDetail(event(), { resourceType: 'EBS' })));
 
-    expect(reason).toContain('restored a EBS: validated types are DynamoDB, RDS');
+    expect(reason).toBe(
+      'restore testing job 8F2E4D6C-0B1A-4938-8776-5D4C3B2A1F0E restored a EBS: validated types are DynamoDB, RDS, S3',
+    );
+  });
+
+  it('says why an Aurora restore test is not validated', async () => {
+    const reason = skipOf(await decide(withDetail(event(), { resourceType: 'Aurora' })));
+
+    expect(reason).toContain(
+      'validated types are DynamoDB, RDS, S3 (Aurora: restore testing restores the cluster without an instance;',
+    );
+  });
+
+  it.each(['RDS', 'S3'])('asks for a validation of a %s restore test', async (resourceType) => {
+    const request = requestOf(await decide(withDetail(event(), { resourceType })));
+
+    expect(request).toMatchObject({ mode: 'validate', source: { resourceType } });
   });
 
   it('starts one execution named after the restore job; a redelivery starts nothing', async () => {

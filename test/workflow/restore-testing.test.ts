@@ -215,6 +215,74 @@ describe('a restore testing job of an RDS instance in the DR account', () => {
   });
 });
 
+describe('a restore testing job of an S3 bucket in the DR account', () => {
+  const restoreTestBucket = (sandbox: Sandbox) =>
+    [...sandbox.world.resources.values()].find(
+      (r) => r.kind === 'bucket' && r.id.startsWith('awsbackup-restore-test-'),
+    );
+
+  it('is validated read-only with the data checks: VALIDATING, then one SUCCESSFUL; never deleted by Pilotlight', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate((s) => {
+      test = s.restoreTestCompleted('S3');
+    });
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('SUCCEEDED');
+    expect(drill.mode).toBe('validate');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'SUCCESSFUL']);
+    expect(drill.restoreValidation).toEqual({
+      status: 'SUCCESSFUL',
+      message: `${drill.checks.length} checks passed`,
+    });
+    expect(drill.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['resource-available', true],
+      ['isolated', true],
+      ['encrypted', true],
+      ['data-integrity', true],
+      ['restore test', true],
+      ['data: archived orders', true],
+      ['data: archived order checksums', true],
+      ['data: newest archived order', true],
+    ]);
+    expect(jobs(sandbox).map((j) => [j.kind, j.restoreTestingPlanArn])).toEqual([
+      ['restore', test.restoreTestingPlanArn],
+    ]);
+    // Neither tagged nor deleted by Pilotlight: restore testing deleted it after the final status.
+    const bucket = restoreTestBucket(sandbox);
+    expect(bucket?.tags).toEqual({});
+    expect(bucket?.phase).toBe('deleted');
+    expect(bucket?.deletedAt).toBeGreaterThan(Date.parse(sandbox.validationResults.at(-1)?.at ?? ''));
+    expect(sandbox.apiCallsByFunction.has('teardown')).toBe(false);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(report.sandbox.alerts).toEqual([]);
+    expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(sandbox.iam.denials).toEqual([]);
+  });
+
+  it('gets exactly one FAILED naming the failing data check under data=corrupt', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate(
+      (s) => {
+        test = s.restoreTestCompleted('S3');
+      },
+      { faults: ['data=corrupt'] },
+    );
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('HealthCheckFailed');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'FAILED']);
+    expect(sandbox.validationResults.at(-1)?.message).toContain('data: archived order checksums');
+    expect(drill.restoreValidation?.status).toBe('FAILED');
+    expect(report.sandbox.alerts).toHaveLength(1);
+    expect(drill.evidence?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(restoreTestBucket(sandbox)?.phase).toBe('deleted');
+    expect(sandbox.apiCallsByFunction.has('teardown')).toBe(false);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+});
+
 describe("a restore testing job's validation profile, by the source resource's tag", () => {
   it('runs the profile pilotlight:validation names, read in the source account, instead of the type default', async () => {
     let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
