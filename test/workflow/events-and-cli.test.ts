@@ -211,6 +211,26 @@ describe('pilotlight drill', () => {
     });
   });
 
+  it('validates the RDS restore testing job of its sample event with the data checks: one SUCCESSFUL put', async () => {
+    const code = await main(['drill', '--event', 'events/restore-testing-job-completed-rds.json', '--json']);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.drills).toHaveLength(1);
+    expect(report.drills[0]).toMatchObject({
+      drillId: 'restore-test-4a7c9e1b-3d5f-4b7a-9c1e-2f4a6c8e0b3d',
+      status: 'SUCCEEDED',
+      mode: 'validate',
+      source: { resourceType: 'RDS' },
+      restoreValidation: { status: 'SUCCESSFUL', message: '8 checks passed' },
+    });
+    expect(
+      report.drills[0].checks.filter((check: { name: string }) => check.name.startsWith('data: ')),
+    ).toHaveLength(3);
+    expect(report.drills[0].steps.map((step: { name: string }) => step.name)).not.toContain('TearDown');
+    expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+
   it('runs the drill an event file asks for', async () => {
     const code = await main(['drill', '--event', 'events/backup-job-completed-ebs.json', '--json']);
 
