@@ -145,10 +145,11 @@ export async function decide(event: BackupEvent): Promise<Decision> {
 /**
  * Resource types whose checks can judge a restore testing job's restore: their checks only read what restore
  * testing names `awsbackup-restore-test-*` (accounts/dr-account.yaml ReadRestoreTestTables,
- * ReadRestoreTestDbInstances, ReadRestoreTestBuckets, ReadRestoreTestObjects), and an RDS copy gets its own
- * master password first (GiveRestoreTestCopiesTheirOwnPassword).
+ * ReadRestoreTestDbInstances, ReadRestoreTestBuckets, ReadRestoreTestObjects; EBS's DescribeVolumes has no
+ * resource-level permissions and was already granted), and an RDS copy gets its own master password first
+ * (GiveRestoreTestCopiesTheirOwnPassword). EBS has no data checks: its checks are the volume's own.
  */
-export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB', 'RDS', 'S3'];
+export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB', 'RDS', 'S3', 'EBS'];
 
 /**
  * Why a restore test of a type not in RESTORE_TEST_TYPES is not validated (the skip reason says it), where

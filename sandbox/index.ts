@@ -246,6 +246,7 @@ export class Sandbox {
         securityGroupIds: this.param(this.config.params, 'restoreSecurityGroupIds')
           .split(',')
           .map((id) => id.trim()),
+        availabilityZone: this.param(this.config.params, 'restoreAvailabilityZone'),
       },
     );
   }

@@ -77,6 +77,7 @@ export interface SandboxResourceType {
 export interface RestoreTestNetwork {
   subnetGroup: string;
   securityGroupIds: string[];
+  availabilityZone: string;
 }
 
 export type Operation = (caller: ApiCall['caller'], input: Record<string, never>) => unknown;

@@ -611,10 +611,10 @@ describe('restore testing events (mode validate)', () => {
   });
 
   it('skips a type whose checks cannot judge a restore test yet', async () => {
-    const reason = skipOf(await decide(withDetail(event(), { resourceType: 'EBS' })));
+    const reason = skipOf(await decide(withDetail(event(), { resourceType: 'EFS' })));
 
     expect(reason).toBe(
-      'restore testing job 8F2E4D6C-0B1A-4938-8776-5D4C3B2A1F0E restored a EBS: validated types are DynamoDB, RDS, S3',
+      'restore testing job 8F2E4D6C-0B1A-4938-8776-5D4C3B2A1F0E restored a EFS: validated types are DynamoDB, RDS, S3, EBS',
     );
   });
 
@@ -622,11 +622,11 @@ describe('restore testing events (mode validate)', () => {
     const reason = skipOf(await decide(withDetail(event(), { resourceType: 'Aurora' })));
 
     expect(reason).toContain(
-      'validated types are DynamoDB, RDS, S3 (Aurora: restore testing restores the cluster without an instance;',
+      'validated types are DynamoDB, RDS, S3, EBS (Aurora: restore testing restores the cluster without an instance;',
     );
   });
 
-  it.each(['RDS', 'S3'])('asks for a validation of a %s restore test', async (resourceType) => {
+  it.each(['RDS', 'S3', 'EBS'])('asks for a validation of a %s restore test', async (resourceType) => {
     const request = requestOf(await decide(withDetail(event(), { resourceType })));
 
     expect(request).toMatchObject({ mode: 'validate', source: { resourceType } });

@@ -283,6 +283,54 @@ describe('a restore testing job of an S3 bucket in the DR account', () => {
   });
 });
 
+describe('a restore testing job of an EBS volume in the DR account', () => {
+  const restoreTestVolume = (sandbox: Sandbox) =>
+    [...sandbox.world.resources.values()].find((r) => r.kind === 'volume');
+
+  it("is judged by the volume's own read-only checks: VALIDATING, then one SUCCESSFUL; never tagged or deleted by Pilotlight", async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate((s) => {
+      test = s.restoreTestCompleted('EBS');
+    });
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('SUCCEEDED');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'SUCCESSFUL']);
+    expect(drill.restoreValidation).toEqual({ status: 'SUCCESSFUL', message: '5 checks passed' });
+    expect(drill.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['resource-available', true],
+      ['encrypted', true],
+      ['isolated-network', true],
+      ['data-integrity', true],
+      ['restore test', true],
+    ]);
+    const volume = restoreTestVolume(sandbox);
+    expect(volume?.tags).toEqual({ 'awsbackup-restore-test': test.restoreJobId });
+    expect(volume?.phase).toBe('deleted');
+    expect(volume?.deletedAt).toBeGreaterThan(Date.parse(sandbox.validationResults.at(-1)?.at ?? ''));
+    expect(sandbox.apiCallsByFunction.has('teardown')).toBe(false);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    expect(sandbox.iam.denials).toEqual([]);
+  });
+
+  it('gets exactly one FAILED naming data-integrity when the restored volume is not the backup size', async () => {
+    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+    const { report, sandbox } = await simulate(
+      (s) => {
+        test = s.restoreTestCompleted('EBS');
+      },
+      { faults: ['data=corrupt'] },
+    );
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'FAILED']);
+    expect(sandbox.validationResults.at(-1)?.message).toBe('failed checks: data-integrity');
+    expect(restoreTestVolume(sandbox)?.phase).toBe('deleted');
+    expect(report.sandbox.resourcesLeft).toBe(0);
+  });
+});
+
 describe("a restore testing job's validation profile, by the source resource's tag", () => {
   it('runs the profile pilotlight:validation names, read in the source account, instead of the type default', async () => {
     let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
