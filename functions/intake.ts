@@ -143,11 +143,24 @@ export async function decide(event: BackupEvent): Promise<Decision> {
 }
 
 /**
- * Resource types whose checks can judge a restore testing job's restore: their checks only read (RDS and Aurora
- * give their drill copy a password first, which Pilotlight may do only to its own `pl-*` copies) and the DR
- * role may read what restore testing names them (accounts/dr-account.yaml ReadRestoreTestTables).
+ * Resource types whose checks can judge a restore testing job's restore: their checks only read what restore
+ * testing names `awsbackup-restore-test-*` (accounts/dr-account.yaml ReadRestoreTestTables,
+ * ReadRestoreTestDbInstances, ReadRestoreTestBuckets, ReadRestoreTestObjects; EBS's DescribeVolumes has no
+ * resource-level permissions and was already granted), and an RDS copy gets its own master password first
+ * (GiveRestoreTestCopiesTheirOwnPassword). EBS has no data checks: its checks are the volume's own.
  */
-export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB'];
+export const RESTORE_TEST_TYPES: readonly string[] = ['DynamoDB', 'RDS', 'S3', 'EBS'];
+
+/**
+ * Why a restore test of a type not in RESTORE_TEST_TYPES is not validated (the skip reason says it), where
+ * there is more to say than "not yet".
+ */
+const RESTORE_TEST_NOT_VALIDATED: Readonly<Record<string, string>> = {
+  Aurora:
+    "restore testing restores the cluster without an instance; the checks would add one, which Pilotlight would then have to delete inside restore testing's cluster",
+  DocumentDB: 'restore testing restores the cluster without an instance (as for Aurora)',
+  Neptune: 'restore testing restores the cluster without an instance (as for Aurora)',
+};
 
 /**
  * A "Restore Job State Change" asks for a validation only when an AWS Backup restore testing plan started the
@@ -172,7 +185,7 @@ function decideRestoreTest(event: BackupEvent): Decision {
   const resourceType = detail.resourceType ?? '';
   if (!RESTORE_TEST_TYPES.includes(resourceType)) {
     return {
-      skip: `restore testing job ${job} restored a ${resourceType || 'resource of no type'}: validated types are ${RESTORE_TEST_TYPES.join(', ')}`,
+      skip: `restore testing job ${job} restored a ${resourceType || 'resource of no type'}: validated types are ${RESTORE_TEST_TYPES.join(', ')}${RESTORE_TEST_NOT_VALIDATED[resourceType] ? ` (${resourceType}: ${RESTORE_TEST_NOT_VALIDATED[resourceType]})` : ''}`,
     };
   }
   const recoveryPointArn = event.resources[0];

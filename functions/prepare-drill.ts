@@ -4,6 +4,7 @@ import {
   DescribeRestoreJobCommand,
 } from '@aws-sdk/client-backup';
 import * as z from 'zod';
+import { parseArn } from './lib/arn.js';
 import { claimRecoveryPoint } from './lib/claims.js';
 import { drClients, sourceClients } from './lib/clients.js';
 import { config, drVaultArn, isSourceAccount, isStandby } from './lib/config.js';
@@ -60,7 +61,9 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
   // deployment restoring from the DR vault acts while the primary region may be down: it touches nothing there,
   // and its data checks run the type's default profile.
   const validationTag =
-    resourceArn && !(inDrVault && isStandby) ? await validationTagOf(request, resourceArn) : undefined;
+    resourceArn && !(inDrVault && isStandby)
+      ? await validationTagOf(request.source.account, request.source.region, resourceArn)
+      : undefined;
   const previousDrillId = await claim(drillId, request);
 
   await updateDrill(drillId, { status: 'RUNNING', resourceType: request.source.resourceType });
@@ -123,6 +126,11 @@ async function prepareValidation(request: DrillRequest, input: z.infer<typeof In
       `${what} restored from ${job.BackupVaultArn}, not the DR vault ${drVaultArn}`,
     );
   }
+  // The profile is chosen as for a drill: by the source resource's pilotlight:validation tag, read before
+  // anything is written (a failing read is retried with nothing left behind).
+  const validationTag = job.SourceResourceArn
+    ? await restoreTestValidationTag(job.SourceResourceArn)
+    : undefined;
   await updateDrill(drillId, {
     status: 'RUNNING',
     resourceType: request.source.resourceType,
@@ -159,18 +167,35 @@ async function prepareValidation(request: DrillRequest, input: z.infer<typeof In
       startedAt: job.CreationDate.toISOString(),
       completedAt: job.CompletionDate.toISOString(),
     },
+    ...(validationTag ? { validationTag } : {}),
   };
+}
+
+/**
+ * Mode validate: the `pilotlight:validation` tag of the resource restore testing's recovery point was taken of,
+ * read in the account and region its ARN names, through the source role - only where that role is: a source
+ * account of this deployment. A resource of any other account, an ARN naming no account or region (an EBS
+ * snapshot's), and the standby deployment (whose primary region may be down) run the type's default profile.
+ */
+async function restoreTestValidationTag(sourceResourceArn: string): Promise<string | undefined> {
+  const arn = parseArn(sourceResourceArn);
+  if (!arn?.region || !arn.account || !isSourceAccount(arn.account) || isStandby) return undefined;
+  return validationTagOf(arn.account, arn.region, sourceResourceArn);
 }
 
 /**
  * The source resource's `pilotlight:validation` tag (which validation profile its data checks run), read with
  * the Tagging API in the source account through the source role. The Tagging SDK loads only here.
  */
-async function validationTagOf(request: DrillRequest, resourceArn: string): Promise<string | undefined> {
+async function validationTagOf(
+  account: string,
+  region: string,
+  resourceArn: string,
+): Promise<string | undefined> {
   const { GetResourcesCommand, ResourceGroupsTaggingAPIClient } = await import(
     '@aws-sdk/client-resource-groups-tagging-api'
   );
-  const result = await sourceClients(request.source.account, request.source.region)
+  const result = await sourceClients(account, region)
     .client(ResourceGroupsTaggingAPIClient)
     .send(new GetResourcesCommand({ ResourceARNList: [resourceArn] }));
   const tags = result.ResourceTagMappingList?.find((mapping) => mapping.ResourceARN === resourceArn)?.Tags;

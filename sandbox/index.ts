@@ -241,6 +241,13 @@ export class Sandbox {
       this.stepFunctions,
       this.clock,
       this.random,
+      {
+        subnetGroup: this.param(this.config.params, 'restoreDbSubnetGroup'),
+        securityGroupIds: this.param(this.config.params, 'restoreSecurityGroupIds')
+          .split(',')
+          .map((id) => id.trim()),
+        availabilityZone: this.param(this.config.params, 'restoreAvailabilityZone'),
+      },
     );
   }
 

@@ -31,6 +31,12 @@ export interface DrillReport {
     retainUntil: string | null;
   } | null;
   error: { name: string; message: string } | null;
+  /**
+   * Mode `validate`: the last validation status AWS Backup accepted for the restore testing job
+   * (PutRestoreValidationResult: the final SUCCESSFUL, FAILED or TIMED_OUT, or VALIDATING when no final one was
+   * put); null for drills and failovers, or when nothing was put.
+   */
+  restoreValidation: { status: string; message: string | null } | null;
 }
 
 export interface RunReport {
@@ -122,6 +128,16 @@ function duplicateReason(output: Json | undefined): string | undefined {
   }
 }
 
+/** The last status PutRestoreValidationResult put on a restore testing job, or null. */
+function restoreValidationOf(
+  sandbox: Sandbox,
+  restoreJobId: string | undefined,
+): DrillReport['restoreValidation'] {
+  if (!restoreJobId) return null;
+  const put = sandbox.validationResults.filter((r) => r.restoreJobId === restoreJobId).at(-1);
+  return put ? { status: put.status, message: put.message ?? null } : null;
+}
+
 export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): RunReport {
   const executions = [...sandbox.stepFunctions.executions.values()];
   const duplicates = executions.flatMap((execution) => {
@@ -138,6 +154,7 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
         mode?: string;
         trigger?: Json;
         source?: Evidence['source'];
+        restoreTest?: { restoreJobId?: string };
       };
       const source = evidence?.source ?? request.source ?? {};
       const target = evidence?.target ?? {};
@@ -176,6 +193,7 @@ export function buildReport(sandbox: Sandbox, seed: number, startedAt: string): 
             }
           : null,
         error,
+        restoreValidation: restoreValidationOf(sandbox, request.restoreTest?.restoreJobId),
       };
     });
 

@@ -5,6 +5,7 @@ import type { EventBridgeEvent } from './events.js';
 import type { Iam } from './iam.js';
 import type { Random } from './random.js';
 import { sandboxType, sandboxTypes } from './resources/index.js';
+import type { RestoreTestNetwork } from './resources/types.js';
 import type { Json } from './serverless-config.js';
 import type { StepFunctionsSimulator } from './step-functions.js';
 import type { World } from './world.js';
@@ -27,6 +28,8 @@ export class Scenario {
     private readonly stepFunctions: StepFunctionsSimulator,
     private readonly clock: VirtualClock,
     private readonly random: Random,
+    /** The DR network restore testing selections of the DR account override database restores into. */
+    private readonly restoreTestNetwork: RestoreTestNetwork,
   ) {}
 
   /** A resource of this type in the production account has just been backed up. Returns the event sent. */
@@ -220,18 +223,14 @@ export class Scenario {
         createdAt: createdAt - 6 * 3_600_000,
         completedAt: createdAt - 5 * 3_600_000,
       });
+    const type = sandboxType(resourceType);
     const created = text(detail.createdResourceArn) ?? '';
-    const tableName = created.split(':table/')[1];
+    const name = type.restoreTestName?.(created) ?? `awsbackup-restore-test-${this.random.hex(12)}`;
     this.world.backup.provisionRestoreTestJob({
       id,
       point,
       restoreTestingPlanArn: planArn,
-      metadata: {
-        ...point.metadata,
-        ...(tableName ? { targetTableName: tableName } : {}),
-        encryptionType: 'KMS',
-        kmsMasterKeyArn: `arn:aws:kms:${drRegion}:${drAccount}:alias/aws/dynamodb`,
-      },
+      metadata: this.restoreTestMetadata(resourceType, point.metadata, name, drAccount),
       createdAt,
       completedAt,
     });
@@ -331,14 +330,32 @@ export class Scenario {
       completedAt: createdAt + this.random.seconds(20 * 60, 60 * 60),
     });
     const restoreTestingPlanArn = `arn:aws:backup:${drRegion}:${account}:restore-testing-plan:pilotlight_sandbox-${this.random.hex(8)}`;
-    const metadata: Record<string, string> = {
-      ...point.metadata,
-      targetTableName: `awsbackup-restore-test-${this.random.hex(12)}`,
-      encryptionType: 'KMS',
-      kmsMasterKeyArn: `arn:aws:kms:${drRegion}:${account}:alias/aws/dynamodb`,
-    };
+    const name = `awsbackup-restore-test-${this.random.hex(12)}`;
+    const metadata = this.restoreTestMetadata(resourceType, point.metadata, name, account);
     const job = this.world.backup.startRestoreTestJob({ point, restoreTestingPlanArn, metadata });
     return { restoreJobId: job.id, restoreTestingPlanArn, recoveryPointArn: point.arn };
+  }
+
+  /**
+   * What restore testing restores a backup of this type with: its inferred metadata and the DR account's
+   * selection overrides (sandbox/resources/<type>.ts restoreTestMetadata); a type without them keeps the
+   * backup's own metadata.
+   */
+  private restoreTestMetadata(
+    resourceType: string,
+    metadata: Record<string, string>,
+    name: string,
+    account: string,
+  ): Record<string, string> {
+    const infer = sandboxType(resourceType).restoreTestMetadata;
+    if (!infer) return { ...metadata };
+    return infer({
+      metadata,
+      name,
+      account,
+      region: this.world.settings.drRegion,
+      network: this.restoreTestNetwork,
+    });
   }
 
   /** An operator starts a drill (or a failover) by hand: StartExecution with the manual input shape. */

@@ -2,6 +2,7 @@ import { SimulatedAwsError } from '../aws-errors.js';
 import { sandboxType } from '../resources/index.js';
 import type { Json } from '../serverless-config.js';
 import type { Caller, Job, RecoveryPoint, World } from '../world.js';
+import { SecretsState } from './secrets-manager.js';
 
 const RUNNING = new Set(['CREATED', 'PENDING', 'RUNNING']);
 /** Restore testing validation statuses that are final once set (PutRestoreValidationResult). */
@@ -425,9 +426,20 @@ export class Backup {
       restoreTestingPlanArn: input.restoreTestingPlanArn,
     };
     job.createdResourceArn = sandboxType(point.resourceType).restore(this.world, job, point, input.metadata);
+    this.tagRestoreTest(job);
     this.jobs.set(job.id, job);
     this.clock.schedule(24 * 3_600_000, () => this.deleteRestoreTest(job), { background: true });
     return job;
+  }
+
+  /**
+   * Restore testing tags what it restores `awsbackup-restore-test` where the type supports tag on restore (what
+   * its cleanup, and the DR role's restore-test grants, rely on). The value is not documented: the job id here.
+   */
+  private tagRestoreTest(job: Job): void {
+    if (!job.restoreTestingPlanArn || !sandboxType(job.resourceType).tagsRestoreTests) return;
+    const resource = this.world.resources.get(job.createdResourceArn ?? '');
+    if (resource) resource.tags['awsbackup-restore-test'] = job.id;
   }
 
   /** Restore testing deletes what its job restored (a resource of restore testing's, never a drill's). */
@@ -436,6 +448,8 @@ export class Backup {
     if (!resource || resource.phase === 'deleted') return;
     resource.phase = 'deleted';
     resource.deletedAt = this.clock.now;
+    // As RDS does when an instance is deleted: the managed master user secret the validation gave it goes too.
+    this.world.state(SecretsState).deleteManagedOf(this.world, resource.arn);
   }
 
   /**
@@ -522,6 +536,7 @@ export class Backup {
           : 'Restore job was aborted.';
     } else {
       job.createdResourceArn = type.restore(this.world, job, point, metadata);
+      this.tagRestoreTest(job);
       job.state = 'COMPLETED';
       this.notePeak(job.account, point.resourceType);
     }

@@ -398,4 +398,13 @@ export const dynamodb: SandboxResourceType = {
     [...world.state(DynamoDbState).tables.values()].filter(
       (t) => t.account === account && t.phase !== 'deleted',
     ).length,
+
+  // Restore testing infers targetTableName; its selection overrides the key to the DR account's.
+  restoreTestMetadata: ({ metadata, name, account, region }) => ({
+    ...metadata,
+    targetTableName: name,
+    encryptionType: 'KMS',
+    kmsMasterKeyArn: `arn:aws:kms:${region}:${account}:alias/aws/dynamodb`,
+  }),
+  restoreTestName: (arn) => arn.split(':table/')[1],
 };

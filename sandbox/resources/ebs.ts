@@ -67,4 +67,12 @@ export const ebs: SandboxResourceType = {
     [...world.state(Ec2State).volumes.values()].filter(
       (v) => v.account === account && v.phase !== 'deleted' && v.attachedTo === undefined,
     ).length,
+
+  // Restore testing infers an encrypted volume in a random Availability Zone; the DR account's selection
+  // overrides the zone to the restore subnet's. The source's key does not follow (the DR account's default).
+  restoreTestMetadata: ({ metadata, network }) => {
+    const { kmsKeyId: _sourceKey, ...rest } = metadata;
+    return { ...rest, availabilityZone: network.availabilityZone, encrypted: 'true' };
+  },
+  tagsRestoreTests: true,
 };

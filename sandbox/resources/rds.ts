@@ -89,4 +89,19 @@ export const rds: SandboxResourceType = {
     [...world.state(RdsState).instances.values()].filter(
       (i) => i.account === account && i.phase !== 'deleted' && i.clusterId === undefined,
     ).length,
+
+  // Restore testing infers the identifier (awsbackup-restore-test-…), no deletion protection and a single AZ;
+  // the DR account's selection overrides the subnet group and security groups into the isolated network.
+  restoreTestMetadata: ({ metadata, name, region, network }) => ({
+    ...metadata,
+    DBInstanceIdentifier: name,
+    AvailabilityZone: `${region}a`,
+    DBSubnetGroupName: network.subnetGroup,
+    VpcSecurityGroupIds: JSON.stringify(network.securityGroupIds),
+    PubliclyAccessible: 'false',
+    MultiAZ: 'false',
+    DeletionProtection: 'false',
+  }),
+  restoreTestName: (arn) => /:db:([a-z][a-z0-9-]*)$/.exec(arn)?.[1],
+  tagsRestoreTests: true,
 };

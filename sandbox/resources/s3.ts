@@ -369,4 +369,16 @@ export const s3: SandboxResourceType = {
   present: (world, account) =>
     [...world.state(S3State).buckets.values()].filter((b) => b.account === account && b.phase !== 'deleted')
       .length,
+
+  // Restore testing infers a new bucket named awsbackup-restore-test-…; the DR account's selection overrides
+  // the encryption to SSE-KMS with the account's key (restore testing's default is SSE-S3).
+  restoreTestMetadata: ({ metadata, name, account, region }) => ({
+    ...metadata,
+    DestinationBucketName: name,
+    NewBucket: 'true',
+    Encrypted: 'true',
+    EncryptionType: 'SSE-KMS',
+    KMSKey: `arn:aws:kms:${region}:${account}:alias/aws/s3`,
+  }),
+  restoreTestName: (arn) => /^arn:aws:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/.exec(arn)?.[1],
 };

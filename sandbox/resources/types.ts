@@ -47,6 +47,37 @@ export interface SandboxResourceType {
   restore(world: World, job: Job, point: RecoveryPoint, metadata: Record<string, string>): string;
   /** Restored resources of this type present in the account (what its restore concurrency is about). */
   present(world: World, account: string): number;
+  /**
+   * The restore metadata AWS Backup restore testing infers for a backup of this type (AWS Backup, "Restore
+   * testing inferred metadata": a random name starting `awsbackup-restore-test-`), with the overrides a restore
+   * testing selection of the DR account sets (its isolated network, its key). `name` is the restored resource's
+   * name when an event names it. Types without it have no simulated restore testing.
+   */
+  restoreTestMetadata?(input: {
+    metadata: Record<string, string>;
+    name: string;
+    account: string;
+    region: string;
+    network: RestoreTestNetwork;
+  }): Record<string, string>;
+  /**
+   * The restored resource's name in a restore testing job event's `createdResourceArn` (what restoreTestMetadata
+   * is given as `name`), or undefined when the ARN is not of this type's form.
+   */
+  restoreTestName?(createdResourceArn: string): string | undefined;
+  /**
+   * Restore testing tags what it restores `awsbackup-restore-test` where the type supports tag on restore (RDS,
+   * Aurora, EBS, EC2…); DynamoDB and S3 do not, and restore testing finds those by name (AWS Backup, "Restore
+   * testing": data deletion).
+   */
+  readonly tagsRestoreTests?: boolean;
+}
+
+/** The network a restore testing selection of the DR account restores databases into (its overrides). */
+export interface RestoreTestNetwork {
+  subnetGroup: string;
+  securityGroupIds: string[];
+  availabilityZone: string;
 }
 
 export type Operation = (caller: ApiCall['caller'], input: Record<string, never>) => unknown;

@@ -369,7 +369,7 @@ describe('the DR account', () => {
     ]);
   });
 
-  it('scopes rds:Describe* to pl-* instances and clusters and AWS Backup snapshots', () => {
+  it('scopes rds:Describe* to pl-* instances and clusters, restore testing instances and AWS Backup snapshots', () => {
     const describes = resourcesOfType(template, 'AWS::IAM::Role')
       .flatMap(([id]) => roleStatements(template, id))
       .filter((s) => s.Effect === 'Allow' && asList(s.Action).some((a) => a.startsWith('rds:Describe')));
@@ -377,7 +377,7 @@ describe('the DR account', () => {
     for (const statement of describes) {
       for (const resource of asList(statement.Resource as unknown[]))
         expect(JSON.stringify(resource)).toMatch(
-          /:(db:pl-|cluster:pl-|snapshot:awsbackup:|cluster-snapshot:awsbackup:)\*"/,
+          /:(db:pl-|cluster:pl-|db:awsbackup-restore-test-|snapshot:awsbackup:|cluster-snapshot:awsbackup:)\*"/,
         );
     }
   });

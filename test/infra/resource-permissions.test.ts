@@ -109,20 +109,34 @@ describe('the DynamoDB and S3 data checks', () => {
 });
 
 /**
- * Mode validate (docs/validation.md): the checks read the tables AWS Backup restore testing restores, which it
- * names `awsbackup-restore-test-…`. Read only, on those names in the DR account only, and nothing that tags or
- * deletes: restore testing deletes its own restore.
+ * Mode validate (docs/validation.md): the checks read what AWS Backup restore testing restores, which it names
+ * `awsbackup-restore-test-…`. Read only, on those names in the DR account only, and nothing that tags or
+ * deletes: restore testing deletes its own restore. The one change: an RDS copy's own master password, only on
+ * instances that carry restore testing's `awsbackup-restore-test` tag.
  */
-describe('the reads of restore testing tables', () => {
+describe('the grants on restore testing copies', () => {
   const restoreTest = orchestrator.filter(
-    (s) => s.Effect === 'Allow' && JSON.stringify(s.Resource ?? '').includes('awsbackup-restore-test-'),
+    (s) => s.Effect === 'Allow' && JSON.stringify(s.Resource ?? '').includes('awsbackup-restore-test'),
   );
+  const byName = (sid: string) => restoreTest.find((s) => s.Sid === sid);
+  const resources = (statement: Statement | undefined) =>
+    asList(statement?.Resource).map((r) =>
+      typeof r === 'string' ? r : String((r as { 'Fn::Sub'?: unknown })['Fn::Sub']),
+    );
 
-  // The workflow test (test/workflow/restore-testing.test.ts) proves these reads are all the checks need: no
+  // The workflow test (test/workflow/restore-testing.test.ts) proves these grants are all the checks need: no
   // IAM denial there.
-  it('are the DynamoDB checks and data checks reads, on awsbackup-restore-test-* tables of the DR account only', () => {
-    expect(restoreTest.map((s) => s.Sid)).toEqual(['ReadRestoreTestTables']);
-    expect(asList(restoreTest[0]?.Action).sort()).toEqual(
+  it('are exactly the DynamoDB and RDS checks reads and the RDS password, nothing more', () => {
+    expect(restoreTest.map((s) => s.Sid).sort()).toEqual(
+      [
+        'ReadRestoreTestTables',
+        'ReadRestoreTestDbInstances',
+        'GiveRestoreTestCopiesTheirOwnPassword',
+        'ReadRestoreTestBuckets',
+        'ReadRestoreTestObjects',
+      ].sort(),
+    );
+    expect(asList(byName('ReadRestoreTestTables')?.Action).sort()).toEqual(
       [
         'dynamodb:DescribeContinuousBackups',
         'dynamodb:DescribeTable',
@@ -131,12 +145,69 @@ describe('the reads of restore testing tables', () => {
         'dynamodb:Scan',
       ].sort(),
     );
-    expect(restoreTest[0]?.Resource).toEqual({
-      'Fn::Sub':
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
-        'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/awsbackup-restore-test-*',
+    expect(asList(byName('ReadRestoreTestDbInstances')?.Action).sort()).toEqual(
+      ['rds:DescribeDBInstances', 'rds:ListTagsForResource'].sort(),
+    );
+    expect(asList(byName('GiveRestoreTestCopiesTheirOwnPassword')?.Action)).toEqual(['rds:ModifyDBInstance']);
+    expect(asList(byName('ReadRestoreTestBuckets')?.Action).sort()).toEqual(
+      [
+        's3:GetBucketPublicAccessBlock',
+        's3:GetBucketTagging',
+        's3:GetBucketVersioning',
+        's3:GetEncryptionConfiguration',
+        's3:ListBucket',
+      ].sort(),
+    );
+    expect(asList(byName('ReadRestoreTestObjects')?.Action)).toEqual(['s3:GetObject']);
+  });
+
+  it('name no wildcard action and only restore testing names of the DR account', () => {
+    for (const statement of restoreTest) {
+      for (const action of asList(statement.Action)) expect(action).not.toContain('*');
+      for (const resource of resources(statement)) {
+        if (resource.startsWith('arn:aws:s3:::')) {
+          // A bucket ARN names no account: the statement pins the DR account with aws:ResourceAccount.
+          expect(resource).toMatch(/^arn:aws:s3:::awsbackup-restore-test-\*(\/\*)?$/);
+          expect(statement.Condition).toEqual({
+            StringEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } },
+          });
+          continue;
+        }
+        expect(resource).toMatch(/^arn:\$\{AWS::Partition\}:[a-z]+:\$\{AWS::Region\}:\$\{AWS::AccountId\}:/);
+        expect(resource).toMatch(/[:/]awsbackup-restore-test-\*$/);
+      }
+      for (const action of asList(statement.Action)) {
+        expect(isDelete(action)).toBe(false);
+        expect(action).not.toMatch(/:(Add|Remove|Create|Delete)?Tag|:TagResource|:UntagResource/);
+      }
+    }
+  });
+
+  it("let the RDS password be set only on instances that carry restore testing's tag", () => {
+    expect(byName('GiveRestoreTestCopiesTheirOwnPassword')?.Condition).toEqual({
+      Null: { 'aws:ResourceTag/awsbackup-restore-test': 'false' },
     });
+    expect(resources(byName('GiveRestoreTestCopiesTheirOwnPassword'))).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+      'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:awsbackup-restore-test-*',
+    ]);
+  });
+
+  it('reach the teardown role nowhere', () => {
     for (const statement of teardown)
-      expect(JSON.stringify(statement.Resource ?? '')).not.toContain('awsbackup-restore-test-');
+      expect(JSON.stringify(statement.Resource ?? '')).not.toContain('awsbackup-restore-test');
+  });
+
+  it('let the probe read the managed secret of a restore testing instance, and of nothing else by that name', () => {
+    const probe = roleStatements(template, 'ProbeRole').filter((s) =>
+      JSON.stringify(s.Condition ?? '').includes('awsbackup-restore-test'),
+    );
+    expect(probe.map((s) => [s.Sid, asList(s.Action)])).toEqual([
+      ['ReadDrillCopySecrets', ['secretsmanager:GetSecretValue']],
+    ]);
+    expect(JSON.stringify(probe[0]?.Condition)).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+      'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:awsbackup-restore-test-*',
+    );
   });
 });

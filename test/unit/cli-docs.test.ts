@@ -52,6 +52,12 @@ describe('docs/cli.md', () => {
       expect(docs).toMatch(named(field));
   });
 
+  it('names the fields a drill of the drill --json gained after the first contract', () => {
+    const drills = docs.split('\n').find((line) => line.startsWith('| `drills[]` |')) ?? '';
+    for (const field of ['dataRpoSeconds', 'restoreValidation', 'restore-test'])
+      expect(drills, field).toContain(field);
+  });
+
   it('is linked from the README', () => {
     // Assess
     const readme = readFileSync('README.md', 'utf8');

@@ -611,9 +611,25 @@ describe('restore testing events (mode validate)', () => {
   });
 
   it('skips a type whose checks cannot judge a restore test yet', async () => {
-    const reason = skipOf(await decide(withDetail(event(), { resourceType: 'RDS' })));
+    const reason = skipOf(await decide(withDetail(event(), { resourceType: 'EFS' })));
 
-    expect(reason).toContain('restored a RDS: validated types are DynamoDB');
+    expect(reason).toBe(
+      'restore testing job 8F2E4D6C-0B1A-4938-8776-5D4C3B2A1F0E restored a EFS: validated types are DynamoDB, RDS, S3, EBS',
+    );
+  });
+
+  it('says why an Aurora restore test is not validated', async () => {
+    const reason = skipOf(await decide(withDetail(event(), { resourceType: 'Aurora' })));
+
+    expect(reason).toContain(
+      'validated types are DynamoDB, RDS, S3, EBS (Aurora: restore testing restores the cluster without an instance;',
+    );
+  });
+
+  it.each(['RDS', 'S3', 'EBS'])('asks for a validation of a %s restore test', async (resourceType) => {
+    const request = requestOf(await decide(withDetail(event(), { resourceType })));
+
+    expect(request).toMatchObject({ mode: 'validate', source: { resourceType } });
   });
 
   it('starts one execution named after the restore job; a redelivery starts nothing', async () => {

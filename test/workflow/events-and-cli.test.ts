@@ -111,8 +111,11 @@ describe('pilotlight drill', () => {
         'checks',
         'evidence',
         'error',
+        'restoreValidation',
       ]),
     );
+    // Not a restore testing job's validation: no status was put.
+    expect(report.drills[0].restoreValidation).toBeNull();
     expect(report.drills[0].evidence.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(report.sandbox.resourcesLeft).toBe(0);
     expect(Object.keys(report.sandbox)).toEqual(
@@ -200,6 +203,31 @@ describe('pilotlight drill', () => {
       'ReportVerdict',
     ]);
     expect(report.sandbox.transitions).toBe(13);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    // The final status put on the restore testing job (PutRestoreValidationResult).
+    expect(report.drills[0].restoreValidation).toEqual({
+      status: 'SUCCESSFUL',
+      message: expect.stringMatching(/^\d+ checks passed$/),
+    });
+  });
+
+  it('validates the RDS restore testing job of its sample event with the data checks: one SUCCESSFUL put', async () => {
+    const code = await main(['drill', '--event', 'events/restore-testing-job-completed-rds.json', '--json']);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.drills).toHaveLength(1);
+    expect(report.drills[0]).toMatchObject({
+      drillId: 'restore-test-4a7c9e1b-3d5f-4b7a-9c1e-2f4a6c8e0b3d',
+      status: 'SUCCEEDED',
+      mode: 'validate',
+      source: { resourceType: 'RDS' },
+      restoreValidation: { status: 'SUCCESSFUL', message: '8 checks passed' },
+    });
+    expect(
+      report.drills[0].checks.filter((check: { name: string }) => check.name.startsWith('data: ')),
+    ).toHaveLength(3);
+    expect(report.drills[0].steps.map((step: { name: string }) => step.name)).not.toContain('TearDown');
     expect(report.sandbox.resourcesLeft).toBe(0);
   });
 
