@@ -8,8 +8,8 @@ import { DatabaseUnreachable } from '../../functions/lib/sql-checks.js';
 import {
   DatabaseSecretUnreadable,
   handler,
-  type ProbeInput,
   ProbeInputInvalid,
+  type RdsProbeInput,
   runProbe,
 } from '../../functions/probe.js';
 import { type PostgresEndpoint, SimulatedPostgres } from '../../sandbox/engines/postgres.js';
@@ -31,7 +31,7 @@ let source: SimulatedPostgres;
 let restored: SimulatedPostgres;
 let endpoint: PostgresEndpoint;
 
-function probeInput(overrides: Partial<ProbeInput> = {}): ProbeInput {
+function probeInput(overrides: Partial<RdsProbeInput> = {}): RdsProbeInput {
   return {
     engine: 'postgres',
     host: endpoint.host,
