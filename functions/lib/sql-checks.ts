@@ -25,7 +25,8 @@ export class DatabaseUnreachable extends Error {
   override readonly name = 'DatabaseUnreachable';
 }
 
-export type SqlDialect = 'postgres' | 'mysql' | 'mariadb';
+/** `redshift`: Amazon Redshift over its PostgreSQL wire protocol (`pg`), with Redshift's narrower SQL. */
+export type SqlDialect = 'postgres' | 'redshift' | 'mysql' | 'mariadb';
 
 export interface SqlTarget {
   dialect: SqlDialect;
@@ -33,7 +34,10 @@ export interface SqlTarget {
   port: number;
   database: string;
   user: string;
-  /** Read from Secrets Manager by the caller; never logged, never returned, never part of an error. */
+  /**
+   * Read from Secrets Manager (RDS) or issued by GetClusterCredentials (Redshift) by the caller; never logged,
+   * never returned, never part of an error.
+   */
   password: string;
   /** Verify the server's certificate (RDS: the CA bundle in NODE_EXTRA_CA_CERTS). Off only for loopback. */
   tls: boolean;
@@ -106,7 +110,10 @@ async function withPostgres<T>(
   try {
     await client.query('BEGIN READ ONLY');
     await client.query(`SET LOCAL statement_timeout = ${Math.trunc(limits.statementTimeoutMs)}`);
-    await client.query(`SET LOCAL lock_timeout = ${Math.trunc(limits.statementTimeoutMs)}`);
+    // Redshift has no lock_timeout (setting it would abort the transaction); its statement_timeout covers
+    // the time a statement waits for a lock.
+    if (target.dialect !== 'redshift')
+      await client.query(`SET LOCAL lock_timeout = ${Math.trunc(limits.statementTimeoutMs)}`);
     const run: Run = async (sql, params = []) =>
       (await client.query({ text: sql, values: [...params], rowMode: 'array' })).rows;
     return await work(run);
@@ -170,7 +177,7 @@ async function withMysql<T>(
 }
 
 function readOnlySession(target: SqlTarget, limits: SqlLimits) {
-  return target.dialect === 'postgres'
+  return target.dialect === 'postgres' || target.dialect === 'redshift'
     ? <T>(work: (run: Run) => Promise<T>) => withPostgres(target, limits, work)
     : <T>(work: (run: Run) => Promise<T>) => withMysql(target, limits, work);
 }
@@ -193,6 +200,12 @@ function tableExistsQuery(dialect: SqlDialect, table: string): { sql: string; pa
   const dot = table.indexOf('.');
   const schema = dot < 0 ? null : table.slice(0, dot);
   const name = dot < 0 ? table : table.slice(dot + 1);
+  // Redshift has no to_regclass; its information_schema lists the tables the user can see.
+  if (dialect === 'redshift')
+    return {
+      sql: 'SELECT count(*) > 0 FROM information_schema.tables WHERE table_schema = COALESCE($1::varchar, current_schema()) AND table_name = $2::varchar',
+      params: [schema, name],
+    };
   return {
     sql: 'SELECT count(*) > 0 FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?',
     params: [schema, name],

@@ -184,6 +184,7 @@ function misfitFor(resourceType: string, checks: ProfileCheck[]): DataCheck | un
 export const familyOfResourceType: Readonly<Record<string, DataFamily>> = {
   RDS: 'sql',
   Aurora: 'sql',
+  Redshift: 'sql',
   DynamoDB: 'dynamodb',
   S3: 's3',
 };

@@ -1,7 +1,8 @@
 import { parseArn, resourceIdFromArn } from '../lib/arn.js';
 import type { AccountClients } from '../lib/clients.js';
-import { ResourceNotReady } from '../lib/errors.js';
+import { ResourceNotReady, UnexpectedRecord } from '../lib/errors.js';
 import { lazySdk } from './sdk/lazy.js';
+import { dataChecksNotRun, probeDatabase } from './sql-probe.js';
 import { check, drillResourceName, type ResourceModule, taggedCheck, tagList } from './types.js';
 
 /** The redshift SDK, loaded on first use: only drills of this type pay for it (see docs/architecture.md). */
@@ -138,6 +139,40 @@ export const redshift: ResourceModule = {
         `${cluster.NumberOfNodes} × ${cluster.NodeType} (backup: ${expected.NumberOfNodes ?? 'n/a'} × ${expectedType ?? 'n/a'})`,
       ),
     ];
+  },
+
+  // SQL through the probe, over Redshift's PostgreSQL wire protocol. The probe logs in as the cluster's master
+  // user with temporary credentials it asks Redshift for itself (GetClusterCredentials): no password is set,
+  // stored, or passed through here (docs/validation.md).
+  async dataChecks({ clients, resourceArn, config, checks, recoveryPointCreatedAt }) {
+    const identifier = resourceIdFromArn(resourceArn);
+    let cluster: Awaited<ReturnType<typeof describe>>;
+    try {
+      cluster = await describe(clients, identifier);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      throw new UnexpectedRecord(`Redshift cluster ${identifier} not found for its data checks`, {
+        cause: error,
+      });
+    }
+    if (!cluster) throw new UnexpectedRecord(`Redshift cluster ${identifier} not found for its data checks`);
+    const status = cluster.ClusterStatus ?? 'unknown';
+    if (status !== 'available')
+      return dataChecksNotRun(`Redshift cluster ${identifier}`, status, 'Redshift cluster');
+    return probeDatabase({
+      clients,
+      config,
+      target: {
+        label: `Redshift cluster ${identifier}`,
+        engine: 'redshift',
+        address: cluster.Endpoint?.Address,
+        port: cluster.Endpoint?.Port,
+        database: cluster.DBName,
+        redshift: { clusterIdentifier: identifier, dbUser: cluster.MasterUsername },
+      },
+      checks,
+      recoveryPointCreatedAt,
+    });
   },
 
   async lifecycle(clients, resourceArn) {

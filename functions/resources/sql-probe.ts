@@ -7,10 +7,11 @@ import { type DataCheck, writtenCheck } from '../lib/validations.js';
 import { lazySdk } from './sdk/lazy.js';
 
 /**
- * The SQL data checks of the database types (RDS instances, Aurora clusters): run by the probe Lambda that
- * accounts/dr-account.yaml deploys in the DR account's isolated network, invoked cross-account with the DR
- * role. The probe reads the drill copy's own password from its RDS-managed secret itself, so neither the
- * password nor the secret's text passes through the orchestrator (docs/validation.md).
+ * The SQL data checks of the database types (RDS instances, Aurora clusters, Redshift clusters): run by the
+ * probe Lambda that accounts/dr-account.yaml deploys in the DR account's isolated network, invoked
+ * cross-account with the DR role. The probe gets the drill copy's credentials itself (its RDS-managed secret;
+ * Redshift's temporary credentials from GetClusterCredentials), so no password passes through the
+ * orchestrator (docs/validation.md).
  */
 
 /** The Lambda SDK, loaded on first use: only drills with SQL checks pay for it. */
@@ -23,27 +24,55 @@ export function probeFunctionArn(config: Pick<Config, 'DR_ACCOUNT_ID' | 'DR_REGI
   return `arn:aws:lambda:${config.DR_REGION}:${config.DR_ACCOUNT_ID}:function:${PROBE_FUNCTION_NAME}`;
 }
 
-/** Engines the probe has a driver for: `pg` for the PostgreSQL ones, `mysql2` for MySQL and MariaDB. */
+/**
+ * Engines the probe has a driver for: `pg` for the PostgreSQL ones and Redshift (its PostgreSQL wire
+ * protocol), `mysql2` for MySQL and MariaDB.
+ */
 export const sqlEngines: ReadonlySet<string> = new Set([
   'postgres',
   'aurora-postgresql',
   'mysql',
   'aurora-mysql',
   'mariadb',
+  'redshift',
 ]);
+
+/** The probe's errors that mean "no proof of data" (a failing check), not a broken probe. */
+const failingCheckOf: ReadonlyMap<string, (target: ProbeTarget) => { name: string; expected: string }> =
+  new Map([
+    [
+      'DatabaseUnreachable',
+      (target: ProbeTarget) => ({
+        name: 'database reachable',
+        expected: `a connection from the probe to ${target.address}:${target.port}`,
+      }),
+    ],
+    [
+      'DatabaseCredentialsUnavailable',
+      (target: ProbeTarget) => ({
+        name: 'database credentials',
+        expected: `temporary credentials for ${target.redshift?.dbUser ?? 'the master user'} (redshift:GetClusterCredentials)`,
+      }),
+    ],
+  ]);
 
 /** What the probe answers when its handler threw (Lambda's error payload). */
 const ProbeError = z.object({ errorType: z.string().default('Error'), errorMessage: z.string().default('') });
 
-/** The restored database as DescribeDBInstances / DescribeDBClusters report it. */
+/** The restored database as DescribeDBInstances / DescribeDBClusters / DescribeClusters report it. */
 export interface ProbeTarget {
-  /** "DB instance pl-…" or "DB cluster pl-…", for messages. */
+  /** "DB instance pl-…", "DB cluster pl-…" or "Redshift cluster pl-…", for messages. */
   label: string;
   engine: string;
   address?: string;
   port?: number;
   /** The RDS-managed master user secret (MasterUserSecret.SecretArn). */
   secretArn?: string;
+  /**
+   * A Redshift cluster: its identifier and MasterUsername, whose temporary credentials the probe asks
+   * Redshift for (GetClusterCredentials) instead of reading a secret.
+   */
+  redshift?: { clusterIdentifier: string; dbUser?: string };
   /** The database to connect to (DBName / DatabaseName), else the engine's default. */
   database?: string;
 }
@@ -55,7 +84,7 @@ export interface ProbeTarget {
 export function dataChecksNotRun(
   label: string,
   status: string,
-  kind: 'instance' | 'cluster',
+  kind: 'instance' | 'cluster' | 'Redshift cluster',
 ): DataCheckReport {
   return {
     checks: [
@@ -63,16 +92,20 @@ export function dataChecksNotRun(
         name: 'data checks ran',
         passed: false,
         observed: `not run: ${label} is ${status}`,
-        expected: `an available ${kind} with its own master password`,
+        expected:
+          kind === 'Redshift cluster'
+            ? 'an available Redshift cluster'
+            : `an available ${kind} with its own master password`,
       },
     ],
   };
 }
 
 /**
- * Runs the checks through the probe. A database the probe cannot reach holds no proof of data: that is a
- * failing check ("database reachable", observed against expected), so the drill fails and tears down with
- * a reason rather than an unexplained error. Any other probe failure is DataProbeFailed.
+ * Runs the checks through the probe. A database the probe cannot reach, or a Redshift cluster whose
+ * credentials Redshift would not issue, holds no proof of data: that is a failing check ("database
+ * reachable", "database credentials", observed against expected), so the drill fails and tears down with a
+ * reason rather than an unexplained error. Any other probe failure is DataProbeFailed.
  */
 export async function probeDatabase(input: {
   clients: AccountClients;
@@ -84,17 +117,29 @@ export async function probeDatabase(input: {
   const { target } = input;
   if (!sqlEngines.has(target.engine))
     throw new UnexpectedRecord(`${target.label}: engine ${target.engine} has no SQL probe`);
-  if (!target.address || !target.port || !target.secretArn)
-    throw new ResourceNotReady(`${target.label} has no endpoint or master user secret yet`);
-  const payload = {
+  const common = {
     engine: target.engine,
     host: target.address,
     port: target.port,
-    database: target.database ?? (target.engine.includes('postgres') ? 'postgres' : 'mysql'),
-    secretArn: target.secretArn,
     checks: input.checks.map(writtenCheck),
     recoveryPointCreatedAt: input.recoveryPointCreatedAt.toISOString(),
   };
+  let payload: Record<string, unknown>;
+  if (target.engine === 'redshift') {
+    const { clusterIdentifier, dbUser } = target.redshift ?? {};
+    if (!target.address || !target.port || !clusterIdentifier || !dbUser)
+      throw new ResourceNotReady(`${target.label} has no endpoint or master user yet`);
+    // Redshift's default database is `dev`; the probe asks for credentials for that user on that database.
+    payload = { ...common, database: target.database ?? 'dev', clusterIdentifier, dbUser };
+  } else {
+    if (!target.address || !target.port || !target.secretArn)
+      throw new ResourceNotReady(`${target.label} has no endpoint or master user secret yet`);
+    payload = {
+      ...common,
+      database: target.database ?? (target.engine.includes('postgres') ? 'postgres' : 'mysql'),
+      secretArn: target.secretArn,
+    };
+  }
   const { InvokeCommand, LambdaClient } = await lambdaSdk();
   const out = await input.clients.client(LambdaClient).send(
     new InvokeCommand({
@@ -115,17 +160,9 @@ export async function probeDatabase(input: {
       ? failure.data
       : { errorType: 'Error', errorMessage: 'unreadable error payload' };
     const error = new DataProbeFailed(errorType, errorMessage);
-    if (errorType !== 'DatabaseUnreachable') throw error;
-    return {
-      checks: [
-        {
-          name: 'database reachable',
-          passed: false,
-          observed: error.message,
-          expected: `a connection from the probe to ${target.address}:${target.port}`,
-        },
-      ],
-    };
+    const failing = failingCheckOf.get(errorType);
+    if (!failing) throw error;
+    return { checks: [{ ...failing(target), passed: false, observed: error.message }] };
   }
   const report = DataCheckReport.safeParse(json);
   if (!report.success)

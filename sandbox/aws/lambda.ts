@@ -1,10 +1,13 @@
+import { RedshiftClient } from '@aws-sdk/client-redshift';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { PROBE_FUNCTION_NAME } from '../../functions/resources/sql-probe.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { DrillDatabases } from '../engines/drill-databases.js';
+import { passwordGate } from '../engines/password-gate.js';
 import { accountOf } from '../iam-keys.js';
 import { registerPrincipal, sessionArnOf } from '../identity.js';
+import { RedshiftState, redshiftEndpointAddress } from '../resources/redshift.js';
 import { type ServiceApi, text } from '../resources/types.js';
 import type { World } from '../world.js';
 import { clusterEndpointAddress, endpointAddress, RdsState } from './rds.js';
@@ -13,11 +16,13 @@ import { clusterEndpointAddress, endpointAddress, RdsState } from './rds.js';
  * AWS Lambda in the sandbox, for what Pilotlight invokes itself: the data probe that accounts/dr-account.yaml
  * deploys in the DR account (docs/validation.md). An Invoke runs functions/probe.ts's handler logic in
  * process, as that function would: with its own role (ProbeRole in accounts/dr-account.yaml, whose policies
- * IAM evaluates on its Secrets Manager call), and `tls: false`, because the sandbox's databases are
- * PostgreSQL on loopback without TLS. The probe's network is the DR VPC's: an RDS endpoint it is given
- * resolves to that instance's real database (started now, on first use, sandbox/engines/drill-databases.ts),
- * served on 127.0.0.1 at an ephemeral port; what DescribeDBInstances answers stays deterministic. A probe that throws answers as Lambda does: `FunctionError` and the
- * error's type and message as the payload.
+ * IAM evaluates on its Secrets Manager and Redshift calls), and `tls: false`, because the sandbox's databases
+ * are PostgreSQL on loopback without TLS. The probe's network is the DR VPC's: an RDS or Redshift endpoint it
+ * is given resolves to that copy's real database (started now, on first use, sandbox/engines/drill-databases.ts),
+ * served on 127.0.0.1 at an ephemeral port; what DescribeDBInstances answers stays deterministic. A Redshift
+ * copy's database sits behind a password gate (sandbox/engines/password-gate.ts) that admits only unexpired
+ * credentials GetClusterCredentials issued for that cluster. A probe that throws answers as Lambda does:
+ * `FunctionError` and the error's type and message as the payload.
  */
 
 /** data=stale: the copy lacks its newest two hours of rows, so its data is older than the recovery point claims. */
@@ -112,10 +117,10 @@ export const lambdaApi: ServiceApi = {
   operations(world: World) {
     const { drAccount, drRegion } = world.settings;
     const probeArn = `arn:aws:lambda:${drRegion}:${drAccount}:function:${PROBE_FUNCTION_NAME}`;
-    let secrets: SecretsManagerClient | undefined;
-    /** The probe's Secrets Manager client, signed with its execution role's session (created on first use). */
-    const probeSecrets = () => {
-      if (secrets) return secrets;
+    let clients: { secrets: SecretsManagerClient; redshift: RedshiftClient } | undefined;
+    /** The probe's SDK clients, signed with its execution role's session (created on first use). */
+    const probeClients = () => {
+      if (clients) return clients;
       const accessKeyId = 'ASIASBXPROBEROLE0001';
       const roleArn = `arn:aws:iam::${drAccount}:role/${PROBE_ROLE_NAME}`;
       registerPrincipal(accessKeyId, {
@@ -125,11 +130,16 @@ export const lambdaApi: ServiceApi = {
         expiresAt: Number.POSITIVE_INFINITY,
         sourceFunctionArn: probeArn,
       });
-      secrets = new SecretsManagerClient({
-        region: drRegion,
-        credentials: { accessKeyId, secretAccessKey: 'sandbox-not-a-secret', sessionToken: 'sandbox-probe' },
-      });
-      return secrets;
+      const credentials = {
+        accessKeyId,
+        secretAccessKey: 'sandbox-not-a-secret',
+        sessionToken: 'sandbox-probe',
+      };
+      clients = {
+        secrets: new SecretsManagerClient({ region: drRegion, credentials }),
+        redshift: new RedshiftClient({ region: drRegion, credentials }),
+      };
+      return clients;
     };
     /**
      * Runs the probe on its network: the RDS endpoint it is given resolves to that instance's database on
@@ -154,11 +164,22 @@ export const lambdaApi: ServiceApi = {
             r.masterUserSecret !== undefined &&
             r.engine.includes('postgres'),
         );
+      // Or a Redshift cluster's endpoint: its logins are Redshift's temporary credentials.
+      const redshiftState = world.state(RedshiftState);
+      const cluster = [...redshiftState.clusters.values()].find(
+        (c) =>
+          redshiftEndpointAddress(c) === event.host &&
+          c.account === drAccount &&
+          c.phase === 'present' &&
+          c.status === 'available' &&
+          c.restoredFrom !== undefined,
+      );
+      const copy = instance ?? cluster;
       // Anything else (and data=unreachable) is not reachable from the probe: its connection is dropped on
       // loopback, so it fails as it would (DatabaseUnreachable) without ever resolving a name outside.
-      if (!instance?.restoredFrom || world.faults.unreachableData)
+      if (!copy?.restoredFrom || world.faults.unreachableData)
         return run({ ...event, ...(await databases.unreachable()), tls: false });
-      const from = instance.restoredFrom;
+      const from = copy.restoredFrom;
       // The source's backups: what it held at the recovery point depends on them (drill-databases.ts).
       const backupTimes = [...world.recoveryPoints.values()]
         .filter((p) => p.resourceArn === from.sourceArn)
@@ -168,9 +189,17 @@ export const lambdaApi: ServiceApi = {
         : world.faults.staleData
           ? { kind: 'stale' as const, missingSeconds: STALE_MISSING_SECONDS }
           : undefined;
-      return databases.session(instance.arn, from, backupTimes, fault, (served) =>
-        run({ ...event, host: served.host, port: served.port, tls: false }),
-      );
+      return databases.session(copy.arn, from, backupTimes, fault, async (served) => {
+        if (!cluster) return run({ ...event, host: served.host, port: served.port, tls: false });
+        const gate = await passwordGate(served, (login) =>
+          redshiftState.accepts(cluster.arn, login, world.now),
+        );
+        try {
+          return await run({ ...event, host: gate.host, port: gate.port, tls: false });
+        } finally {
+          await gate.close();
+        }
+      });
     };
     return {
       'Lambda.Invoke': async (caller, input: { FunctionName?: string; Payload?: Uint8Array }) => {
@@ -199,7 +228,7 @@ export const lambdaApi: ServiceApi = {
           // Loaded when first invoked, as Lambda loads a function: its logger reads the function's environment,
           // which the sandbox sets when it starts (an import at load time would fix the test runner's).
           const { runProbe } = await import('../../functions/probe.js');
-          const report = await inTheDrVpc(event, (input) => runProbe(input, { secrets: probeSecrets() }));
+          const report = await inTheDrVpc(event, (input) => runProbe(input, probeClients()));
           return {
             StatusCode: 200,
             ExecutedVersion: '$LATEST',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { findNamed } from '../aws/find.js';
 import { SimulatedAwsError } from '../aws-errors.js';
 import { accountOf, tagContext, tagsOf } from '../iam-keys.js';
@@ -27,16 +28,59 @@ export interface Cluster extends RestoredResource {
   securityGroups: string[];
   encrypted: boolean;
   enhancedVpcRouting: boolean;
+  /** The snapshot's master user and database (RestoreFromClusterSnapshot keeps the source's). */
+  masterUsername: string;
+  dbName: string;
+  /** The source cluster and the recovery point's creation time: what its data is (engines/drill-databases.ts). */
+  restoredFrom?: { sourceArn: string; createdAt: number };
 }
+
+/** Temporary database credentials GetClusterCredentials issued, as the cluster's login checks them. */
+export interface IssuedCredentials {
+  clusterArn: string;
+  /** The user to log in as: `IAM:<DbUser>`, as Redshift names it. */
+  user: string;
+  database: string;
+  /** Never logged, never in state or evidence. */
+  password: string;
+  expiresAt: number;
+}
+
+/** The master user and database of the sandbox's Redshift sources (Redshift's own defaults). */
+export const SOURCE_MASTER_USERNAME = 'awsuser';
+export const SOURCE_DB_NAME = 'dev';
 
 export class RedshiftState {
   readonly clusters = new Map<string, Cluster>();
+  /** What GetClusterCredentials issued; a login is accepted while its credentials are unexpired. */
+  readonly credentials: IssuedCredentials[] = [];
+
+  /** Whether `user`/`password` may log in to `database` on the cluster now (sandbox/engines/password-gate.ts). */
+  accepts(
+    clusterArn: string,
+    login: { user: string; password: string; database: string },
+    now: number,
+  ): boolean {
+    return this.credentials.some(
+      (issued) =>
+        issued.clusterArn === clusterArn &&
+        issued.user === login.user &&
+        issued.password === login.password &&
+        issued.database === login.database &&
+        now < issued.expiresAt,
+    );
+  }
 
   cluster(caller: Caller, id: string): Cluster {
     const found = findNamed(this.clusters.values(), caller, id);
     if (!found) throw new SimulatedAwsError('ClusterNotFound', `Cluster ${id} not found.`);
     return found;
   }
+}
+
+/** The cluster's endpoint address in the DR VPC (what the probe is given, and resolves to its database). */
+export function redshiftEndpointAddress(c: Pick<Cluster, 'id' | 'region'>): string {
+  return `${c.id}.c0sandbox0.${c.region}.redshift.amazonaws.com`;
 }
 
 function describeCluster(c: Cluster) {
@@ -52,10 +96,9 @@ function describeCluster(c: Cluster) {
     VpcSecurityGroups: c.securityGroups.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
     Encrypted: c.encrypted,
     EnhancedVpcRouting: c.enhancedVpcRouting,
-    Endpoint:
-      c.status === 'available'
-        ? { Address: `${c.id}.c0sandbox0.${c.region}.redshift.amazonaws.com`, Port: 5439 }
-        : undefined,
+    Endpoint: c.status === 'available' ? { Address: redshiftEndpointAddress(c), Port: 5439 } : undefined,
+    MasterUsername: c.masterUsername,
+    DBName: c.dbName,
     Tags: tagList(c.tags),
     ClusterCreateTime: new Date(c.createdAt),
   };
@@ -135,6 +178,45 @@ export const redshiftApi: ServiceApi = {
         world.beginDelete(cluster, world.random.int(240, 900), 'deleting', 'deleted');
         return { Cluster: describeCluster(cluster) };
       },
+      'Redshift.GetClusterCredentials': (
+        caller,
+        input: {
+          ClusterIdentifier?: string;
+          DbUser?: string;
+          DbName?: string;
+          DurationSeconds?: number;
+          AutoCreate?: boolean;
+        },
+      ) => {
+        const cluster = state.cluster(caller, input.ClusterIdentifier ?? '');
+        const duration = input.DurationSeconds ?? 900;
+        if (!Number.isInteger(duration) || duration < 900 || duration > 3600)
+          throw new SimulatedAwsError(
+            'InvalidParameterValue',
+            'DurationSeconds must be between 900 and 3600 seconds.',
+          );
+        if (!input.DbUser) throw new SimulatedAwsError('InvalidParameterValue', 'DbUser is required.');
+        if (cluster.status !== 'available')
+          throw new SimulatedAwsError(
+            'InvalidClusterState',
+            `The cluster ${cluster.id} is ${cluster.status}; it must be available.`,
+          );
+        // Without AutoCreate only an existing user gets credentials that log in (the restored master user).
+        const user = `IAM:${input.DbUser}`;
+        // Not from world.random: a password is never observable, and drawing it must not shift what the
+        // seeded world does next.
+        const password = `Pl${randomBytes(24).toString('base64url')}9`;
+        const expiresAt = world.now + duration * 1000;
+        if (input.DbUser === cluster.masterUsername || input.AutoCreate)
+          state.credentials.push({
+            clusterArn: cluster.arn,
+            user,
+            database: input.DbName ?? cluster.dbName,
+            password,
+            expiresAt,
+          });
+        return { DbUser: user, DbPassword: password, Expiration: new Date(expiresAt) };
+      },
     };
   },
   iam: {
@@ -156,6 +238,38 @@ export const redshiftApi: ServiceApi = {
       ];
     },
     'Redshift.DeleteCluster': onCluster('redshift:DeleteCluster', 'ClusterIdentifier'),
+    // Authorized on the database user (required) and, when the call names one, the database (Service
+    // Authorization Reference: dbuser, dbname), with the call's DbUser, DbName and DurationSeconds as keys.
+    'Redshift.GetClusterCredentials': (input, env) => {
+      const cluster = text(input.ClusterIdentifier);
+      const dbUser = text(input.DbUser);
+      const dbName = text(input.DbName);
+      const duration = typeof input.DurationSeconds === 'number' ? input.DurationSeconds : 900;
+      const context: Record<string, string> = {
+        'redshift:DbUser': dbUser,
+        'redshift:DurationSeconds': String(duration),
+        ...(dbName ? { 'redshift:DbName': dbName } : {}),
+      };
+      const base = `arn:aws:redshift:${env.region}:${env.account}`;
+      return [
+        {
+          action: 'redshift:GetClusterCredentials',
+          resource: `${base}:dbuser:${cluster}/${dbUser}`,
+          resourceAccount: env.account,
+          context,
+        },
+        ...(dbName
+          ? [
+              {
+                action: 'redshift:GetClusterCredentials',
+                resource: `${base}:dbname:${cluster}/${dbName}`,
+                resourceAccount: env.account,
+                context,
+              },
+            ]
+          : []),
+      ];
+    },
   },
 };
 
@@ -207,7 +321,7 @@ export const redshift: SandboxResourceType = {
   // Redshift's node quota (200 per account) is far above what admission control lets a burst restore.
   quotaExceeded: () => undefined,
 
-  restore(world, job, _point, metadata) {
+  restore(world, job, point, metadata) {
     const id = metadata.ClusterIdentifier ?? `restored-${world.random.hex(8)}`;
     const nodes = Number(metadata.NumberOfNodes ?? 2);
     const cluster: Cluster = {
@@ -229,6 +343,11 @@ export const redshift: SandboxResourceType = {
       securityGroups: JSON.parse(metadata.VpcSecurityGroupIds ?? '[]') as string[],
       encrypted: metadata.Encrypted === 'true',
       enhancedVpcRouting: metadata.EnhancedVpcRouting === 'true',
+      masterUsername: SOURCE_MASTER_USERNAME,
+      dbName: SOURCE_DB_NAME,
+      // What the source cluster held at the recovery point (sandbox/engines/drill-databases.ts): the same
+      // seeded orders history as the RDS sources, served by a real PostgreSQL for the probe.
+      restoredFrom: { sourceArn: point.resourceArn, createdAt: point.createdAt },
     };
     world.state(RedshiftState).clusters.set(cluster.arn, cluster);
     world.track(cluster);

@@ -442,9 +442,10 @@ describe('the DR account', () => {
       { Ref: 'RestoreSubnetB' },
     ]);
   });
-  it('lets the data probe reach only restored databases on their ports, and Secrets Manager through its endpoint', () => {
+  it('lets the data probe reach only restored databases on their ports, and Secrets Manager and Redshift through their endpoints', () => {
     const restoreGroup = { 'Fn::GetAtt': ['RestoreSecurityGroup', 'GroupId'] };
     const endpointGroup = { 'Fn::GetAtt': ['SecretsManagerEndpointSecurityGroup', 'GroupId'] };
+    const redshiftEndpointGroup = { 'Fn::GetAtt': ['RedshiftEndpointSecurityGroup', 'GroupId'] };
     const probe = props(template, 'ProbeSecurityGroup');
     expect(probe.SecurityGroupIngress).toBeUndefined();
     const inline = asList(probe.SecurityGroupEgress as Record<string, unknown>[]).map((rule) => [
@@ -456,16 +457,74 @@ describe('the DR account', () => {
     expect(inline).toEqual([
       [5432, 5432, restoreGroup, undefined],
       [3306, 3306, restoreGroup, undefined],
+      [5439, 5439, restoreGroup, undefined],
     ]);
     const separate = resourcesOfType(template, 'AWS::EC2::SecurityGroupEgress').map(
       ([, rule]) => rule.Properties,
     );
     expect(separate).toEqual([
       expect.objectContaining({ FromPort: 443, ToPort: 443, DestinationSecurityGroupId: endpointGroup }),
+      expect.objectContaining({
+        FromPort: 443,
+        ToPort: 443,
+        DestinationSecurityGroupId: redshiftEndpointGroup,
+      }),
+    ]);
+    // The restore group lets the probe in on exactly the database ports it may leave on.
+    const ingress = resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')
+      .map(([, rule]) => rule.Properties)
+      .filter((rule) => JSON.stringify(rule?.GroupId) === JSON.stringify(restoreGroup))
+      .map((rule) => [rule?.FromPort, rule?.ToPort]);
+    expect(ingress).toEqual([
+      [5432, 5432],
+      [3306, 3306],
+      [5439, 5439],
     ]);
     const endpoint = props(template, 'SecretsManagerEndpoint');
     expect(endpoint.VpcEndpointType).toBe('Interface');
     expect(JSON.stringify(endpoint.PolicyDocument)).toContain('secretsmanager:GetSecretValue');
+    const redshiftEndpoint = props(template, 'RedshiftEndpoint');
+    expect(redshiftEndpoint.VpcEndpointType).toBe('Interface');
+    expect(redshiftEndpoint.ServiceName).toEqual({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+      'Fn::Sub': 'com.amazonaws.${AWS::Region}.redshift',
+    });
+    const [only, ...others] = (redshiftEndpoint.PolicyDocument as { Statement: Statement[] }).Statement;
+    expect(others).toEqual([]);
+    expect(only?.Action).toBe('redshift:GetClusterCredentials');
+    expect(JSON.stringify(only?.Resource)).not.toMatch(/:(dbuser|dbname):(?!pl-\*\/)/);
+  });
+
+  it("lets only the probe function get temporary Redshift credentials, and only for pl-* drill clusters' users for 15 minutes", () => {
+    const statements = roleStatements(template, 'ProbeRole').filter((statement) =>
+      asList(statement.Action).includes('redshift:GetClusterCredentials'),
+    );
+    expect(statements).toHaveLength(1);
+    const [statement] = statements;
+    expect(statement?.Effect).toBe('Allow');
+    expect(asList(statement?.Action)).toEqual(['redshift:GetClusterCredentials']);
+    expect(statement?.Resource).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+      { 'Fn::Sub': 'arn:${AWS::Partition}:redshift:${AWS::Region}:${AWS::AccountId}:dbuser:pl-*/*' },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+      { 'Fn::Sub': 'arn:${AWS::Partition}:redshift:${AWS::Region}:${AWS::AccountId}:dbname:pl-*/*' },
+    ]);
+    expect(statement?.Condition?.NumericLessThanEquals).toEqual({ 'redshift:DurationSeconds': 900 });
+    expect(statement?.Condition?.ArnEquals?.['lambda:SourceFunctionArn']).toEqual({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
+      'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:pilotlight-probe',
+    });
+    // Nothing else of Redshift: no user creation (AutoCreate), no groups, no other cluster, no other role.
+    const probeRedshift = roleStatements(template, 'ProbeRole')
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => asList(s.Action))
+      .filter((action) => action.startsWith('redshift:'));
+    expect(probeRedshift).toEqual(['redshift:GetClusterCredentials']);
+    const elsewhere = resourcesOfType(template, 'AWS::IAM::Role')
+      .filter(([id]) => id !== 'ProbeRole')
+      .flatMap(([id]) => roleStatements(template, id))
+      .flatMap((s) => asList(s.Action));
+    expect(elsewhere).not.toContain('redshift:GetClusterCredentials');
   });
 });
 

@@ -1,17 +1,22 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { createServer, type Server, type Socket } from 'node:net';
+import { GetClusterCredentialsCommand, RedshiftClient } from '@aws-sdk/client-redshift';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../functions/lib/observability.js';
 import { DatabaseUnreachable } from '../../functions/lib/sql-checks.js';
 import {
+  DatabaseCredentialsUnavailable,
   DatabaseSecretUnreadable,
   handler,
-  type ProbeInput,
   ProbeInputInvalid,
+  type RdsProbeInput,
+  type RedshiftProbeInput,
   runProbe,
 } from '../../functions/probe.js';
+import { type Gate, type Login, passwordGate } from '../../sandbox/engines/password-gate.js';
 import { type PostgresEndpoint, SimulatedPostgres } from '../../sandbox/engines/postgres.js';
 import { lambdaContext } from '../unit/support.js';
 
@@ -31,7 +36,7 @@ let source: SimulatedPostgres;
 let restored: SimulatedPostgres;
 let endpoint: PostgresEndpoint;
 
-function probeInput(overrides: Partial<ProbeInput> = {}): ProbeInput {
+function probeInput(overrides: Partial<RdsProbeInput> = {}): RdsProbeInput {
   return {
     engine: 'postgres',
     host: endpoint.host,
@@ -416,5 +421,170 @@ describe('the probe against a damaged restore', () => {
     // Assess: rows newer than two hours before the backup are gone; the newest left is exactly 7200 s old.
     expect(report.checks[0]).toMatchObject({ name: 'newest order', passed: false, dataRpoSeconds: 7_200 });
     expect(report.dataRpoSeconds).toBe(7_200);
+  });
+});
+
+/**
+ * The probe against a restored Redshift cluster: Redshift's SQL over its PostgreSQL wire protocol, logging in
+ * with the temporary credentials the probe asks Redshift for (GetClusterCredentials), here a real PostgreSQL
+ * behind a login that admits only those credentials (sandbox/engines/password-gate.ts).
+ */
+describe('the probe against a restored Redshift cluster', () => {
+  const redshift = mockClient(RedshiftClient);
+  const TEMPORARY_PASSWORD = 'Temporary-Redshift-Password-9';
+  const logins: Login[] = [];
+  let gate: Gate;
+
+  beforeAll(async () => {
+    gate = await passwordGate(endpoint, (login) => {
+      logins.push(login);
+      return (
+        login.user === 'IAM:awsuser' && login.password === TEMPORARY_PASSWORD && login.database === 'dev'
+      );
+    });
+  });
+  afterAll(async () => gate?.close());
+
+  beforeEach(() => {
+    logins.length = 0;
+    redshift.reset();
+    redshift.on(GetClusterCredentialsCommand).resolves({
+      DbUser: 'IAM:awsuser',
+      DbPassword: TEMPORARY_PASSWORD,
+      Expiration: new Date('2026-01-05T02:05:00Z'),
+    });
+  });
+
+  function redshiftInput(overrides: Partial<RedshiftProbeInput> = {}): RedshiftProbeInput {
+    return {
+      engine: 'redshift',
+      host: gate.host,
+      port: gate.port,
+      database: 'dev',
+      clusterIdentifier: 'pl-redshift-20260105t0200-0d7f519ee178',
+      dbUser: 'awsuser',
+      tls: false,
+      recoveryPointCreatedAt: BACKUP_AT.toISOString(),
+      checks: [
+        { tableExists: { table: 'orders' } },
+        { tableExists: { table: 'public.orders' } },
+        {
+          sql: {
+            name: 'orders row count',
+            query: 'SELECT count(*) FROM orders',
+            expect: { op: '>=', value: 1000 },
+          },
+        },
+        {
+          freshness: { name: 'newest order', query: 'SELECT max(updated_at) FROM orders', withinMinutes: 60 },
+        },
+      ],
+      ...overrides,
+    };
+  }
+
+  it("runs the profile as the master user with Redshift's temporary credentials, never a stored secret", async () => {
+    // Act
+    const report = await runProbe(redshiftInput(), {
+      redshift: new RedshiftClient({}),
+      secrets: new SecretsManagerClient({}),
+    });
+
+    // Assess
+    expect(report.checks.map((check) => [check.name, check.passed, check.observed])).toEqual([
+      ['table orders exists', true, 'exists'],
+      ['table public.orders exists', true, 'exists'],
+      ['orders row count', true, ROWS],
+      ['newest order', true, `newest ${NEWEST_ROW_AT.toISOString()} (data RPO 300 s)`],
+    ]);
+    expect(report.dataRpoSeconds).toBe(300);
+    expect(redshift).toHaveReceivedCommandTimes(GetClusterCredentialsCommand, 1);
+    expect(redshift).toHaveReceivedCommandWith(GetClusterCredentialsCommand, {
+      ClusterIdentifier: 'pl-redshift-20260105t0200-0d7f519ee178',
+      DbUser: 'awsuser',
+      DbName: 'dev',
+      DurationSeconds: 900,
+      AutoCreate: false,
+    });
+    expect(secrets).not.toHaveReceivedAnyCommand();
+    // Every check on its own connection, each logged in as the user Redshift returned.
+    expect(logins).toHaveLength(4);
+    expect(new Set(logins.map((login) => `${login.user}@${login.database}`))).toEqual(
+      new Set(['IAM:awsuser@dev']),
+    );
+  });
+
+  it('speaks only SQL Redshift has: no lock_timeout, no to_regclass, and still finds a missing table', async () => {
+    // Prepare
+    const query = vi.spyOn(pg.Client.prototype, 'query');
+
+    // Act
+    const report = await runProbe(redshiftInput({ checks: [{ tableExists: { table: 'invoices' } }] }), {
+      redshift: new RedshiftClient({}),
+    });
+
+    // Assess
+    expect(report.checks[0]).toEqual({
+      name: 'table invoices exists',
+      passed: false,
+      observed: 'missing',
+      expected: 'exists',
+    });
+    const sent = query.mock.calls.map(([statement]) =>
+      typeof statement === 'string' ? statement : JSON.stringify(statement),
+    );
+    query.mockRestore();
+    expect(sent).toContain('BEGIN READ ONLY');
+    expect(sent).toContain('SET LOCAL statement_timeout = 10000');
+    expect(sent.join('\n')).toContain('information_schema.tables');
+    expect(sent.join('\n')).not.toMatch(/lock_timeout|to_regclass/);
+  });
+
+  it('cannot log in with credentials Redshift did not issue: the database is unreachable, and the password is not in the error', async () => {
+    // Prepare
+    redshift
+      .on(GetClusterCredentialsCommand)
+      .resolves({ DbUser: 'IAM:awsuser', DbPassword: 'expired-or-forged-1' });
+
+    // Act
+    const failure = runProbe(redshiftInput(), { redshift: new RedshiftClient({}) });
+
+    // Assess
+    await expect(failure).rejects.toThrow(DatabaseUnreachable);
+    await expect(failure).rejects.toThrow(/password authentication failed for user "IAM:awsuser"/);
+    await expect(failure).rejects.not.toThrow(/expired-or-forged-1/);
+  });
+
+  it('throws DatabaseCredentialsUnavailable, naming the user and cluster, when Redshift refuses the credentials', async () => {
+    // Prepare
+    const denied = Object.assign(
+      new Error('User: arn:aws:sts::333333333333:assumed-role/pilotlight-probe/x is not authorized'),
+      {
+        name: 'AccessDenied',
+      },
+    );
+    redshift.on(GetClusterCredentialsCommand).rejects(denied);
+
+    // Act
+    const failure = runProbe(redshiftInput(), { redshift: new RedshiftClient({}) });
+
+    // Assess
+    await expect(failure).rejects.toThrow(DatabaseCredentialsUnavailable);
+    await expect(failure).rejects.toThrow(
+      'cannot get temporary credentials for awsuser on Redshift cluster pl-redshift-20260105t0200-0d7f519ee178: AccessDenied: User:',
+    );
+    expect(logins).toEqual([]);
+  });
+
+  it('refuses a Redshift input without the cluster or its user, before asking Redshift for anything', async () => {
+    // Prepare
+    const { dbUser: _user, ...withoutUser } = redshiftInput();
+
+    // Act
+    const failure = runProbe(withoutUser, { redshift: new RedshiftClient({}) });
+
+    // Assess
+    await expect(failure).rejects.toThrow(ProbeInputInvalid);
+    expect(redshift).not.toHaveReceivedAnyCommand();
   });
 });

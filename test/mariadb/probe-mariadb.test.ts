@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DatabaseUnreachable } from '../../functions/lib/sql-checks.js';
-import { type ProbeInput, runProbe } from '../../functions/probe.js';
+import { type RdsProbeInput, runProbe } from '../../functions/probe.js';
 import { type MariaDbServer, startMariaDb } from './server.js';
 
 /**
@@ -23,7 +23,7 @@ let server: MariaDbServer;
 /** MariaDB DATETIME(3) literal (UTC) of a time. */
 const sqlTime = (at: Date) => at.toISOString().replace('T', ' ').replace('Z', '');
 
-function probeInput(overrides: Partial<ProbeInput> = {}): ProbeInput {
+function probeInput(overrides: Partial<RdsProbeInput> = {}): RdsProbeInput {
   return {
     engine: 'mariadb',
     host: server.host,
@@ -78,7 +78,7 @@ beforeEach(() => {
     .resolves({ SecretString: JSON.stringify({ username: 'drill', password: PASSWORD }) });
 });
 
-const probe = (input: ProbeInput) => runProbe(input, { secrets: new SecretsManagerClient({}) });
+const probe = (input: RdsProbeInput) => runProbe(input, { secrets: new SecretsManagerClient({}) });
 
 describe('the probe against a restored MariaDB', () => {
   it('passes the orders profile and reports the exact data RPO', async () => {

@@ -1,3 +1,4 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   type Cluster,
   ClusterNotFoundFault,
@@ -7,15 +8,18 @@ import {
   DescribeTagsCommand,
   RedshiftClient,
 } from '@aws-sdk/client-redshift';
+import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
 import { config } from '../../functions/lib/config.js';
-import { ResourceNotReady } from '../../functions/lib/errors.js';
+import { DataProbeFailed, ResourceNotReady } from '../../functions/lib/errors.js';
 import { clusterIdentifierFor, redshift } from '../../functions/resources/redshift.js';
+import { probeFunctionArn } from '../../functions/resources/sql-probe.js';
 import { DRILL_ID, rdsDrill } from './support.js';
 
 const client = mockClient(RedshiftClient);
+const lambdaMock = mockClient(LambdaClient);
 
 const CLUSTER_ID = 'pl-rds-20260105t0157-5b0c1f2e9a';
 const RESTORED_CLUSTER_ARN = `arn:aws:redshift:us-west-2:333333333333:cluster:${CLUSTER_ID}`;
@@ -258,5 +262,167 @@ describe('redshift.lifecycle and delete', () => {
     client.on(DescribeClustersCommand).rejects(notFound());
 
     await expect(redshift.lifecycle(drClients(), RESTORED_CLUSTER_ARN)).resolves.toBe('gone');
+  });
+});
+
+describe('redshift.dataChecks (through the probe in the DR account)', () => {
+  const checks = [
+    {
+      kind: 'sql' as const,
+      name: 'orders row count',
+      query: 'SELECT count(*) FROM orders',
+      expect: { op: '>=' as const, value: 1000 },
+    },
+  ];
+  const recoveryPointCreatedAt = new Date('2026-01-05T01:57:00.000Z');
+  const report = {
+    checks: [{ name: 'orders row count', passed: true, observed: 1200, expected: '>= 1000' }],
+  };
+  const encode = (value: unknown) => Uint8ArrayBlobAdapter.fromString(JSON.stringify(value));
+  const ENDPOINT = `${CLUSTER_ID}.c0ffee.us-west-2.redshift.amazonaws.com`;
+  const availableCluster = (overrides: Partial<Cluster> = {}) =>
+    healthyCluster({
+      Endpoint: { Address: ENDPOINT, Port: 5439 },
+      MasterUsername: 'awsuser',
+      DBName: 'analytics',
+      ...overrides,
+    });
+  const dataChecksOf = () =>
+    redshift.dataChecks?.({
+      clients: drClients(),
+      resourceArn: RESTORED_CLUSTER_ARN,
+      drill: rdsDrill(),
+      config,
+      checks,
+      recoveryPointCreatedAt,
+    });
+
+  beforeEach(() => {
+    client.reset();
+    lambdaMock.reset();
+    client.on(DescribeClustersCommand).resolves({ Clusters: [availableCluster()] });
+  });
+
+  it("invokes the DR account's probe with the endpoint, the cluster and its master user, and no password or secret", async () => {
+    // Prepare
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(report) });
+
+    // Act
+    const result = await dataChecksOf();
+
+    // Assess
+    expect(result).toEqual(report);
+    const sent = lambdaMock.commandCalls(InvokeCommand)[0]?.args[0].input;
+    expect(sent?.FunctionName).toBe(probeFunctionArn(config));
+    expect(JSON.parse(new TextDecoder().decode(sent?.Payload as Uint8Array))).toEqual({
+      engine: 'redshift',
+      host: ENDPOINT,
+      port: 5439,
+      database: 'analytics',
+      clusterIdentifier: CLUSTER_ID,
+      dbUser: 'awsuser',
+      checks: [
+        {
+          sql: {
+            name: 'orders row count',
+            query: 'SELECT count(*) FROM orders',
+            expect: { op: '>=', value: 1000 },
+          },
+        },
+      ],
+      recoveryPointCreatedAt: '2026-01-05T01:57:00.000Z',
+    });
+    expect(client).toHaveReceivedCommandWith(DescribeClustersCommand, { ClusterIdentifier: CLUSTER_ID });
+  });
+
+  it("connects to Redshift's default database, dev, when the cluster names none", async () => {
+    // Prepare
+    client.on(DescribeClustersCommand).resolves({ Clusters: [availableCluster({ DBName: undefined })] });
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(report) });
+
+    // Act
+    await dataChecksOf();
+
+    // Assess
+    const sent = lambdaMock.commandCalls(InvokeCommand)[0]?.args[0].input;
+    expect(JSON.parse(new TextDecoder().decode(sent?.Payload as Uint8Array))).toMatchObject({
+      database: 'dev',
+    });
+  });
+
+  it('reports, without invoking the probe, that no data check could run on a cluster that is not available', async () => {
+    // Prepare
+    client.on(DescribeClustersCommand).resolves({
+      Clusters: [availableCluster({ ClusterStatus: 'incompatible-restore', Endpoint: undefined })],
+    });
+
+    // Act
+    const result = await dataChecksOf();
+
+    // Assess
+    expect(result?.checks).toEqual([
+      {
+        name: 'data checks ran',
+        passed: false,
+        observed: `not run: Redshift cluster ${CLUSTER_ID} is incompatible-restore`,
+        expected: 'an available Redshift cluster',
+      },
+    ]);
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+  });
+
+  it('waits (ResourceNotReady) for an available cluster that does not report its master user yet', async () => {
+    // Prepare
+    client
+      .on(DescribeClustersCommand)
+      .resolves({ Clusters: [availableCluster({ MasterUsername: undefined })] });
+
+    // Act
+    const checking = dataChecksOf();
+
+    // Assess
+    await expect(checking).rejects.toBeInstanceOf(ResourceNotReady);
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+  });
+
+  it('fails the "database credentials" check, observed against expected, when the probe may not get credentials', async () => {
+    // Prepare
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: encode({
+        errorType: 'DatabaseCredentialsUnavailable',
+        errorMessage: `cannot get temporary credentials for awsuser on Redshift cluster ${CLUSTER_ID}: AccessDenied: not authorized`,
+      }),
+    });
+
+    // Act
+    const result = await dataChecksOf();
+
+    // Assess
+    expect(result?.checks).toEqual([
+      {
+        name: 'database credentials',
+        passed: false,
+        observed: `data probe failed: DatabaseCredentialsUnavailable: cannot get temporary credentials for awsuser on Redshift cluster ${CLUSTER_ID}: AccessDenied: not authorized`,
+        expected: 'temporary credentials for awsuser (redshift:GetClusterCredentials)',
+      },
+    ]);
+  });
+
+  it("throws DataProbeFailed with the probe's error type for any other probe failure", async () => {
+    // Prepare
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: encode({ errorType: 'ProbeInputInvalid', errorMessage: 'probe input: dbUser: required' }),
+    });
+
+    // Act
+    const error = await dataChecksOf()?.catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(DataProbeFailed);
+    expect(error).toMatchObject({ errorType: 'ProbeInputInvalid' });
   });
 });

@@ -6,6 +6,7 @@ import {
   SEEDED_ROWS,
 } from '../../sandbox/engines/drill-databases.js';
 import { PROD_ACCOUNT, PROD_REGION, type Sandbox } from '../../sandbox/index.js';
+import { RedshiftState } from '../../sandbox/resources/redshift.js';
 import { onlyDrill, simulate } from './harness.js';
 
 /** The sandbox a test ran: its PGlite servers are closed (and awaited) before the next test starts. */
@@ -180,6 +181,112 @@ describe('the data checks of an Aurora PostgreSQL drill', () => {
     expect(report.sandbox.resourcesLeft).toBe(0);
     expect(report.sandbox.alerts).toHaveLength(1);
   });
+});
+
+/**
+ * A Redshift drill's restored cluster serves the source's data (PGlite on loopback, behind a login that admits
+ * only the temporary credentials Redshift issued); the probe asks Redshift for them itself
+ * (GetClusterCredentials, as its own role) and runs the Redshift default profile (`orders`).
+ */
+describe('the data checks of a Redshift drill', () => {
+  it('runs the profile against the restored cluster with temporary credentials, and reports the seeded data RPO', async () => {
+    const { report, sandbox } = await simulate((s) => s.backupCompleted('Redshift'));
+    disposed = sandbox;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('SUCCEEDED');
+    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual([
+      { name: 'data: table orders exists', passed: true, detail: 'observed exists, expected exists' },
+      { name: 'data: orders row count', passed: true, detail: `observed ${SEEDED_ROWS}, expected >= 1000` },
+      {
+        name: 'data: newest order',
+        passed: true,
+        detail: expect.stringContaining(`(data RPO ${SEEDED_DATA_GAP_SECONDS} s)`),
+      },
+    ]);
+    expect(drill.dataRpoSeconds).toBe(SEEDED_DATA_GAP_SECONDS);
+    const evidence = sandbox.world.s3.objects.map((object) => JSON.parse(object.body));
+    expect(evidence[0]?.dataChecks).toMatchObject({
+      profile: 'orders',
+      selectedBy: 'default',
+      dataRpoSeconds: SEEDED_DATA_GAP_SECONDS,
+    });
+    expect(report.sandbox.metrics).toContainEqual(
+      expect.objectContaining({
+        name: 'DataRpoSeconds',
+        value: SEEDED_DATA_GAP_SECONDS,
+        dimensions: expect.objectContaining({ ResourceType: 'Redshift' }),
+      }),
+    );
+    // One set of credentials, for the drill cluster's master user, issued to the probe's own role for 15 min.
+    const issued = sandbox.world.state(RedshiftState).credentials;
+    expect(issued).toHaveLength(1);
+    expect(issued[0]).toMatchObject({
+      clusterArn: expect.stringMatching(/^arn:aws:redshift:us-west-2:333333333333:cluster:pl-redshift-/),
+      user: 'IAM:awsuser',
+      database: 'dev',
+    });
+    expect(sandbox.iam.denials).toEqual([]);
+    expect(sandbox.iam.actionsUsed.get('arn:aws:iam::333333333333:role/pilotlight-probe')).toEqual(
+      new Set(['redshift:GetClusterCredentials']),
+    );
+    expect(sandbox.world.state(DrillDatabases).copiesMade).toBe(1);
+    expect(report.sandbox.resourcesLeft).toBe(0);
+    // The temporary password stays in the probe: not in logs, evidence, executions or the report.
+    const password = issued[0]?.password ?? '';
+    expect(password.length).toBeGreaterThan(20);
+    const executions = [...sandbox.stepFunctions.executions.values()].map((execution) =>
+      JSON.stringify({ input: execution.input, output: execution.output, steps: execution.steps }),
+    );
+    for (const text of [
+      ...sandbox.logs,
+      ...sandbox.world.s3.objects.map((object) => object.body),
+      ...executions,
+      JSON.stringify(report),
+    ])
+      expect(text).not.toContain(password);
+  });
+
+  it.each([
+    {
+      fault: 'data=corrupt',
+      check: 'data: orders row count',
+      detail: `observed ${SEEDED_ROWS / 2}, expected >= 1000`,
+    },
+    {
+      fault: 'data=stale',
+      check: 'data: newest order',
+      detail: expect.stringMatching(
+        /^observed newest .+ \(data RPO 7200 s\), expected newest data within 60 min of the recovery point/,
+      ),
+    },
+    {
+      fault: 'data=unreachable',
+      check: 'data: database reachable',
+      detail: expect.stringMatching(
+        /^observed data probe failed: DatabaseUnreachable: cannot connect to 127\.0\.0\.1:\d+\/dev: .+, expected a connection from the probe to pl-redshift-[a-z0-9-]+\..+\.redshift\.amazonaws\.com:5439$/,
+      ),
+    },
+  ])(
+    'fails the drill on $check, observed against expected, with $fault, and tears down and alerts',
+    async ({ fault, check, detail }) => {
+      const { report, sandbox } = await simulate((s) => s.backupCompleted('Redshift'), { faults: [fault] });
+      disposed = sandbox;
+
+      const drill = onlyDrill(report);
+      expect(drill.status).toBe('FAILED');
+      expect(drill.error?.name).toBe('HealthCheckFailed');
+      expect(drill.error?.message).toContain(check);
+      expect(drill.checks.find((c) => c.name === check)).toEqual({ name: check, passed: false, detail });
+      expect(drill.steps.find((step) => step.name === 'TearDown')?.status).toBe('SUCCEEDED');
+      expect(report.sandbox.resourcesLeft).toBe(0);
+      expect(drill.evidence?.key).toBeTruthy();
+      expect(sandbox.world.objects.some((object) => object.key === drill.evidence?.key)).toBe(true);
+      expect(report.sandbox.alerts.map((alert) => alert.subject)).toEqual([
+        expect.stringContaining('drill FAILED (HealthCheckFailed)'),
+      ]);
+    },
+  );
 });
 
 describe("a source resource's validation profile, by its tag", () => {

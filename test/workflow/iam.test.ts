@@ -47,7 +47,7 @@ function projectWith(edits: { serverless?: string; drAccount?: string; sourceAcc
   return root;
 }
 
-async function drillIn(root: string, type: 'RDS' | 'EBS') {
+async function drillIn(root: string, type: 'RDS' | 'EBS' | 'Redshift') {
   const sandbox = await Sandbox.create({ seed: 7, root });
   try {
     const startedAt = new Date(sandbox.clock.now).toISOString();
@@ -114,6 +114,36 @@ describe('IAM, evaluated as AWS does', () => {
     expect(sandbox.world.objects.some((o) => o.key === drill.evidence?.key)).toBe(true);
     expect(report.sandbox.alerts.length).toBeGreaterThan(0);
     expect(report.sandbox.resourcesLeft).toBe(1);
+  });
+
+  it("fails a Redshift drill's data checks on its credentials when the probe role may not get them, and still tears down", async () => {
+    const drAccount = replaceOnce(
+      read('accounts/dr-account.yaml'),
+      `                  - Fn::Sub: arn:\${AWS::Partition}:redshift:\${AWS::Region}:\${AWS::AccountId}:dbuser:pl-*/*
+                  - Fn::Sub: arn:\${AWS::Partition}:redshift:\${AWS::Region}:\${AWS::AccountId}:dbname:pl-*/*
+                Condition:
+                  NumericLessThanEquals:`,
+      `                  - Fn::Sub: arn:\${AWS::Partition}:redshift:\${AWS::Region}:\${AWS::AccountId}:dbuser:pl-*/reader
+                  - Fn::Sub: arn:\${AWS::Partition}:redshift:\${AWS::Region}:\${AWS::AccountId}:dbname:pl-*/*
+                Condition:
+                  NumericLessThanEquals:`,
+    );
+    const { report, sandbox } = await drillIn(projectWith({ drAccount }), 'Redshift');
+    await sandbox.databasesClosed;
+
+    const drill = onlyDrill(report);
+    expect(drill.status).toBe('FAILED');
+    expect(drill.error?.name).toBe('HealthCheckFailed');
+    const credentials = drill.checks.find((check) => check.name === 'data: database credentials');
+    expect(credentials?.passed).toBe(false);
+    expect(credentials?.detail).toMatch(
+      /^observed data probe failed: DatabaseCredentialsUnavailable: cannot get temporary credentials for awsuser on Redshift cluster pl-redshift-[a-z0-9-]+: AccessDenied\w*: User: arn:aws:sts::333333333333:assumed-role\/pilotlight-probe\/pilotlight-probe is not authorized to perform: redshift:GetClusterCredentials on resource: arn:aws:redshift:us-west-2:333333333333:dbuser:pl-redshift-[a-z0-9-]+\/awsuser because no identity-based policy allows the redshift:GetClusterCredentials action, expected temporary credentials for awsuser \(redshift:GetClusterCredentials\)$/,
+    );
+    expect(sandbox.iam.denials.map((d) => d.action)).toEqual(['redshift:GetClusterCredentials']);
+    expect(drill.dataRpoSeconds).toBeNull();
+    expect(sandbox.world.objects.some((o) => o.key === drill.evidence?.key)).toBe(true);
+    expect(report.sandbox.alerts.length).toBeGreaterThan(0);
+    expect(report.sandbox.resourcesLeft).toBe(0);
   });
 
   it("fails the EBS teardown with EC2's UnauthorizedOperation when the DR teardown role loses its delete statement", async () => {
