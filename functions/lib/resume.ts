@@ -49,6 +49,13 @@ export type ResumeResult = 'resumed' | 'already-resolved' | 'drill-closed';
 /** Execution statuses of a drill that has ended: nobody waits on its jobs any more. */
 const ENDED_EXECUTION = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 
+/**
+ * How long a completed restore may stay untagged because tagging keeps failing with a transient error (throttling,
+ * 5xx) before its drill is failed with RestoreNotTagged: the job check retries every minute meanwhile. Without a
+ * bound the drill would wait out its restore task's 6 hours for a tag a service outage will not give it.
+ */
+export const TAGGING_DEADLINE_MS = 15 * 60_000;
+
 /** Errors Step Functions returns for a token whose task is no longer waiting (timed out, or drill ended). */
 const CLOSED_TOKEN = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
 
@@ -92,15 +99,21 @@ export async function resumeDrill(job: PendingJob, outcome: JobOutcome): Promise
           drillTags(job.drillId, job.mode, config.DRILL_STATE_MACHINE_ARN),
         );
       } catch (error) {
-        if (isTransientAwsError(error)) throw error;
-        // Retrying cannot fix AccessDenied or a validation error: fail the drill now, with the real error.
+        const completedAt = Date.parse(outcome.completedAt ?? '');
+        const untaggedFor = Number.isNaN(completedAt) ? 0 : Date.now() - completedAt;
+        if (isTransientAwsError(error) && untaggedFor < TAGGING_DEADLINE_MS) throw error;
+        // Retrying cannot fix AccessDenied or a validation error, and a transient one has failed for the whole
+        // deadline: fail the drill now, with the real error.
         const { name, message } = describeError(error);
+        const since = isTransientAwsError(error)
+          ? `, still failing ${Math.round(untaggedFor / 60_000)} minutes after the restore completed`
+          : '';
         await sfn().send(
           new SendTaskFailureCommand({
             taskToken: job.taskToken,
             error: new RestoreNotTagged('').name,
             cause:
-              `could not tag ${createdResourceArn} (restore job ${job.jobId}): ${name}: ${message}`.slice(
+              `could not tag ${createdResourceArn} (restore job ${job.jobId})${since}: ${name}: ${message}`.slice(
                 0,
                 32_000,
               ),

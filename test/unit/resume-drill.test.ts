@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BackupEvent } from '../../functions/lib/events.js';
 import { type JobOutcome, resumeDrill } from '../../functions/lib/resume.js';
 import { handler } from '../../functions/resume-drill.js';
@@ -373,6 +373,9 @@ describe('resume-drill handler', () => {
   beforeEach(() => {
     backup.reset();
   });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('resumes the drill with the resource AWS Backup says the job created, never the one the event names', async () => {
     // Prepare: the event names someone else's instance; DescribeRestoreJob in the DR account names ours.
@@ -443,7 +446,8 @@ describe('resume-drill handler', () => {
   });
 
   it('gives the job back for a later retry when tagging is only throttled', async () => {
-    // Prepare
+    // Prepare: 14 minutes after the restore completed.
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-01-05T03:24:31.000Z') });
     waitingFor(RESTORE_JOB_ID);
     restoreInBackup('COMPLETED');
     rds
@@ -457,6 +461,29 @@ describe('resume-drill handler', () => {
     await expect(invocation).rejects.toThrow('Rate exceeded');
     expect(sfn).not.toHaveReceivedAnyCommand();
     expect(jobUpdates().at(-1)?.ExpressionAttributeValues).toEqual({ ':pending': 'PENDING' });
+  });
+
+  it('fails the drill with RestoreNotTagged once throttled tagging has failed for 15 minutes after the restore', async () => {
+    // Prepare: 16 minutes after the restore completed, tagging still throttled.
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-01-05T03:26:31.000Z') });
+    waitingFor(RESTORE_JOB_ID);
+    restoreInBackup('COMPLETED');
+    rds
+      .on(AddTagsToResourceCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
+
+    // Act
+    const result = await handler(restoreEvent(), lambdaContext());
+
+    // Assess
+    expect(result).toEqual({ resumed: true, jobId: RESTORE_JOB_ID, drillId: DRILL_ID });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      error: 'RestoreNotTagged',
+      cause: expect.stringContaining(
+        'still failing 16 minutes after the restore completed: ThrottlingException: Rate exceeded',
+      ),
+    });
+    expect(drillRecordUpdates()[0]?.fields).toMatchObject({ createdResourceArn: RESTORED_DB_ARN });
   });
 
   it('fails the waiting task with RestoreJobFailed when the restore event reports FAILED', async () => {
