@@ -28,12 +28,30 @@ const intakeSkips = (sandbox: Sandbox) =>
 const statuses = (sandbox: Sandbox, restoreJobId: string) =>
   sandbox.validationResults.filter((r) => r.restoreJobId === restoreJobId).map((r) => r.status);
 
+/**
+ * A restore testing job of this type completes in the DR account (its source resource tagged
+ * pilotlight:validation=`validationTag` if given), and the run ends: the report, the sandbox and the job.
+ */
+async function restoreTest(type: string, options: { faults?: string[]; validationTag?: string } = {}) {
+  let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
+  const { report, sandbox } = await simulate(
+    (s) => {
+      test = s.restoreTestCompleted(type);
+      if (options.validationTag === undefined) return;
+      const point = s.world.recoveryPoints.get(test.recoveryPointArn);
+      if (!point) throw new Error('no recovery point');
+      s.world.tagging.tagSourceResource(point.resourceArn, PROD_ACCOUNT, PROD_REGION, {
+        'pilotlight:validation': options.validationTag,
+      });
+    },
+    { faults: options.faults ?? [] },
+  );
+  return { report, sandbox, test };
+}
+
 describe('a restore testing job in the DR account', () => {
   it('is validated: VALIDATING, then one SUCCESSFUL; nothing copied, restored or deleted by Pilotlight', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate((s) => {
-      test = s.restoreTestCompleted('DynamoDB');
-    });
+    const { report, sandbox, test } = await restoreTest('DynamoDB');
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('SUCCEEDED');
@@ -68,13 +86,7 @@ describe('a restore testing job in the DR account', () => {
   });
 
   it('gets exactly one FAILED naming the failing check under data=corrupt', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate(
-      (s) => {
-        test = s.restoreTestCompleted('DynamoDB');
-      },
-      { faults: ['data=corrupt'] },
-    );
+    const { report, sandbox, test } = await restoreTest('DynamoDB', { faults: ['data=corrupt'] });
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('FAILED');
@@ -91,13 +103,7 @@ describe('a restore testing job in the DR account', () => {
   });
 
   it('still gets one FAILED, evidence and an alert when the checks crash every time', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate(
-      (s) => {
-        test = s.restoreTestCompleted('DynamoDB');
-      },
-      { faults: ['lambda:checkHealth=crash'] },
-    );
+    const { report, sandbox, test } = await restoreTest('DynamoDB', { faults: ['lambda:checkHealth=crash'] });
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('FAILED');
@@ -109,13 +115,7 @@ describe('a restore testing job in the DR account', () => {
   });
 
   it('delivered twice still gets exactly one final status', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate(
-      (s) => {
-        test = s.restoreTestCompleted('DynamoDB');
-      },
-      { faults: ['events:duplicate=2'] },
-    );
+    const { report, sandbox, test } = await restoreTest('DynamoDB', { faults: ['events:duplicate=2'] });
 
     expect(report.drills).toHaveLength(1);
     expect(statuses(sandbox, test.restoreJobId)).toEqual(['VALIDATING', 'SUCCESSFUL']);
@@ -132,10 +132,7 @@ describe('a restore testing job of an RDS instance in the DR account', () => {
     );
 
   it("is validated with the data checks on the copy's own password: VALIDATING, then one SUCCESSFUL; never deleted by Pilotlight", async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate((s) => {
-      test = s.restoreTestCompleted('RDS');
-    });
+    const { report, sandbox, test } = await restoreTest('RDS');
     disposed = sandbox;
 
     const drill = onlyDrill(report);
@@ -185,13 +182,7 @@ describe('a restore testing job of an RDS instance in the DR account', () => {
   });
 
   it('gets exactly one FAILED naming the failing data check under data=corrupt, with evidence and an alert', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate(
-      (s) => {
-        test = s.restoreTestCompleted('RDS');
-      },
-      { faults: ['data=corrupt'] },
-    );
+    const { report, sandbox, test } = await restoreTest('RDS', { faults: ['data=corrupt'] });
     disposed = sandbox;
 
     const drill = onlyDrill(report);
@@ -222,10 +213,7 @@ describe('a restore testing job of an S3 bucket in the DR account', () => {
     );
 
   it('is validated read-only with the data checks: VALIDATING, then one SUCCESSFUL; never deleted by Pilotlight', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate((s) => {
-      test = s.restoreTestCompleted('S3');
-    });
+    const { report, sandbox, test } = await restoreTest('S3');
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('SUCCEEDED');
@@ -261,13 +249,7 @@ describe('a restore testing job of an S3 bucket in the DR account', () => {
   });
 
   it('gets exactly one FAILED naming the failing data check under data=corrupt', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate(
-      (s) => {
-        test = s.restoreTestCompleted('S3');
-      },
-      { faults: ['data=corrupt'] },
-    );
+    const { report, sandbox, test } = await restoreTest('S3', { faults: ['data=corrupt'] });
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('FAILED');
@@ -288,10 +270,7 @@ describe('a restore testing job of an EBS volume in the DR account', () => {
     [...sandbox.world.resources.values()].find((r) => r.kind === 'volume');
 
   it("is judged by the volume's own read-only checks: VALIDATING, then one SUCCESSFUL; never tagged or deleted by Pilotlight", async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate((s) => {
-      test = s.restoreTestCompleted('EBS');
-    });
+    const { report, sandbox, test } = await restoreTest('EBS');
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('SUCCEEDED');
@@ -314,13 +293,7 @@ describe('a restore testing job of an EBS volume in the DR account', () => {
   });
 
   it('gets exactly one FAILED naming data-integrity when the restored volume is not the backup size', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate(
-      (s) => {
-        test = s.restoreTestCompleted('EBS');
-      },
-      { faults: ['data=corrupt'] },
-    );
+    const { report, sandbox, test } = await restoreTest('EBS', { faults: ['data=corrupt'] });
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('FAILED');
@@ -333,15 +306,7 @@ describe('a restore testing job of an EBS volume in the DR account', () => {
 
 describe("a restore testing job's validation profile, by the source resource's tag", () => {
   it('runs the profile pilotlight:validation names, read in the source account, instead of the type default', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate((s) => {
-      test = s.restoreTestCompleted('RDS');
-      const point = s.world.recoveryPoints.get(test.recoveryPointArn);
-      if (!point) throw new Error('no recovery point');
-      s.world.tagging.tagSourceResource(point.resourceArn, PROD_ACCOUNT, PROD_REGION, {
-        'pilotlight:validation': 'relational-basic',
-      });
-    });
+    const { report, sandbox, test } = await restoreTest('RDS', { validationTag: 'relational-basic' });
     disposed = sandbox;
 
     const drill = onlyDrill(report);
@@ -356,15 +321,7 @@ describe("a restore testing job's validation profile, by the source resource's t
   });
 
   it('fails with one FAILED naming the error when the tag names no profile', async () => {
-    let test = { restoreJobId: '', restoreTestingPlanArn: '', recoveryPointArn: '' };
-    const { report, sandbox } = await simulate((s) => {
-      test = s.restoreTestCompleted('RDS');
-      const point = s.world.recoveryPoints.get(test.recoveryPointArn);
-      if (!point) throw new Error('no recovery point');
-      s.world.tagging.tagSourceResource(point.resourceArn, PROD_ACCOUNT, PROD_REGION, {
-        'pilotlight:validation': 'ordres',
-      });
-    });
+    const { report, sandbox, test } = await restoreTest('RDS', { validationTag: 'ordres' });
     disposed = sandbox;
 
     const drill = onlyDrill(report);
