@@ -16,6 +16,17 @@ afterEach(async () => {
   disposed = undefined;
 });
 
+/** The `orders` profile's three checks, passed on the seeded database (the default of RDS, Aurora, Redshift). */
+const ORDERS_PROFILE_PASSED = [
+  { name: 'data: table orders exists', passed: true, detail: 'observed exists, expected exists' },
+  { name: 'data: orders row count', passed: true, detail: `observed ${SEEDED_ROWS}, expected >= 1000` },
+  {
+    name: 'data: newest order',
+    passed: true,
+    detail: expect.stringContaining(`(data RPO ${SEEDED_DATA_GAP_SECONDS} s)`),
+  },
+];
+
 /**
  * Proof of data (docs/validation.md): an RDS drill's restored instance is a real PostgreSQL (PGlite on
  * loopback) holding what the source held at the recovery point; the probe runs the RDS default profile
@@ -28,15 +39,7 @@ describe('the data checks of an RDS drill', () => {
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('SUCCEEDED');
-    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual([
-      { name: 'data: table orders exists', passed: true, detail: 'observed exists, expected exists' },
-      { name: 'data: orders row count', passed: true, detail: `observed ${SEEDED_ROWS}, expected >= 1000` },
-      {
-        name: 'data: newest order',
-        passed: true,
-        detail: expect.stringContaining(`(data RPO ${SEEDED_DATA_GAP_SECONDS} s)`),
-      },
-    ]);
+    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual(ORDERS_PROFILE_PASSED);
     expect(drill.dataRpoSeconds).toBe(SEEDED_DATA_GAP_SECONDS);
     expect(report.sandbox.metrics).toContainEqual(
       expect.objectContaining({
@@ -143,15 +146,7 @@ describe('the data checks of an Aurora PostgreSQL drill', () => {
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('SUCCEEDED');
-    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual([
-      { name: 'data: table orders exists', passed: true, detail: 'observed exists, expected exists' },
-      { name: 'data: orders row count', passed: true, detail: `observed ${SEEDED_ROWS}, expected >= 1000` },
-      {
-        name: 'data: newest order',
-        passed: true,
-        detail: expect.stringContaining(`(data RPO ${SEEDED_DATA_GAP_SECONDS} s)`),
-      },
-    ]);
+    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual(ORDERS_PROFILE_PASSED);
     expect(drill.dataRpoSeconds).toBe(SEEDED_DATA_GAP_SECONDS);
     // The cluster's secret is RDS's (rds!cluster-<uuid>, tagged with the cluster), read by the probe's role.
     const secrets = [...sandbox.world.state(SecretsState).secrets.values()];
@@ -195,15 +190,7 @@ describe('the data checks of a Redshift drill', () => {
 
     const drill = onlyDrill(report);
     expect(drill.status).toBe('SUCCEEDED');
-    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual([
-      { name: 'data: table orders exists', passed: true, detail: 'observed exists, expected exists' },
-      { name: 'data: orders row count', passed: true, detail: `observed ${SEEDED_ROWS}, expected >= 1000` },
-      {
-        name: 'data: newest order',
-        passed: true,
-        detail: expect.stringContaining(`(data RPO ${SEEDED_DATA_GAP_SECONDS} s)`),
-      },
-    ]);
+    expect(drill.checks.filter((check) => check.name.startsWith('data: '))).toEqual(ORDERS_PROFILE_PASSED);
     expect(drill.dataRpoSeconds).toBe(SEEDED_DATA_GAP_SECONDS);
     const evidence = sandbox.world.s3.objects.map((object) => JSON.parse(object.body));
     expect(evidence[0]?.dataChecks).toMatchObject({
