@@ -4,6 +4,7 @@ import {
   DescribeRestoreJobCommand,
 } from '@aws-sdk/client-backup';
 import * as z from 'zod';
+import { estimateDrill } from './lib/admission.js';
 import { parseArn } from './lib/arn.js';
 import { claimRecoveryPoint } from './lib/claims.js';
 import { drClients, sourceClients } from './lib/clients.js';
@@ -28,7 +29,7 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     throw new InvalidDrillInput(`drill input is invalid: ${problems.join('; ')}`);
   }
   const request = parsed.data;
-  resourceModule(request.source.resourceType); // throws UnsupportedResourceType
+  const resources = resourceModule(request.source.resourceType); // throws UnsupportedResourceType
   if (request.mode === 'validate') return prepareValidation(request, input);
   checkSourceAccount(request);
   const drillId = input.executionName;
@@ -88,6 +89,7 @@ export async function prepareDrill(input: z.infer<typeof Input>): Promise<Drill>
     ...(previousDrillId ? { previousDrillId } : {}),
     ...(request.policy ? { policy: request.policy } : {}),
     ...(validationTag ? { validationTag } : {}),
+    estimate: estimateDrill(recoveryPoint.BackupSizeInBytes, resources.typicalRestore),
   };
 }
 

@@ -15,7 +15,9 @@ import { logger } from './observability.js';
  * - `SLOT#<pool>` holds the set of drills that hold a slot (`holders`); a conditional update adds a drill only
  *   while the set is smaller than the pool's limit, so the limit holds under any concurrency.
  * - `WAIT#<pool>#<drillId>` is a drill waiting for a slot, with the task token its execution waits on. The
- *   sparse `byQueue` index (partition `queue`, sort `queuedAt`) gives the oldest waiter first.
+ *   sparse `byQueue` index (partition `queue`, sort `queuedAt`) gives the oldest waiter first: oldest by
+ *   ORDER_WINDOW_SECONDS, and within one window the drill expected to hold its slots longest first (a burst of
+ *   backups finishing together arrives within one window; see `queueKey`).
  * - Whoever frees a slot admits the oldest waiters while there is room: it claims the waiter item (a
  *   conditional delete, so two releasers never admit the same drill), adds it to the holders, and resumes its
  *   execution with SendTaskSuccess. A waiting drill costs no retries and no state transitions.
@@ -43,6 +45,60 @@ export function poolOf(kind: PoolKind, drill: Drill): Pool {
 }
 
 const QUEUE_INDEX = 'byQueue';
+
+/**
+ * Drills queued within the same window are one arrival: AWS Backup delivers its job events in batches about
+ * every five minutes, so backups that finished together reach the queue within one window. Across windows the
+ * queue is strictly oldest first, so no drill waits behind one queued more than a window after it.
+ */
+export const ORDER_WINDOW_SECONDS = 300;
+
+/**
+ * The cross-region copy's expected duration: a fixed part plus a part per GiB (AWS Backup publishes no
+ * figures; these are the sandbox's model, sandbox/aws/backup.ts). Only the order among drills queued in one
+ * window depends on it.
+ */
+const COPY_SECONDS = 300;
+const COPY_SECONDS_PER_GIB = 2.75;
+
+/** How long a drill is expected to hold its copy slot and its restore slot (Drill.estimate). */
+export function estimateDrill(
+  sizeBytes: number | undefined,
+  typicalRestore: { seconds: number; perGiBSeconds: number },
+): { copySeconds: number; restoreSeconds: number } {
+  const gib = Math.max(0, sizeBytes ?? 0) / 2 ** 30;
+  return {
+    copySeconds: Math.round(COPY_SECONDS + gib * COPY_SECONDS_PER_GIB),
+    restoreSeconds: Math.round(typicalRestore.seconds + gib * typicalRestore.perGiBSeconds),
+  };
+}
+
+/**
+ * What a drill is still expected to take once admitted to a pool: after the copy slot, the copy and the
+ * restore; after the restore slot, the restore. Drills without an estimate (prepared by an older version)
+ * count as 0: last within their window.
+ */
+export function expectedSeconds(kind: PoolKind, drill: Drill): number {
+  if (!drill.estimate) return 0;
+  return kind === 'copy'
+    ? drill.estimate.copySeconds + drill.estimate.restoreSeconds
+    : drill.estimate.restoreSeconds;
+}
+
+const RANK_MAX = 99_999_999;
+
+/**
+ * The queue's sort key: the window the drill was queued in, then the longest expected drill first (its
+ * complement, so that ascending order puts it first), then the queue time and the drill id (unique). Longest
+ * first shortens a burst's drain: the long restores start while the copy pool is still busy, instead of the
+ * last copy to finish being an hours-long restore (BENCHMARKS.md, Burst). `since` is the queue time itself.
+ */
+export function queueKey(since: Date, expected: number, drillId: string): string {
+  const windowMs = ORDER_WINDOW_SECONDS * 1000;
+  const window = new Date(Math.floor(since.getTime() / windowMs) * windowMs).toISOString();
+  const rank = String(RANK_MAX - Math.min(RANK_MAX, Math.max(0, Math.round(expected)))).padStart(8, '0');
+  return `${window}#${rank}#${since.toISOString()}#${drillId}`;
+}
 const TTL_DAYS = 30;
 const ttl = () => Math.floor(Date.now() / 1000) + TTL_DAYS * 86400;
 
@@ -50,6 +106,8 @@ const Waiter = z.object({
   pk: z.string(),
   queue: z.string(),
   queuedAt: z.string(),
+  /** When the drill was queued (absent on items queued before the windowed key: then queuedAt starts with it). */
+  since: z.string().optional(),
   drillId: z.string(),
   taskToken: z.string(),
   limit: z.number().int().positive(),
@@ -111,9 +169,10 @@ async function dropHolder(poolId: string, drillId: string): Promise<void> {
     });
 }
 
-function admission(pool: string, queuedAt: string | undefined): Admission {
+function admission(pool: string, waiter: Waiter | undefined): Admission {
   const now = new Date();
-  const since = queuedAt ? Date.parse(queuedAt.split('#')[0] ?? '') : Number.NaN;
+  const queued = waiter ? (waiter.since ?? waiter.queuedAt.split('#')[0] ?? '') : '';
+  const since = Date.parse(queued);
   return {
     pool,
     queuedSeconds: Number.isNaN(since) ? 0 : Math.max(0, Math.round((now.getTime() - since) / 1000)),
@@ -129,6 +188,7 @@ export async function acquireSlot(
   pool: Pool,
   drillId: string,
   taskToken: string,
+  expected = 0,
 ): Promise<'admitted' | 'queued'> {
   if (await tryHold(pool, drillId)) {
     await sfn().send(
@@ -136,14 +196,15 @@ export async function acquireSlot(
     );
     return 'admitted';
   }
+  const now = new Date();
   await dynamo().send(
     new PutCommand({
       TableName: config.STATE_TABLE,
       Item: {
         pk: `WAIT#${pool.id}#${drillId}`,
         queue: pool.id,
-        // The sort key: oldest first; the drill id breaks ties between drills queued in the same millisecond.
-        queuedAt: `${new Date().toISOString()}#${drillId}`,
+        queuedAt: queueKey(now, expected, drillId),
+        since: now.toISOString(),
         drillId,
         taskToken,
         limit: pool.limit,
@@ -223,7 +284,7 @@ export async function admitWaiting(pool: Pool): Promise<number> {
         await sfn().send(
           new SendTaskSuccessCommand({
             taskToken: waiter.taskToken,
-            output: JSON.stringify(admission(pool.id, waiter.queuedAt)),
+            output: JSON.stringify(admission(pool.id, waiter)),
           }),
         );
         admitted += 1;

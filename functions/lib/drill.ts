@@ -108,6 +108,13 @@ export const Drill = z.object({
   validationTag: z.string().min(1).optional(),
   /** Mode `validate`: the restore testing job and what it restored (read from AWS Backup, never the event). */
   restoreTest: RestoreTestRef.optional(),
+  /**
+   * How long the copy and the restore are expected to hold their admission slots (functions/lib/admission.ts
+   * `estimateDrill`), from the recovery point's size and the type: the order among drills queued together.
+   */
+  estimate: z
+    .object({ copySeconds: z.number().nonnegative(), restoreSeconds: z.number().nonnegative() })
+    .optional(),
 });
 export type Drill = z.infer<typeof Drill>;
 

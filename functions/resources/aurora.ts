@@ -9,5 +9,6 @@ export const aurora = clusterModule({
   engines: ['aurora-postgresql', 'aurora-mysql'],
   instanceClass: 'db.t4g.medium',
   budgetSeconds: 4 * 3600,
+  typicalRestore: { seconds: 3600, perGiBSeconds: 1.5 },
   sqlDataChecks: true,
 });

@@ -23,6 +23,8 @@ export interface ClusterTypeOptions {
   instanceClass: string;
   /** Seconds after the restore job the cluster and its drill instance may take to become available. */
   budgetSeconds: number;
+  /** ResourceModule.typicalRestore: the cluster restore, the drill instance, checks and teardown. */
+  typicalRestore: { seconds: number; perGiBSeconds: number };
   /**
    * Whether the probe runs the validation profile's SQL against the cluster (Aurora PostgreSQL and MySQL):
    * the drill copy then gets its own RDS-managed master password first.
@@ -172,6 +174,7 @@ export function clusterModule(options: ClusterTypeOptions): ResourceModule {
       return parsed?.service === 'rds' && /^cluster:[a-z][a-z0-9-]*$/.test(parsed.resource);
     },
     readiness: { budgetSeconds: options.budgetSeconds },
+    typicalRestore: options.typicalRestore,
 
     restoreMetadata(base, drill, config) {
       const overrides = {

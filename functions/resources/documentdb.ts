@@ -9,4 +9,5 @@ export const documentdb = clusterModule({
   engines: ['docdb'],
   instanceClass: 'db.t4g.medium',
   budgetSeconds: 4 * 3600,
+  typicalRestore: { seconds: 3600, perGiBSeconds: 1.5 },
 });

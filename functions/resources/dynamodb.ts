@@ -90,6 +90,7 @@ export const dynamodb: ResourceModule = {
   },
   // The table is ACTIVE when its restore job completes; a few minutes of slack for index backfills.
   readiness: { budgetSeconds: 3600 },
+  typicalRestore: { seconds: 900, perGiBSeconds: 30 },
 
   restoreMetadata(base, drill, config) {
     const metadata = { ...base };

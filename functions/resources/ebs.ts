@@ -25,6 +25,7 @@ export const ebs: ResourceModule = {
   },
   // A restored volume is usable at once (blocks load lazily from the snapshot).
   readiness: { budgetSeconds: 3600 },
+  typicalRestore: { seconds: 600, perGiBSeconds: 0 },
 
   restoreMetadata(base, _drill, config) {
     const metadata = { ...base };

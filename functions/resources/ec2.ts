@@ -94,6 +94,7 @@ export const ec2: ResourceModule = {
   },
   // An instance from an AMI boots in minutes; large volumes restore lazily from their snapshots.
   readiness: { budgetSeconds: 3600 },
+  typicalRestore: { seconds: 1200, perGiBSeconds: 0 },
 
   restoreMetadata(base, _drill, config) {
     const metadata: Record<string, string> = { ...base };

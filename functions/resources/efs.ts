@@ -54,6 +54,7 @@ export const efs: ResourceModule = {
   },
   // A new file system is available within minutes of its restore job.
   readiness: { budgetSeconds: 3600 },
+  typicalRestore: { seconds: 1200, perGiBSeconds: 3 },
 
   restoreMetadata(base, drill) {
     const metadata = { ...base };

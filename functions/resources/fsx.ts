@@ -159,6 +159,7 @@ export const fsx: ResourceModule = {
   },
   // A restore of a large file system takes hours, and the file system may stay CREATING for a while after.
   readiness: { budgetSeconds: 8 * 3600 },
+  typicalRestore: { seconds: 5400, perGiBSeconds: 0 },
 
   restoreMetadata(base, _drill, config) {
     const metadata: Record<string, string> = { ...base };

@@ -77,6 +77,7 @@ export const rds: ResourceModule = {
   },
   // RDS takes an automated backup of a restored instance before it is available: minutes, an hour at most.
   readiness: { budgetSeconds: 3 * 3600 },
+  typicalRestore: { seconds: 3300, perGiBSeconds: 0 },
 
   restoreMetadata(base, drill, config) {
     const metadata = { ...base };

@@ -61,6 +61,7 @@ export const redshift: ResourceModule = {
   // Restoring a cluster snapshot loads the data in the background for hours on large clusters; the cluster
   // stays 'restoring'/'modifying' meanwhile.
   readiness: { budgetSeconds: 6 * 3600 },
+  typicalRestore: { seconds: 5400, perGiBSeconds: 0 },
 
   restoreMetadata(base, drill, config) {
     const metadata = { ...base };

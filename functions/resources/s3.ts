@@ -63,6 +63,7 @@ export const s3: ResourceModule = {
   },
   // The bucket exists, with its objects, when the restore job completes.
   readiness: { budgetSeconds: 3600 },
+  typicalRestore: { seconds: 1200, perGiBSeconds: 2 },
 
   restoreMetadata(base, drill, config) {
     const metadata = { ...base };

@@ -29,6 +29,12 @@ export interface ResourceModule {
    * it is checked (checkHealth throws ResourceNotReady until then, ReadinessTimedOut after).
    */
   readonly readiness: { budgetSeconds: number };
+  /**
+   * How long a drill of this type typically holds its restore slot (the restore job, readiness, the checks and
+   * the teardown): `seconds` plus `perGiBSeconds` per GiB of the recovery point. An estimate used only to order
+   * drills queued for a slot at the same time (functions/lib/admission.ts, longest first); never a limit.
+   */
+  readonly typicalRestore: { seconds: number; perGiBSeconds: number };
   /** Settings this type needs from the environment (serverless.yml), checked when the module is used. */
   readonly settings?: z.ZodObject;
   /**

@@ -10,7 +10,13 @@ import { DeleteCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } f
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { acquire } from '../../functions/acquire-slot.js';
-import { poolOf, reconcileSlots } from '../../functions/lib/admission.js';
+import {
+  estimateDrill,
+  ORDER_WINDOW_SECONDS,
+  poolOf,
+  queueKey,
+  reconcileSlots,
+} from '../../functions/lib/admission.js';
 import { UnexpectedRecord } from '../../functions/lib/errors.js';
 import { release } from '../../functions/release-slots.js';
 import { DRILL_ID, dynamo, rdsDrill } from './support.js';
@@ -136,7 +142,9 @@ describe('acquire', () => {
       Item: expect.objectContaining({
         pk: `WAIT#${RESTORE_POOL}#${DRILL_ID}`,
         queue: RESTORE_POOL,
-        queuedAt: `${NOW.toISOString()}#${DRILL_ID}`,
+        // No estimate (a drill prepared before estimates): last in its window.
+        queuedAt: `${NOW.toISOString()}#99999999#${NOW.toISOString()}#${DRILL_ID}`,
+        since: NOW.toISOString(),
         drillId: DRILL_ID,
         taskToken: TOKEN,
         limit: 20,
@@ -148,6 +156,23 @@ describe('acquire', () => {
       ScanIndexForward: true,
     });
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
+  it('ranks a queued drill by what it still has to do: the copy and the restore, or the restore', async () => {
+    // Prepare
+    dynamo.on(UpdateCommand, { UpdateExpression: HOLD }).rejects(conditionFailed());
+    const drill = rdsDrill({ estimate: { copySeconds: 600, restoreSeconds: 3300 } });
+
+    // Act
+    await acquire({ drill, pool: 'copy', taskToken: TOKEN });
+    await acquire({ drill, pool: 'restore', taskToken: TOKEN });
+
+    // Assess: 99 999 999 minus the expected seconds, so that ascending order puts the longest first.
+    const keys = dynamo.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.queuedAt);
+    expect(keys).toEqual([
+      `${NOW.toISOString()}#99996099#${NOW.toISOString()}#${DRILL_ID}`,
+      `${NOW.toISOString()}#99996699#${NOW.toISOString()}#${DRILL_ID}`,
+    ]);
   });
 
   it('admits itself from the queue when a slot was freed between the full pool and its queue entry', async () => {
@@ -184,7 +209,57 @@ describe('acquire', () => {
   });
 });
 
+describe('queueKey', () => {
+  it('orders by five-minute window, then longest expected first, then queue time and drill id', () => {
+    // Prepare: queued 03:00:10, 03:04:50 (same window) and 03:05:00 (the next one).
+    const at = (time: string) => new Date(`2026-01-05T${time}.000Z`);
+    const keys = {
+      shortFirst: queueKey(at('03:00:10'), 600, 'ebs-1'),
+      longLater: queueKey(at('03:04:50'), 7200, 'fsx-1'),
+      sameShortLater: queueKey(at('03:04:50'), 600, 'ebs-2'),
+      longestNextWindow: queueKey(at('03:05:00'), 99_000, 'redshift-1'),
+      beyondRank: queueKey(at('03:00:20'), 1e12, 'huge'),
+    };
+
+    // Act
+    const order = Object.entries(keys)
+      .sort(([, a], [, b]) => a.localeCompare(b))
+      .map(([name]) => name);
+
+    // Assess
+    expect(order).toEqual(['beyondRank', 'longLater', 'shortFirst', 'sameShortLater', 'longestNextWindow']);
+    expect(keys.longLater).toBe('2026-01-05T03:00:00.000Z#99992799#2026-01-05T03:04:50.000Z#fsx-1');
+    expect(ORDER_WINDOW_SECONDS).toBe(300);
+  });
+
+  it('estimates the copy from the size and the restore from the type, sizes unknown counting as 0 GiB', () => {
+    const typical = { seconds: 3600, perGiBSeconds: 1.5 };
+    expect(estimateDrill(200 * 2 ** 30, typical)).toEqual({ copySeconds: 850, restoreSeconds: 3900 });
+    expect(estimateDrill(undefined, typical)).toEqual({ copySeconds: 300, restoreSeconds: 3600 });
+  });
+});
+
 describe('release', () => {
+  it('tells the admitted drill how long it queued, from the time it was queued (not its window)', async () => {
+    // Prepare: queued at 02:57:30, in the 02:55 window.
+    const since = new Date('2026-01-05T02:57:30.000Z');
+    const queued = {
+      ...waiter('rds-queued', ''),
+      queuedAt: queueKey(since, 3300, 'rds-queued'),
+      since: since.toISOString(),
+    };
+    dynamo
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [queued] })
+      .resolves({ Items: [] });
+
+    // Act
+    await release({ drill: rdsDrill(), pools: ['restore'] });
+
+    // Assess
+    expect(outputOf(0)).toEqual({ pool: RESTORE_POOL, queuedSeconds: 150, admittedAt: NOW.toISOString() });
+  });
+
   it('gives back the slot, drops its own queue entry, and admits the oldest waiter', async () => {
     // Prepare: two waiters, room for one (the pool is full again after the first).
     const oldest = waiter('rds-oldest', '2026-01-05T02:50:00.000Z');

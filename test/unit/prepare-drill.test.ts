@@ -147,6 +147,26 @@ describe('prepareDrill', () => {
     });
   });
 
+  it("estimates the copy from the recovery point's size and the restore from the type, for admission's order", async () => {
+    // Prepare: 100 GiB of RDS.
+    backup.on(DescribeRecoveryPointCommand).resolves({
+      Status: 'COMPLETED',
+      CreationDate: RECOVERY_POINT_CREATED,
+      ResourceType: 'RDS',
+      BackupSizeInBytes: 100 * 2 ** 30,
+    });
+
+    // Act
+    const drill = await prepareDrill({
+      request: manualRequest(),
+      executionName: EXECUTION,
+      startedAt: STARTED_AT,
+    });
+
+    // Assess: 300 s + 2.75 s per GiB; RDS's typical restore (functions/resources/rds.ts).
+    expect(drill.estimate).toEqual({ copySeconds: 575, restoreSeconds: 3300 });
+  });
+
   it('marks the drill RUNNING on its record with its resource type', async () => {
     // Prepare
     const request = manualRequest();
