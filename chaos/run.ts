@@ -56,8 +56,8 @@ ConfiguredRetryStrategy.prototype.acquireInitialRetryToken = function acquireIni
   return acquire.call(this, scope);
 };
 function freshRetryQuotas(): void {
-  for (const strategy of strategies)
-    (strategy as unknown as { capacity: number }).capacity = INITIAL_RETRY_TOKENS;
+  // `capacity` is the strategy's private token count (no public setter): set by name, as a fresh container has it.
+  for (const strategy of strategies) Reflect.set(strategy, 'capacity', INITIAL_RETRY_TOKENS);
 }
 
 // ---- one scenario, in a worker ------------------------------------------------------------------------------

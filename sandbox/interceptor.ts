@@ -209,7 +209,8 @@ export function installInterceptor(interceptor: Interceptor): () => void {
     this: Client<never, never, never, never>,
     ...args: Parameters<typeof originalSend>
   ) {
-    const client = this as unknown as AnyClient;
+    // Client's config type is the concrete client's (here `never`): the fields the sandbox uses, by reference.
+    const client: AnyClient = { middlewareStack: this.middlewareStack, config: this.config };
     // Keyed by the middleware stack, not the client: a DynamoDBDocumentClient shares the stack and the
     // config of the client it wraps, which must be instrumented once.
     if (!instrumented.has(client.middlewareStack)) {

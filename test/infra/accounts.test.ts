@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import {
   actionsOf,
   allStatements,
@@ -163,8 +164,9 @@ describe('the DR account', () => {
   it('has one role for read/restore/check and one for teardown, named by the Pilotlight params', () => {
     expect(props(template, 'DrOrchestratorRole').RoleName).toEqual({ Ref: 'DrRoleName' });
     expect(props(template, 'DrTeardownRole').RoleName).toEqual({ Ref: 'DrTeardownRoleName' });
-    const parameters = (template as unknown as { Parameters: Record<string, { Default?: string }> })
-      .Parameters;
+    const { Parameters: parameters } = z
+      .object({ Parameters: z.record(z.string(), z.object({ Default: z.unknown().optional() })) })
+      .parse(template);
     expect(parameters.DrRoleName?.Default).toBe('pilotlight-dr-orchestrator');
     expect(parameters.DrTeardownRoleName?.Default).toBe('pilotlight-dr-teardown');
   });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { SweepResult } from '../../functions/sweep-orphans.js';
 import { Sandbox } from '../../sandbox/index.js';
 import type { RestoredResource } from '../../sandbox/world.js';
 import { startRdsFailover } from './harness.js';
@@ -85,7 +84,7 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
       const [resource] = sandbox.world.resourcesLeft();
       expect(resource?.tags['pilotlight:owner']).toBe(sandbox.stepFunctions.arn);
 
-      const result = (await sandbox.lambda.invoke('sweepOrphans', {})) as unknown as SweepResult;
+      const result = await sandbox.lambda.invoke('sweepOrphans', {});
 
       expect(result).toEqual({ checked: 1, inUse: 1, failover: 0, orphans: [], unchecked: [], untagged: [] });
       expect(sandbox.world.resourcesLeft()).toHaveLength(1);
@@ -107,7 +106,7 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
       left.tags['pilotlight:owner'] =
         'arn:aws:states:us-west-2:222222222222:stateMachine:pilotlight-sandbox-drill';
 
-      const result = (await sandbox.lambda.invoke('sweepOrphans', {})) as unknown as SweepResult;
+      const result = await sandbox.lambda.invoke('sweepOrphans', {});
 
       expect(result).toEqual({ checked: 0, inUse: 0, failover: 0, orphans: [], unchecked: [], untagged: [] });
       expect(sandbox.world.resourcesLeft()).toEqual([left]);
@@ -129,7 +128,7 @@ describe('orphan sweeper (sweepOrphans, hourly in the sandbox as in serverless.y
         ['secret', 'deleted'],
       ]);
 
-      const result = (await sandbox.lambda.invoke('sweepOrphans', {})) as unknown as SweepResult;
+      const result = await sandbox.lambda.invoke('sweepOrphans', {});
 
       expect(result).toEqual({ checked: 1, inUse: 0, failover: 0, orphans: [], unchecked: [], untagged: [] });
     } finally {
