@@ -122,6 +122,26 @@ const validators: Record<'identity' | 'resource' | 'trust', (policy: unknown) =>
   trust: validateTrustPolicy,
 };
 
+/** An Action or NotAction element's patterns (`*` any run of characters, `?` one), matched as IAM does: case-insensitively. */
+function matchesAny(patterns: Json | undefined, action: string): boolean {
+  return [patterns ?? []].flat().some((pattern) => {
+    if (typeof pattern !== 'string') return false;
+    const escaped = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\?/g, '.')
+      .replace(/\*/g, '.*');
+    return new RegExp(`^${escaped}$`, 'i').test(action);
+  });
+}
+
+/** Whether a policy statement's Action (or NotAction) element can match the action; kept when it has neither. */
+export function appliesTo(statement: Json, action: string): boolean {
+  if (!statement || typeof statement !== 'object' || Array.isArray(statement)) return true;
+  if ('Action' in statement) return matchesAny(statement.Action, action);
+  if ('NotAction' in statement) return !matchesAny(statement.NotAction, action);
+  return true;
+}
+
 /** A policy validated once, as IAM validates it when it is deployed: an invalid one fails the sandbox's "deploy". */
 function validated(
   document: Json,
@@ -572,6 +592,34 @@ export class Iam {
     );
   }
 
+  /**
+   * The identity's policies with only the statements whose Action (or NotAction) can match `action`. The
+   * library analyzes every statement of every policy (resources, conditions and an explanation each) whatever
+   * its action; a statement that cannot match the action cannot allow or deny it, so dropping it changes no
+   * decision, and the fast path's first answer for every shape is checked against the full simulation anyway.
+   */
+  private policiesFor(identity: IdentityOf, action: string): SimulationIdentityPolicy[] {
+    const key = `${identity.roleArn} ${action}`;
+    let policies = this.policiesByAction.get(key);
+    if (!policies) {
+      policies = identity.policies.flatMap((entry) => {
+        const policy = entry.policy as ValidatedPolicy<{ name: string }>;
+        const document = policy.policyDocument as { Statement?: Json };
+        const statements = [document.Statement ?? []]
+          .flat()
+          .filter((statement) => appliesTo(statement, action));
+        if (statements.length === 0) return [];
+        return [
+          { name: entry.name, policy: { ...policy, policyDocument: { ...document, Statement: statements } } },
+        ];
+      });
+      this.policiesByAction.set(key, policies);
+    }
+    return policies;
+  }
+
+  private readonly policiesByAction = new Map<string, SimulationIdentityPolicy[]>();
+
   private async evaluate(
     identity: IdentityOf,
     request: IamRequest,
@@ -594,7 +642,8 @@ export class Iam {
     // statement naming an ARN does not grant them (and their decisions are cached whole anyway).
     const shape = request.resource === '*' ? undefined : this.shapeOf(request);
     const allowedKeys = shape ? this.shapes.get(shape) : undefined;
-    if (allowedKeys && (await this.fastEvaluate(simulation, allowedKeys)) === 'Allowed')
+    const relevant = { ...simulation, identityPolicies: this.policiesFor(identity, request.action) };
+    if (allowedKeys && (await this.fastEvaluate(relevant, allowedKeys)) === 'Allowed')
       return { allowed: true, reason: '' };
     // A denial (or a new shape) is evaluated in full, for AWS's reason and the library's validation.
     const result: RunSimulationResults = await runSimulation(simulation, {});
@@ -615,7 +664,7 @@ export class Iam {
         await allowedContextKeysForRequest(service, action, request.resource, false, undefined),
       );
       // The fast path must agree with the full simulation before it is trusted with this shape.
-      const fast = await this.fastEvaluate(simulation, keys);
+      const fast = await this.fastEvaluate(relevant, keys);
       if (fast !== result.overallResult)
         throw new Error(
           `IAM: the fast evaluation of ${request.action} on ${request.resource} says ${fast}, the full one ${result.overallResult}`,
