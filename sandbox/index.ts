@@ -3,7 +3,7 @@ import { SimulatedAwsError, unavailableError } from './aws-errors.js';
 import { VirtualClock } from './clock.js';
 import { StackNames } from './cloudformation.js';
 import { CloudWatch, type MetricDatum } from './cloudwatch.js';
-import { dynamoEndpoint, recreateTable } from './dynamodb.js';
+import { dynaliteInProcess, dynamoEndpoint, recreateTable } from './dynamodb.js';
 import { DrillDatabases } from './engines/drill-databases.js';
 import { type Delivery, EventBridge, type ScheduledRun } from './eventbridge.js';
 import type { EventBridgeEvent } from './events.js';
@@ -353,6 +353,7 @@ export class Sandbox {
         // Pilotlight's state table lives in dynalite (a real DynamoDB implementation) on loopback; a service
         // module may route its own calls elsewhere (the DR account's tables live in that account's dynalite).
         passThrough: (call) => servicePassThrough(this.world, call) ?? call.service === 'DynamoDB',
+        transport: dynaliteInProcess,
         onCall: (call) => this.countCall(call),
         authorize: (call) => this.iam.authorize(call, this.provisioned),
         handler: (call) => dispatch(operations, call),

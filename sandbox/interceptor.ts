@@ -16,6 +16,7 @@ import type {
   StandardRetryToken,
 } from '@smithy/types';
 import { awsError, SimulatedAwsError } from './aws-errors.js';
+import type { TransportRequest, TransportResponse } from './dynamodb.js';
 import { IamDenied } from './iam.js';
 import { currentFunction, type Principal, principalFor } from './identity.js';
 
@@ -63,6 +64,11 @@ interface Interceptor {
    * seeded jitter (the delay is `delayFor(jitter)`).
    */
   backoff: (delayFor: (jitter: number) => number) => Promise<void>;
+  /**
+   * Serves a passed-through request in-process when it can (dynalite: sandbox/dynamodb.ts dynaliteInProcess),
+   * undefined to send it over the network.
+   */
+  transport?: (request: TransportRequest) => Promise<{ response: TransportResponse }> | undefined;
 }
 
 let active: Interceptor | undefined;
@@ -76,7 +82,24 @@ interface AnyClient {
     credentials: () => Promise<AwsCredentialIdentity>;
     retryStrategy?: () => Promise<object>;
     maxAttempts?: () => Promise<number>;
+    requestHandler?: RequestHandlerLike;
   };
+}
+
+interface RequestHandlerLike {
+  handle: (request: TransportRequest, options?: object) => Promise<unknown>;
+}
+
+/**
+ * The client's request handler, asked first whether the sandbox serves the request in-process (Interceptor
+ * `transport`); everything else (its other methods, any other request) is the SDK's own handler.
+ */
+function inProcessTransport(client: AnyClient): void {
+  const original = client.config.requestHandler;
+  if (!original || typeof original.handle !== 'function') return;
+  const handle = (request: TransportRequest, options?: object) =>
+    active?.transport?.(request) ?? original.handle(request, options);
+  client.config.requestHandler = Object.assign(Object.create(original), { handle });
 }
 
 /**
@@ -220,6 +243,7 @@ export function installInterceptor(interceptor: Interceptor): () => void {
         name: 'pilotlightSandbox',
       });
       virtualBackoff(client);
+      inProcessTransport(client);
       instrumented.add(client.middlewareStack);
     }
     return originalSend.apply(this, args);

@@ -174,7 +174,8 @@ export async function resumeFinishedJobs(reading: JobReading = 'describe'): Prom
   /** Jobs of ended drills that could not be read or resumed: closed instead of failing every minute. */
   abandoned: string[];
 }> {
-  const jobs = await pendingJobs();
+  // The job check (listing) finds the open jobs through their index; the whole reconciliation scans.
+  const jobs = await pendingJobs(reading === 'list' ? 'index' : 'scan');
   const result = {
     checked: jobs.length,
     resumed: [] as string[],

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { dynamo } from './clients.js';
 import { config } from './config.js';
@@ -10,7 +10,9 @@ import { UnexpectedRecord } from './errors.js';
 /**
  * The orchestrator's state table. Two kinds of items:
  * - `JOB#<jobId>`: an AWS Backup copy/restore job a drill waits on, with the task token to resume it.
- *   Resolved exactly once (conditional update), whether by the job event or by the reconciler.
+ *   Resolved exactly once (conditional update), whether by the job event or by the reconciler. While it is
+ *   PENDING it carries `openJob` (OPEN_JOB), the key of the sparse `byOpenJob` index: the job check finds the
+ *   open jobs with one Query, whatever the number of drill records the table keeps.
  * - `DRILL#<drillId>`: what a drill has created so far, so teardown can find it even when a step failed.
  */
 const JobKind = z.enum(['copy', 'restore']);
@@ -73,11 +75,15 @@ function parseItem<T extends z.ZodType>(schema: T, item: unknown, what: string):
 const TTL_DAYS = 90;
 const ttl = () => Math.floor(Date.now() / 1000) + TTL_DAYS * 86400;
 
+/** The `openJob` value of a PENDING job: the one partition of the sparse `byOpenJob` index. */
+const OPEN_JOB = 'PENDING';
+const OPEN_JOB_INDEX = 'byOpenJob';
+
 export async function rememberJob(job: Omit<PendingJob, 'status'>): Promise<void> {
   await dynamo().send(
     new PutCommand({
       TableName: config.STATE_TABLE,
-      Item: { pk: `JOB#${job.jobId}`, ...job, status: 'PENDING', expiresAt: ttl() },
+      Item: { pk: `JOB#${job.jobId}`, ...job, status: 'PENDING', openJob: OPEN_JOB, expiresAt: ttl() },
     }),
   );
 }
@@ -110,7 +116,7 @@ async function resolveJob(jobId: string, abandonedBecause?: string): Promise<boo
       new UpdateCommand({
         TableName: config.STATE_TABLE,
         Key: { pk: `JOB#${jobId}` },
-        UpdateExpression: `SET #status = :resolved, resolvedAt = :now${abandonedBecause === undefined ? '' : ', abandonedBecause = :reason'}`,
+        UpdateExpression: `SET #status = :resolved, resolvedAt = :now${abandonedBecause === undefined ? '' : ', abandonedBecause = :reason'} REMOVE openJob`,
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -134,29 +140,42 @@ export async function releaseJob(jobId: string): Promise<void> {
     new UpdateCommand({
       TableName: config.STATE_TABLE,
       Key: { pk: `JOB#${jobId}` },
-      UpdateExpression: 'SET #status = :pending',
+      UpdateExpression: 'SET #status = :pending, openJob = :open',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':pending': 'PENDING' },
+      ExpressionAttributeValues: { ':pending': 'PENDING', ':open': OPEN_JOB },
     }),
   );
 }
 
 /**
- * Every job still waiting. A Scan is deliberate: the table holds one item per open job and per recent drill
- * (TTL removes old ones), and the reconciler runs every few minutes.
+ * Every job still waiting. `index` (the job check, every minute) queries the sparse `byOpenJob` index: only
+ * PENDING jobs are in it, so its cost does not grow with the drill records the table keeps for 90 days.
+ * `scan` (the whole reconciliation, every `reconcileRate`) reads the table, which also finds a PENDING job
+ * written before the index existed (a drill in flight across the upgrade) and one the index (eventually
+ * consistent) does not show yet.
  */
-export async function pendingJobs(): Promise<PendingJob[]> {
+export async function pendingJobs(via: 'index' | 'scan' = 'scan'): Promise<PendingJob[]> {
   const jobs: PendingJob[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await dynamo().send(
-      new ScanCommand({
-        TableName: config.STATE_TABLE,
-        FilterExpression: '#status = :pending AND begins_with(pk, :job)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':pending': 'PENDING', ':job': 'JOB#' },
-        ExclusiveStartKey: startKey,
-      }),
+      via === 'index'
+        ? new QueryCommand({
+            TableName: config.STATE_TABLE,
+            IndexName: OPEN_JOB_INDEX,
+            KeyConditionExpression: 'openJob = :open',
+            FilterExpression: '#status = :pending',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':open': OPEN_JOB, ':pending': 'PENDING' },
+            ExclusiveStartKey: startKey,
+          })
+        : new ScanCommand({
+            TableName: config.STATE_TABLE,
+            FilterExpression: '#status = :pending AND begins_with(pk, :job)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':pending': 'PENDING', ':job': 'JOB#' },
+            ExclusiveStartKey: startKey,
+          }),
     );
     jobs.push(...(page.Items ?? []).map((item) => parseItem(PendingJob, item, 'JOB#')));
     startKey = page.LastEvaluatedKey;

@@ -66,6 +66,8 @@ function abandonUpdates(): { pk: string; reason: unknown }[] {
 /** The Scan of open JOB# items (pendingJobs), told apart from admission control's SLOT#/WAIT# Scan. */
 const JOBS_SCAN = { ExpressionAttributeValues: { ':pending': 'PENDING', ':job': 'JOB#' } };
 const SLOTS_SCAN = { ExpressionAttributeValues: { ':slot': 'SLOT#', ':wait': 'WAIT#' } };
+/** The job check's Query of the sparse index of open jobs (pendingJobs via the index). */
+const OPEN_JOBS_QUERY = { IndexName: 'byOpenJob' };
 
 beforeEach(() => {
   backup.reset();
@@ -79,6 +81,7 @@ beforeEach(() => {
   dynamo.on(GetCommand).resolves({});
   dynamo.on(PutCommand).resolves({});
   dynamo.on(QueryCommand).resolves({ Items: [] });
+  dynamo.on(QueryCommand, OPEN_JOBS_QUERY).resolves({ Items: [copyJob, runningRestore, doneRestore] });
   backup.on(ListBackupJobsCommand).resolves({ BackupJobs: [] });
   backup.on(DescribeCopyJobCommand, { CopyJobId: 'copy-done' }).resolves({
     CopyJob: {
@@ -151,8 +154,13 @@ describe('the job check (the reconciler scheduled with {scope: jobs}, every minu
       taskToken: 'token-restore-done',
       output: expect.stringContaining(RESTORED_DB_ARN),
     });
-    expect(dynamo).toHaveReceivedCommandTimes(ScanCommand, 1);
-    expect(dynamo).toHaveReceivedCommandWith(ScanCommand, JOBS_SCAN);
+    // The open jobs from their index, never a Scan of the table (which keeps every drill's records for 90 days).
+    expect(dynamo).not.toHaveReceivedCommand(ScanCommand);
+    expect(dynamo).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
+      IndexName: 'byOpenJob',
+      KeyConditionExpression: 'openJob = :open',
+      ExpressionAttributeValues: { ':open': 'PENDING', ':pending': 'PENDING' },
+    });
     // Copies to the DR vault completed since a minute before the oldest open copy started; restores likewise.
     expect(backup).toHaveReceivedCommandTimes(ListCopyJobsCommand, 1);
     expect(backup).toHaveReceivedCommandWith(ListCopyJobsCommand, {

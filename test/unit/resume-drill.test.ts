@@ -91,6 +91,8 @@ describe('resumeDrill', () => {
       Key: { pk: `JOB#${RESTORE_JOB_ID}` },
       ConditionExpression: '#status = :pending',
       ExpressionAttributeValues: { ':resolved': 'RESOLVED', ':pending': 'PENDING' },
+      // Out of the index of open jobs the job check queries.
+      UpdateExpression: expect.stringMatching(/ REMOVE openJob$/),
     });
   });
 
@@ -338,8 +340,8 @@ describe('resumeDrill', () => {
     expect(updates).toHaveLength(2);
     expect(updates[1]).toMatchObject({
       Key: { pk: `JOB#${RESTORE_JOB_ID}` },
-      UpdateExpression: 'SET #status = :pending',
-      ExpressionAttributeValues: { ':pending': 'PENDING' },
+      UpdateExpression: 'SET #status = :pending, openJob = :open',
+      ExpressionAttributeValues: { ':pending': 'PENDING', ':open': 'PENDING' },
     });
     expect(rds).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
@@ -353,7 +355,7 @@ describe('resumeDrill', () => {
 
     // Assess
     await expect(resuming).rejects.toThrow('reports no created resource');
-    expect(jobUpdates()[1]?.ExpressionAttributeValues).toEqual({ ':pending': 'PENDING' });
+    expect(jobUpdates()[1]?.ExpressionAttributeValues).toEqual({ ':pending': 'PENDING', ':open': 'PENDING' });
     expect(sfn).not.toHaveReceivedAnyCommand();
   });
 });
@@ -460,7 +462,10 @@ describe('resume-drill handler', () => {
     // Assess
     await expect(invocation).rejects.toThrow('Rate exceeded');
     expect(sfn).not.toHaveReceivedAnyCommand();
-    expect(jobUpdates().at(-1)?.ExpressionAttributeValues).toEqual({ ':pending': 'PENDING' });
+    expect(jobUpdates().at(-1)?.ExpressionAttributeValues).toEqual({
+      ':pending': 'PENDING',
+      ':open': 'PENDING',
+    });
   });
 
   it('fails the drill with RestoreNotTagged once throttled tagging has failed for 15 minutes after the restore', async () => {
