@@ -79,8 +79,8 @@ export interface TransportResponse {
  * Serves an SDK request addressed to one of this process's dynalite servers without the loopback round trip:
  * the server's own request listener gets the request's method, path, headers and body, and its answer (status,
  * headers, body) goes back to the SDK, which deserializes it as it would a socket's. Everything dynalite does
- * (validation, expressions, conditions, the LevelDB store) runs unchanged; the HTTP stack on both sides, a
- * third of what a DynamoDB call cost the sandbox, does not. Undefined for any other request (it goes over the
+ * (validation, expressions, conditions, the LevelDB store) runs unchanged; the HTTP stack on both sides (Node's
+ * client and server, sockets, keep-alive) does not. Undefined for any other request (it goes over the
  * network as before). Hand-written: dynalite offers only an HTTP server, and it reads only these fields of
  * Node's request and response objects.
  */
@@ -116,7 +116,13 @@ export function dynaliteInProcess(
     // As a socket delivers it: after the listener has subscribed.
     process.nextTick(() => {
       try {
-        if (body !== undefined && body !== '') req.emit('data', Buffer.from(body));
+        // A Uint8Array by its bytes: the SDK's JSON body (JsonBytesStringAdapter) answers valueOf() with a string,
+        // which Buffer.from(object) would take instead (with a warning).
+        const bytes =
+          typeof body === 'string'
+            ? Buffer.from(body, 'utf8')
+            : body && Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+        if (bytes && bytes.length > 0) req.emit('data', bytes);
         req.emit('end');
       } catch (error) {
         reject(error);
