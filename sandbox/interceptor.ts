@@ -11,6 +11,7 @@ import type {
   DeserializeHandlerArguments,
   HandlerExecutionContext,
   MetadataBearer,
+  RelativeMiddlewareOptions,
   RetryErrorInfo,
   RetryStrategyV2,
   StandardRetryToken,
@@ -22,9 +23,9 @@ import { currentFunction, type Principal, principalFor } from './identity.js';
 
 /**
  * Interception at the AWS SDK boundary. Every SDK v3 client extends smithy's Client; on its first request
- * the sandbox adds one middleware to the client's stack, in the deserialize step — after the SDK's own
- * retry, signing and serialization — so handlers keep their real clients, retries and error classes and
- * only the network round trip is simulated. DynamoDB requests go on to dynalite over loopback.
+ * the sandbox adds its middleware to the client's stack after the SDK's own serialization and retry, before
+ * its signing (`instrument`), so handlers keep their real clients, retries and error classes and only the
+ * network round trip is simulated. DynamoDB requests go on, signed, to dynalite (in-process: `transport`).
  */
 export interface ApiCall {
   service: string;
@@ -76,7 +77,11 @@ const instrumented = new WeakSet<object>();
 const originalSend = Client.prototype.send;
 
 interface AnyClient {
-  middlewareStack: { add: (middleware: never, options: object) => void };
+  middlewareStack: {
+    add: (middleware: never, options: object) => void;
+    addRelativeTo: (middleware: never, options: RelativeMiddlewareOptions) => void;
+    identify: () => string[];
+  };
   config: {
     region: () => Promise<string>;
     credentials: () => Promise<AwsCredentialIdentity>;
@@ -142,6 +147,54 @@ function onVirtualTime(response: unknown): void {
     Object.assign(headers, { date: new Date().toUTCString() });
 }
 
+/** Calls `next` and dates its response (or its error's response) on the virtual clock: see `onVirtualTime`. */
+async function onVirtualTimeAfter(
+  next: DeserializeHandler<object, MetadataBearer>,
+  args: DeserializeHandlerArguments<object>,
+) {
+  try {
+    const result = await next(args);
+    onVirtualTime(result.response);
+    return result;
+  } catch (error) {
+    if (error && typeof error === 'object' && '$response' in error) onVirtualTime(error.$response);
+    throw error;
+  }
+}
+
+/** The SDK's SigV4 signing middleware, which the sandbox's own goes before (`instrument`). */
+const SIGNER = 'httpSigningMiddleware';
+
+/**
+ * Adds the sandbox to a client's stack. After the SDK's retry (so simulated throttling and errors are retried,
+ * with the SDK's own classification) and before its signing: a call the sandbox answers is never signed (no
+ * service here checks a signature; the caller is known from the credentials the client resolved), a call it
+ * passes through (DynamoDB) is signed as before. A pass-through response is dated on the virtual clock in the
+ * deserialize step, before the signer reads its Date for clock skew. A stack without the signer gets the sandbox
+ * in the deserialize step, after everything.
+ */
+function instrument(client: AnyClient): void {
+  const middleware = middlewareFor(client) as never;
+  if (client.middlewareStack.identify().some((entry) => entry.startsWith(`${SIGNER} `))) {
+    client.middlewareStack.addRelativeTo(middleware, {
+      relation: 'before',
+      toMiddleware: SIGNER,
+      name: 'pilotlightSandbox',
+    });
+    client.middlewareStack.add(
+      ((next: DeserializeHandler<object, MetadataBearer>) => (args: DeserializeHandlerArguments<object>) =>
+        onVirtualTimeAfter(next, args)) as never,
+      { step: 'deserialize', priority: 'high', name: 'pilotlightVirtualTime' },
+    );
+  } else {
+    client.middlewareStack.add(middleware, {
+      step: 'deserialize',
+      priority: 'high',
+      name: 'pilotlightSandbox',
+    });
+  }
+}
+
 function serviceOf(context: HandlerExecutionContext): string {
   return (context.clientName ?? 'Unknown').replace(/Client$/, '');
 }
@@ -188,14 +241,7 @@ function middlewareFor(client: AnyClient) {
           const request = args.request;
           if (typeof route === 'object' && typeof request === 'object' && request && 'hostname' in request)
             Object.assign(request, { hostname: route.hostname, port: route.port });
-          try {
-            const result = await next(args);
-            onVirtualTime(result.response);
-            return result;
-          } catch (error) {
-            if (error && typeof error === 'object' && '$response' in error) onVirtualTime(error.$response);
-            throw error;
-          }
+          return await onVirtualTimeAfter(next, args);
         }
         const output = (await interceptor.handler(call)) as Record<string, unknown>;
         return {
@@ -237,11 +283,7 @@ export function installInterceptor(interceptor: Interceptor): () => void {
     // Keyed by the middleware stack, not the client: a DynamoDBDocumentClient shares the stack and the
     // config of the client it wraps, which must be instrumented once.
     if (!instrumented.has(client.middlewareStack)) {
-      client.middlewareStack.add(middlewareFor(client) as never, {
-        step: 'deserialize',
-        priority: 'high',
-        name: 'pilotlightSandbox',
-      });
+      instrument(client);
       virtualBackoff(client);
       inProcessTransport(client);
       instrumented.add(client.middlewareStack);

@@ -99,6 +99,7 @@ export function queueKey(since: Date, expected: number, drillId: string): string
   const rank = String(RANK_MAX - Math.min(RANK_MAX, Math.max(0, Math.round(expected)))).padStart(8, '0');
   return `${window}#${rank}#${since.toISOString()}#${drillId}`;
 }
+
 const TTL_DAYS = 30;
 const ttl = () => Math.floor(Date.now() / 1000) + TTL_DAYS * 86400;
 
