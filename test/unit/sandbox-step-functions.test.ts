@@ -179,3 +179,30 @@ describe('the sandbox times the whole execution on the virtual clock', () => {
     expect(clock.hasForegroundTimers()).toBe(false);
   });
 });
+
+describe('the sandbox validates a state machine definition as the engine does', () => {
+  function create(definition: Record<string, Json>) {
+    return new StepFunctionsSimulator(
+      'arn:aws:states:us-east-2:222222222222:stateMachine:pilotlight-test-work',
+      definition,
+      new Map([[FUNCTION_ARN, 'work']]),
+      { invoke: async () => ({}) },
+      new VirtualClock(Date.parse('2026-01-05T03:00:00.000Z')),
+      new Random(7),
+    );
+  }
+
+  it('refuses an invalid definition every time, after a valid one was accepted (only valid ones are remembered)', () => {
+    // A valid definition, twice: the second is not validated again.
+    create(DEFINITION);
+    create(DEFINITION);
+    // The same machine with a state that names no next state and does not end.
+    const invalid = {
+      ...DEFINITION,
+      States: { ...DEFINITION.States, Work: { ...DEFINITION.States.Work, End: false, Next: 'Nowhere' } },
+    };
+
+    expect(() => create(invalid)).toThrow(/State machine definition is invalid/);
+    expect(() => create(invalid)).toThrow(/State machine definition is invalid/);
+  });
+});
