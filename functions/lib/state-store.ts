@@ -6,6 +6,7 @@ import { config } from './config.js';
 import { DataCheckResult } from './data-checks.js';
 import { Check, DrillMode } from './drill.js';
 import { UnexpectedRecord } from './errors.js';
+import { logger } from './observability.js';
 
 /**
  * The orchestrator's state table. Two kinds of items:
@@ -155,6 +156,20 @@ export async function releaseJob(jobId: string): Promise<void> {
  * consistent) does not show yet.
  */
 export async function pendingJobs(via: 'index' | 'scan' = 'scan'): Promise<PendingJob[]> {
+  if (via === 'index') {
+    try {
+      return await readPendingJobs('index');
+    } catch (error) {
+      // Right after the upgrade that adds it, the index is being built (backfilled) and DynamoDB refuses to read
+      // it with a ValidationException: the check scans meanwhile, as it did before the index existed.
+      if (!(error instanceof Error && error.name === 'ValidationException')) throw error;
+      logger.warn('the index of open jobs cannot be read; scanning the state table instead', { error });
+    }
+  }
+  return readPendingJobs('scan');
+}
+
+async function readPendingJobs(via: 'index' | 'scan'): Promise<PendingJob[]> {
   const jobs: PendingJob[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {

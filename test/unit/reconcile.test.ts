@@ -177,6 +177,39 @@ describe('the job check (the reconciler scheduled with {scope: jobs}, every minu
     expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
   });
 
+  it('scans the table while the index of open jobs is still being built (right after the upgrade that adds it)', async () => {
+    // Prepare
+    dynamo.on(QueryCommand, OPEN_JOBS_QUERY).rejects(
+      Object.assign(new Error('Cannot read from backfilling global secondary index: byOpenJob'), {
+        name: 'ValidationException',
+      }),
+    );
+
+    // Act
+    const result = await checkJobs();
+
+    // Assess: the same jobs, found by the Scan.
+    expect(result.resumed).toEqual(['copy-done', 'restore-done']);
+    expect(dynamo).toHaveReceivedCommandWith(ScanCommand, JOBS_SCAN);
+  });
+
+  it('fails the job check when the index cannot be read for another reason (nothing is guessed)', async () => {
+    // Prepare
+    dynamo
+      .on(QueryCommand, OPEN_JOBS_QUERY)
+      .rejects(
+        Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ThrottlingException' }),
+      );
+
+    // Act
+    const run = checkJobs();
+
+    // Assess
+    await expect(run).rejects.toThrow('Throughput exceeds the current capacity');
+    expect(dynamo).not.toHaveReceivedCommand(ScanCommand);
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
   it('leaves a job alone that no listing reports finished', async () => {
     // Prepare
     backup.on(ListCopyJobsCommand).resolves({ CopyJobs: [] });
