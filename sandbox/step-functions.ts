@@ -226,15 +226,20 @@ export class StepFunctionsSimulator {
     const perPage = input.maxResults || 100;
     const start = Number(input.nextToken || 0);
     return {
-      executions: matches.slice(start, start + perPage).map((execution) => ({
-        executionArn: execution.arn,
-        stateMachineArn: this.arn,
-        name: execution.name,
-        status: execution.status,
-        startDate: new Date(execution.startedAt),
-        stopDate: execution.stoppedAt ? new Date(execution.stoppedAt) : undefined,
-      })),
+      executions: matches.slice(start, start + perPage).map((execution) => this.summary(execution)),
       nextToken: start + perPage < matches.length ? String(start + perPage) : undefined,
+    };
+  }
+
+  /** What ListExecutions says of an execution, and DescribeExecution says first. */
+  private summary(execution: Execution) {
+    return {
+      executionArn: execution.arn,
+      stateMachineArn: this.arn,
+      name: execution.name,
+      status: execution.status,
+      startDate: new Date(execution.startedAt),
+      stopDate: execution.stoppedAt ? new Date(execution.stoppedAt) : undefined,
     };
   }
 
@@ -249,12 +254,7 @@ export class StepFunctionsSimulator {
         `Execution Does Not Exist: '${input.executionArn}'`,
       );
     return {
-      executionArn: execution.arn,
-      stateMachineArn: this.arn,
-      name: execution.name,
-      status: execution.status,
-      startDate: new Date(execution.startedAt),
-      stopDate: execution.stoppedAt ? new Date(execution.stoppedAt) : undefined,
+      ...this.summary(execution),
       input: execution.input,
       output: execution.output === undefined ? undefined : JSON.stringify(execution.output),
       error: execution.error,
