@@ -10,7 +10,6 @@ import {
   ModifyDBInstanceCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
-import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
@@ -18,7 +17,14 @@ import { config } from '../../functions/lib/config.js';
 import { DataProbeFailed, ResourceNotReady, UnexpectedRecord } from '../../functions/lib/errors.js';
 import { ensureDrillPassword, instanceIdentifierFor, rds } from '../../functions/resources/rds.js';
 import { probeFunctionArn } from '../../functions/resources/sql-probe.js';
-import { DRILL_COPY_SECRET_ARN, DRILL_ID, RESTORED_DB_ARN, rdsDrill, restoredDbInstance } from './support.js';
+import {
+  DRILL_COPY_SECRET_ARN,
+  DRILL_ID,
+  probeOrdersCheck,
+  RESTORED_DB_ARN,
+  rdsDrill,
+  restoredDbInstance,
+} from './support.js';
 
 const rdsMock = mockClient(RDSClient);
 const lambdaMock = mockClient(LambdaClient);
@@ -454,19 +460,7 @@ describe('ensureDrillPassword (a fresh master password before anything connects)
 });
 
 describe('rds.dataChecks (through the probe in the DR account)', () => {
-  const checks = [
-    {
-      kind: 'sql' as const,
-      name: 'orders row count',
-      query: 'SELECT count(*) FROM orders',
-      expect: { op: '>=' as const, value: 1000 },
-    },
-  ];
-  const recoveryPointCreatedAt = new Date('2026-01-05T01:57:00.000Z');
-  const report = {
-    checks: [{ name: 'orders row count', passed: true, observed: 1200, expected: '>= 1000' }],
-  };
-  const encode = (value: unknown) => Uint8ArrayBlobAdapter.fromString(JSON.stringify(value));
+  const { checks, recoveryPointCreatedAt, report, encode } = probeOrdersCheck;
 
   beforeEach(() => {
     lambdaMock.reset();

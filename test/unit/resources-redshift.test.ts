@@ -8,7 +8,6 @@ import {
   DescribeTagsCommand,
   RedshiftClient,
 } from '@aws-sdk/client-redshift';
-import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drClients } from '../../functions/lib/clients.js';
@@ -16,7 +15,7 @@ import { config } from '../../functions/lib/config.js';
 import { DataProbeFailed, ResourceNotReady } from '../../functions/lib/errors.js';
 import { clusterIdentifierFor, redshift } from '../../functions/resources/redshift.js';
 import { probeFunctionArn } from '../../functions/resources/sql-probe.js';
-import { DRILL_ID, rdsDrill } from './support.js';
+import { DRILL_ID, probeOrdersCheck, rdsDrill } from './support.js';
 
 const client = mockClient(RedshiftClient);
 const lambdaMock = mockClient(LambdaClient);
@@ -266,19 +265,7 @@ describe('redshift.lifecycle and delete', () => {
 });
 
 describe('redshift.dataChecks (through the probe in the DR account)', () => {
-  const checks = [
-    {
-      kind: 'sql' as const,
-      name: 'orders row count',
-      query: 'SELECT count(*) FROM orders',
-      expect: { op: '>=' as const, value: 1000 },
-    },
-  ];
-  const recoveryPointCreatedAt = new Date('2026-01-05T01:57:00.000Z');
-  const report = {
-    checks: [{ name: 'orders row count', passed: true, observed: 1200, expected: '>= 1000' }],
-  };
-  const encode = (value: unknown) => Uint8ArrayBlobAdapter.fromString(JSON.stringify(value));
+  const { checks, recoveryPointCreatedAt, report, encode } = probeOrdersCheck;
   const ENDPOINT = `${CLUSTER_ID}.c0ffee.us-west-2.redshift.amazonaws.com`;
   const availableCluster = (overrides: Partial<Cluster> = {}) =>
     healthyCluster({

@@ -2,6 +2,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { readFileSync } from 'node:fs';
 import type { DBInstance } from '@aws-sdk/client-rds';
 import { DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { Uint8ArrayBlobAdapter } from '@smithy/core/serde';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { SinonSpyCall } from 'sinon';
@@ -182,3 +183,23 @@ type AnyCall = SinonSpyCall<any[], any>;
 export function happenedBefore(first: AnyCall | undefined, second: AnyCall | undefined): boolean {
   return first !== undefined && second !== undefined && first.calledBefore(second);
 }
+
+/**
+ * The SQL data check the probe-driven types' unit tests run (RDS, Redshift), the probe's report of it, and how the
+ * probe's Lambda payload is encoded.
+ */
+export const probeOrdersCheck = {
+  checks: [
+    {
+      kind: 'sql' as const,
+      name: 'orders row count',
+      query: 'SELECT count(*) FROM orders',
+      expect: { op: '>=' as const, value: 1000 },
+    },
+  ],
+  recoveryPointCreatedAt: new Date('2026-01-05T01:57:00.000Z'),
+  report: {
+    checks: [{ name: 'orders row count', passed: true, observed: 1200, expected: '>= 1000' }],
+  },
+  encode: (value: unknown) => Uint8ArrayBlobAdapter.fromString(JSON.stringify(value)),
+};
